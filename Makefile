@@ -1,0 +1,56 @@
+# Coterie — every entry point a newcomer or CI needs. `make sandbox` and `make test` are the quick
+# start; both install what is missing first (pinned Node 24 from the npm registry, then packages).
+SHELL := /bin/bash
+NODE_BIN := $(shell tools/ensure-node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not provide Node.js 24; see tools/ensure-node.sh)
+endif
+export PATH := $(NODE_BIN):$(PATH)
+# Native addons build against the headers of the Node that runs them, not the system's.
+export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
+# isolated-vm requires this flag on Node >= 20.
+export NODE_OPTIONS := --no-node-snapshot $(NODE_OPTIONS)
+
+TEST_CONCURRENCY ?= 2
+UNIT_TESTS := $(shell find test/unit test/sim -name '*.test.ts' 2>/dev/null | sort)
+E2E_TESTS := $(shell find test/e2e -name '*.test.ts' 2>/dev/null | sort)
+
+.PHONY: all install sandbox test typecheck lint fmt unit e2e bench bench-quick clean
+
+all: test
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: node_modules/.installed
+
+sandbox: install
+	node src/cli/main.ts sandbox $(ARGS)
+
+typecheck: install
+	npx tsc --noEmit -p tsconfig.json
+
+lint: install
+	npx biome check .
+
+fmt: install
+	npx biome check --write .
+
+unit: install
+	node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS)
+
+e2e: install
+	node --test --test-concurrency=1 $(E2E_TESTS)
+
+test: typecheck lint
+	node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS) $(E2E_TESTS)
+
+bench: install
+	node bench/run.ts
+
+bench-quick: install
+	node bench/run.ts --quick
+
+clean:
+	rm -rf node_modules tools/node/node_modules workspace out
