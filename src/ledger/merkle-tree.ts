@@ -1,0 +1,253 @@
+/**
+ * The node's incremental RFC 9162 Merkle tree over the ledger's transactions (leaf i = seqno i+1).
+ * Synchronous and fast (node:crypto); verifiers use the browser-safe `src/crypto/merkle.ts`, and a
+ * property test checks that every root and proof made here verifies there.
+ *
+ * Layout: level k holds the hash of every *complete* subtree of 2^k leaves, in order — level 0 the
+ * leaf hashes, level 1 the hashes of pairs, and so on. A node is stored once its subtree is full,
+ * so appends never rewrite anything, truncation only shortens levels, and the root of any prefix
+ * is the fold of at most log2(n) stored subtrees (O(log n) hashes). Levels are chunked Buffers of
+ * raw 32-byte hashes: n leaves take about 2n × 32 bytes (64 MB for 2^20 leaves), with no per-node
+ * objects for the garbage collector to walk.
+ */
+import { createHash } from "node:crypto";
+import { assert } from "../util/assert.ts";
+
+export const HASH_BYTES = 32;
+
+/** Leaves per chunk of a level (128 KiB). Only the last chunk of a level may be shorter. */
+const CHUNK_HASHES = 4096;
+/** First allocation of a level's last chunk; it doubles until it reaches CHUNK_HASHES. */
+const CHUNK_HASHES_INITIAL = 16;
+
+/** Default cap on leaves: 2^32 leaves would already take 256 GiB here. */
+export const LEAVES_MAX_DEFAULT = 2 ** 32;
+
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+
+/** RFC 9162 §2.1.1 leaf hash SHA-256(0x00 ‖ d), synchronous; the node computes leaves with this. */
+export function leafHashSync(data: Uint8Array): Buffer {
+  return createHash("sha256").update(LEAF_PREFIX).update(data).digest();
+}
+
+/** RFC 9162 §2.1.1 interior node hash SHA-256(0x01 ‖ left ‖ right). */
+export function nodeHashSync(left: Uint8Array, right: Uint8Array): Buffer {
+  return createHash("sha256").update(NODE_PREFIX).update(left).update(right).digest();
+}
+
+const EMPTY_ROOT = createHash("sha256").digest();
+
+/** A growable array of 32-byte hashes stored in fixed-size Buffer chunks. */
+class HashArray {
+  private readonly chunks: Buffer[] = [];
+  length = 0;
+
+  get(index: number): Buffer {
+    assert(index >= 0 && index < this.length, `hash index ${index} outside 0..${this.length}`);
+    const chunk = this.chunks[Math.floor(index / CHUNK_HASHES)]!;
+    const offset = (index % CHUNK_HASHES) * HASH_BYTES;
+    return chunk.subarray(offset, offset + HASH_BYTES);
+  }
+
+  push(hash: Uint8Array): void {
+    assert(hash.length === HASH_BYTES, "a tree hash is 32 bytes");
+    const chunkIndex = Math.floor(this.length / CHUNK_HASHES);
+    const offsetHashes = this.length % CHUNK_HASHES;
+    let chunk = this.chunks[chunkIndex];
+    if (chunk === undefined) {
+      chunk = Buffer.allocUnsafe(CHUNK_HASHES_INITIAL * HASH_BYTES);
+      this.chunks.push(chunk);
+    } else if (chunk.length === offsetHashes * HASH_BYTES) {
+      const grown = Buffer.allocUnsafe(Math.min(chunk.length * 2, CHUNK_HASHES * HASH_BYTES));
+      chunk.copy(grown);
+      this.chunks[chunkIndex] = chunk = grown;
+    }
+    chunk.set(hash, offsetHashes * HASH_BYTES);
+    this.length++;
+  }
+
+  truncate(length: number): void {
+    assert(length >= 0 && length <= this.length, "truncate only shortens");
+    this.length = length;
+    this.chunks.length = Math.ceil(length / CHUNK_HASHES);
+  }
+
+  bytesAllocated(): number {
+    let total = 0;
+    for (const c of this.chunks) total += c.length;
+    return total;
+  }
+}
+
+/** Options of `MerkleTree`; `leavesMax` bounds memory (about 64 bytes per leaf). */
+export type MerkleTreeOptions = { leavesMax?: number };
+
+/**
+ * Incremental RFC 9162 Merkle tree. Ranges are over leaf indices; "size" always means a number of
+ * leaves counted from index 0 (the first `size` leaves form the tree of that size).
+ */
+export class MerkleTree {
+  /** levels[k] holds complete subtrees of 2^k leaves; levels[0] the leaf hashes. */
+  private readonly levels: HashArray[] = [new HashArray()];
+  private readonly leavesMax: number;
+
+  constructor(options: MerkleTreeOptions = {}) {
+    this.leavesMax = options.leavesMax ?? LEAVES_MAX_DEFAULT;
+    if (!Number.isSafeInteger(this.leavesMax) || this.leavesMax < 1) {
+      throw new RangeError(`leavesMax must be a positive safe integer, got ${this.leavesMax}`);
+    }
+  }
+
+  /** Number of leaves. */
+  get size(): number {
+    return this.levels[0]!.length;
+  }
+
+  /** Appends one leaf hash (already SHA-256(0x00 ‖ d)); returns its leaf index. */
+  append(leafHash: Uint8Array): number {
+    if (!(leafHash instanceof Uint8Array) || leafHash.length !== HASH_BYTES) {
+      throw new TypeError("a leaf hash must be a 32-byte Uint8Array");
+    }
+    if (this.size >= this.leavesMax) throw new RangeError(`the tree is full (${this.leavesMax} leaves)`);
+    const index = this.size;
+    this.levels[0]!.push(leafHash);
+    // Each time the new size is a multiple of 2^k, a subtree at level k has just become complete.
+    let count = index + 1;
+    for (let k = 1; count % 2 === 0; k++) {
+      count /= 2;
+      const below = this.levels[k - 1]!;
+      const level = (this.levels[k] ??= new HashArray());
+      assert(level.length === count - 1, "level k gains exactly one node when it completes");
+      level.push(nodeHashSync(below.get(2 * count - 2), below.get(2 * count - 1)));
+    }
+    return index;
+  }
+
+  /** The hash of leaf `index`. */
+  leaf(index: number): Buffer {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) {
+      throw new RangeError(`leaf index ${index} is not below size ${this.size}`);
+    }
+    return Buffer.from(this.levels[0]!.get(index));
+  }
+
+  /** RFC 9162 §2.1.1 MTH of the first `size` leaves (default: all), in O(log n) hashes. */
+  root(size: number = this.size): Buffer {
+    this.checkSize(size, "size");
+    if (size === 0) return Buffer.from(EMPTY_ROOT);
+    return Buffer.from(this.rangeHash(0, size));
+  }
+
+  /** Drops every leaf from index `size` on (rollback of uncommitted entries). */
+  truncate(size: number): void {
+    this.checkSize(size, "size");
+    let count = size;
+    for (let k = 0; k < this.levels.length; k++) {
+      this.levels[k]!.truncate(count);
+      count = Math.floor(count / 2);
+    }
+    while (this.levels.length > 1 && this.levels[this.levels.length - 1]!.length === 0) this.levels.pop();
+  }
+
+  /**
+   * RFC 9162 §2.1.3.1 PATH(index, D[0:size]): sibling hashes from the leaf upward. Verify with
+   * `verifyInclusionProof` of src/crypto/merkle.ts; `inclusionProofSides` there names each side.
+   */
+  inclusionProof(index: number, size: number = this.size): Buffer[] {
+    this.checkSize(size, "size");
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new RangeError(`leaf index ${index} is not below size ${size}`);
+    }
+    const siblingsTopDown: Buffer[] = [];
+    let lo = 0;
+    let hi = size;
+    while (hi - lo > 1) {
+      const split = lo + largestPowerOfTwoBelow(hi - lo);
+      if (index < split) {
+        siblingsTopDown.push(Buffer.from(this.rangeHash(split, hi)));
+        hi = split;
+      } else {
+        siblingsTopDown.push(Buffer.from(this.rangeHash(lo, split)));
+        lo = split;
+      }
+    }
+    return siblingsTopDown.reverse();
+  }
+
+  /**
+   * RFC 9162 §2.1.4.1 PROOF(oldSize, D[0:newSize]). Empty when oldSize is 0 or equals newSize (the
+   * RFC defines proofs for 0 < oldSize < newSize; those two cases need no hashes).
+   */
+  consistencyProof(oldSize: number, newSize: number = this.size): Buffer[] {
+    this.checkSize(newSize, "newSize");
+    if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > newSize) {
+      throw new RangeError(`oldSize ${oldSize} must be within 0..${newSize}`);
+    }
+    if (oldSize === 0 || oldSize === newSize) return [];
+    // SUBPROOF(m, D[lo:hi], b), unrolled: walk down, collecting the sibling at each level.
+    const siblingsTopDown: Buffer[] = [];
+    let m = oldSize;
+    let lo = 0;
+    let hi = newSize;
+    let wholeOldTree = true;
+    while (m !== hi - lo) {
+      const k = largestPowerOfTwoBelow(hi - lo);
+      if (m <= k) {
+        siblingsTopDown.push(Buffer.from(this.rangeHash(lo + k, hi)));
+        hi = lo + k;
+      } else {
+        siblingsTopDown.push(Buffer.from(this.rangeHash(lo, lo + k)));
+        lo += k;
+        m -= k;
+        wholeOldTree = false;
+      }
+    }
+    const proof = siblingsTopDown.reverse();
+    if (!wholeOldTree) proof.unshift(Buffer.from(this.rangeHash(lo, hi)));
+    return proof;
+  }
+
+  /** Bytes held by the level buffers (for metrics and the memory test). */
+  bytesAllocated(): number {
+    let total = 0;
+    for (const level of this.levels) total += level.bytesAllocated();
+    return total;
+  }
+
+  /**
+   * MTH(D[lo:hi]) for a range that the RFC's recursion can produce: `lo` is a multiple of the
+   * largest power of two not above hi - lo, so the range splits into stored complete subtrees of
+   * decreasing size. Folds them right to left: O(log n) hashes.
+   */
+  private rangeHash(lo: number, hi: number): Uint8Array {
+    assert(lo < hi && hi <= this.size, `range ${lo}..${hi} inside 0..${this.size}`);
+    const parts: Uint8Array[] = [];
+    let pos = lo;
+    for (let k = Math.floor(Math.log2(hi - lo)) + 1; k >= 0; k--) {
+      const width = 2 ** k;
+      if (pos + width > hi) continue;
+      assert(pos % width === 0, `subtree at ${pos} of width ${width} is aligned`);
+      parts.push(this.levels[k]!.get(pos / width));
+      pos += width;
+    }
+    assert(pos === hi, "range decomposes into complete subtrees");
+    let acc = parts[parts.length - 1]!;
+    for (let i = parts.length - 2; i >= 0; i--) acc = nodeHashSync(parts[i]!, acc);
+    return acc;
+  }
+
+  private checkSize(size: number, what: string): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size) {
+      throw new RangeError(`${what} ${size} must be within 0..${this.size}`);
+    }
+  }
+}
+
+/** The largest power of two strictly smaller than n (n ≥ 2), the RFC's split point k. */
+function largestPowerOfTwoBelow(n: number): number {
+  assert(n >= 2, "a split needs at least two leaves");
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
