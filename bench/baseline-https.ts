@@ -1,0 +1,47 @@
+// The machine's ceiling: a bare `node:https` server, one process and one thread (like a node's
+// frontend), TLS 1.3 only, client certificate required and verified, the peer certificate read
+// once per connection (as Coterie must), answering every request with a fixed small JSON body.
+// Usage: node bench/baseline-https.ts PORT CA_PEM CERT_PEM KEY_PEM
+// Prints `listening on https://127.0.0.1:PORT` when ready.
+import { readFileSync } from "node:fs";
+import * as https from "node:https";
+import type { TLSSocket } from "node:tls";
+
+const [portText, caFile, certFile, keyFile] = process.argv.slice(2);
+if (portText === undefined || caFile === undefined || certFile === undefined || keyFile === undefined) {
+  process.stderr.write("usage: node bench/baseline-https.ts PORT CA_PEM CERT_PEM KEY_PEM\n");
+  process.exit(2);
+}
+const port = Number(portText);
+const body = Buffer.from('{"transaction_id":"2.15"}');
+const peerOf = new WeakMap<TLSSocket, string>();
+
+const server = https.createServer(
+  {
+    ca: readFileSync(caFile),
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.3",
+    keepAliveTimeout: 60_000,
+  },
+  (req, res) => {
+    // A real handler would authorise on this identity; reading it is part of the cost.
+    const caller = peerOf.get(req.socket as TLSSocket);
+    if (caller === undefined) {
+      res.writeHead(401).end();
+      return;
+    }
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      res.end(body);
+    });
+  },
+);
+server.on("secureConnection", (socket: TLSSocket) => {
+  peerOf.set(socket, socket.getPeerCertificate().fingerprint256);
+});
+server.listen(port, "127.0.0.1", () => process.stdout.write(`listening on https://127.0.0.1:${port}\n`));
+process.on("SIGTERM", () => process.exit(0));
