@@ -1,0 +1,56 @@
+import { assert } from "../util/assert.ts";
+import { type BTree, newTree } from "./btree.ts";
+
+/** A stored value (latin1 string) and the version that wrote it. Never mutated. */
+export class Entry {
+  readonly value: string;
+  readonly version: number;
+  constructor(value: string, version: number) {
+    this.value = value;
+    this.version = version;
+  }
+}
+
+/** One map's entries keyed by latin1 key strings. Trees held by a `State` are never mutated. */
+export type MapTree = BTree<string, Entry>;
+
+/** Writes to one map keyed by latin1 key: a latin1 value, or `null` for a delete. */
+export type PendingWrites = BTree<string, string | null>;
+
+/**
+ * The immutable content of every map at one version. A map exists iff it has an entry, so two
+ * stores that applied the same write sets have the same `maps` keys.
+ */
+export class State {
+  readonly version: number;
+  readonly maps: ReadonlyMap<string, MapTree>;
+  constructor(version: number, maps: ReadonlyMap<string, MapTree>) {
+    this.version = version;
+    this.maps = maps;
+  }
+}
+
+/** The state before the first write. */
+export const emptyState = new State(0, new Map());
+
+/**
+ * Builds the state at `prev.version + 1` from `prev` and the writes of one transaction, without
+ * touching `prev`: each written map is an O(1) copy-on-write clone, so only the paths to changed
+ * keys are copied.
+ */
+export function nextState(prev: State, writes: ReadonlyMap<string, PendingWrites>): State {
+  const version = prev.version + 1;
+  const maps = new Map(prev.maps);
+  for (const [name, pending] of writes) {
+    const base = prev.maps.get(name);
+    const tree: MapTree = base === undefined ? newTree<Entry>() : base.clone();
+    pending.forEachPair((key, value) => {
+      if (value === null) tree.delete(key);
+      else tree.set(key, new Entry(value, version));
+    });
+    if (tree.size === 0) maps.delete(name);
+    else maps.set(name, tree);
+  }
+  assert(version === prev.version + 1, "versions are contiguous");
+  return new State(version, maps);
+}
