@@ -62,14 +62,115 @@ export const errorCodes = {
     status: 404,
     summary: "The transaction is unknown or invalid, so it has no receipt.",
   },
+  COTERIE_ERR_LEDGER_MALFORMED: { status: 400, summary: "Ledger bytes do not follow docs/ledger-format.md (framing, lengths, encoding)." },
+  COTERIE_ERR_LEDGER_DECRYPT: { status: 500, summary: "A private section does not decrypt under the ledger secret it names." },
+  COTERIE_ERR_LEDGER_CORRUPT: { status: 500, summary: "A ledger file is damaged other than by a torn tail; the node refuses to start on it." },
+  COTERIE_ERR_LEDGER_VERIFY_FAILED: { status: 400, summary: "Offline verification found an entry whose digest, root, signature or certificate does not check." },
   COTERIE_ERR_NOT_PRIMARY: {
     status: 307,
     summary: "This node is not the primary; the Location header names the primary.",
+  },
+  // -- crypto
+  COTERIE_ERR_COSE_MALFORMED: {
+    status: 400,
+    summary: "A COSE Sign1 message is not of the expected shape: CBOR, tag 18, header types, duplicate labels, trailing bytes or a size limit.",
+  },
+  COTERIE_ERR_COSE_UNSUPPORTED_ALG: {
+    status: 400,
+    summary: "A COSE message names an algorithm other than ES256 (-7) or ES384 (-35), or one that does not fit the key.",
+  },
+  COTERIE_ERR_COSE_BAD_SIGNATURE: {
+    status: 401,
+    summary: "A COSE Sign1 signature does not verify under the signer's public key.",
+  },
+  COTERIE_ERR_RECEIPT_MALFORMED: {
+    status: 400,
+    summary: "A receipt lacks a field or has one of the wrong type or encoding (see docs/receipts.md).",
+  },
+  COTERIE_ERR_RECEIPT_EVIDENCE_MISMATCH: {
+    status: 400,
+    summary: "A receipt's commit evidence, leaf index or tree size does not match its transaction ids.",
+  },
+  COTERIE_ERR_RECEIPT_BAD_PROOF: {
+    status: 400,
+    summary: "A receipt's Merkle proof has the wrong shape for its leaf index and tree size, or does not lead to its root.",
+  },
+  COTERIE_ERR_RECEIPT_BAD_SIGNATURE: {
+    status: 400,
+    summary: "A receipt's root signature does not verify under its node certificate.",
+  },
+  COTERIE_ERR_RECEIPT_NODE_ID_MISMATCH: {
+    status: 400,
+    summary: "A receipt's node_id is not the SHA-256 of its node certificate (DER).",
+  },
+  COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED: {
+    status: 400,
+    summary: "A receipt's node certificate is not signed by the service certificate's key.",
+  },
+  COTERIE_ERR_RECEIPT_CERT_EXPIRED: {
+    status: 400,
+    summary: "A receipt's node certificate is outside its validity period (expired or not yet valid).",
+  },
+  COTERIE_ERR_SHAMIR_INVALID_SHARES: {
+    status: 400,
+    summary: "Recovery shares are malformed, of different lengths, duplicated, or too few to combine.",
   },
   // -- consensus
   // -- governance
   // -- apps and sandbox
   // -- attestation
+  COTERIE_ERR_ATTESTATION_MALFORMED: {
+    status: 400,
+    summary: "Attestation evidence is truncated or malformed (wrong length, bad encoding, missing field, non-zero reserved bytes).",
+  },
+  COTERIE_ERR_ATTESTATION_UNSUPPORTED_REPORT: {
+    status: 400,
+    summary: "The attestation report has a version, signature algorithm or signing-key type this node does not verify.",
+  },
+  COTERIE_ERR_ATTESTATION_BAD_SIGNATURE: {
+    status: 403,
+    summary: "The attestation report or statement signature does not verify under its endorsement key.",
+  },
+  COTERIE_ERR_ATTESTATION_BAD_CHAIN: {
+    status: 403,
+    summary: "The endorsement certificate chain is out of order, expired, wrongly signed, or does not match the report.",
+  },
+  COTERIE_ERR_ATTESTATION_UNKNOWN_ROOT: {
+    status: 403,
+    summary: "The endorsement chain does not end at a pinned hardware vendor root key.",
+  },
+  COTERIE_ERR_ATTESTATION_PLATFORM_NOT_ALLOWED: {
+    status: 403,
+    summary: "The evidence comes from a platform the policy does not accept (e.g. virtual evidence in production).",
+  },
+  COTERIE_ERR_ATTESTATION_MEASUREMENT_NOT_ALLOWED: {
+    status: 403,
+    summary: "The code measurement in the evidence is not in the governance allow-list.",
+  },
+  COTERIE_ERR_ATTESTATION_HOST_DATA_NOT_ALLOWED: {
+    status: 403,
+    summary: "The host data in the evidence is not in the governance allow-list.",
+  },
+  COTERIE_ERR_ATTESTATION_REPORT_DATA_MISMATCH: {
+    status: 403,
+    summary: "The evidence binds another public key than the one presented (replayed or misdirected evidence).",
+  },
+  COTERIE_ERR_ATTESTATION_DEBUG_POLICY: {
+    status: 403,
+    summary: "The guest policy allows debugging, so its memory is readable by the host; refused.",
+  },
+  COTERIE_ERR_ATTESTATION_TCB_TOO_OLD: {
+    status: 403,
+    summary: "The reported TCB is below the minimum set for the product, or no minimum is set for it.",
+  },
+  COTERIE_ERR_ATTESTATION_PROVIDER_FAILED: {
+    status: 500,
+    summary: "The platform evidence or sealing-key provider failed on this node.",
+  },
+  COTERIE_ERR_ATTESTATION_UNSEAL_FAILED: {
+    status: 500,
+    summary: "Sealed data could not be unsealed: wrong label, changed measurement, other machine, or corrupted file.",
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,0 +1,46 @@
+/**
+ * AES-256-GCM with explicit nonce and additional data (node-only). Callers own nonce uniqueness:
+ * the ledger derives nonces from (view, seqno), which never repeat under one ledger secret.
+ */
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { assert } from "../util/assert.ts";
+
+export const AES_KEY_BYTES = 32;
+export const GCM_NONCE_BYTES = 12;
+export const GCM_TAG_BYTES = 16;
+
+/** Returns ciphertext ‖ tag. */
+export function aesGcmEncrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Buffer {
+  assert(key.length === AES_KEY_BYTES, "AES-256-GCM key must be 32 bytes");
+  assert(nonce.length === GCM_NONCE_BYTES, "GCM nonce must be 12 bytes");
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(aad);
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  return Buffer.concat([head, tail, cipher.getAuthTag()]);
+}
+
+/** Decrypts ciphertext ‖ tag; returns null when authentication fails (wrong key, tampered data). */
+export function aesGcmDecrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+): Buffer | null {
+  if (key.length !== AES_KEY_BYTES || nonce.length !== GCM_NONCE_BYTES || sealed.length < GCM_TAG_BYTES)
+    return null;
+  const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
+  try {
+    const head = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES));
+    return Buffer.concat([head, decipher.final()]);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Asymmetric keys on node:crypto (node-only). Service and node identities are ECDSA P-384 with
+ * SHA-384; signatures travel in IEEE P1363 form (r ‖ s), the form WebCrypto verifies directly.
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from "node:crypto";
+
+export type Curve = "P-256" | "P-384";
+
+export type KeyPair = { privateKey: KeyObject; publicKey: KeyObject };
+
+const hashOf: Record<Curve, string> = { "P-256": "sha256", "P-384": "sha384" };
+
+export function generateKeyPair(curve: Curve = "P-384"): KeyPair {
+  return generateKeyPairSync("ec", { namedCurve: curve });
+}
+
+export function curveOf(key: KeyObject): Curve {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (curve === "prime256v1" || curve === "P-256") return "P-256";
+  if (curve === "secp384r1" || curve === "P-384") return "P-384";
+  throw new TypeError(`unsupported key curve: ${String(curve)}`);
+}
+
+/** ECDSA signature in P1363 form, hashing with the curve's SHA-2 (P-256 → SHA-256, P-384 → SHA-384). */
+export function signP1363(privateKey: KeyObject, data: Uint8Array): Uint8Array {
+  return sign(hashOf[curveOf(privateKey)], data, { key: privateKey, dsaEncoding: "ieee-p1363" });
+}
+
+export function verifyP1363(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+  return verify(hashOf[curveOf(publicKey)], data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
+}
+
+export function privateKeyToPem(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }) as string;
+}
+
+export function publicKeyToPem(key: KeyObject): string {
+  return key.export({ type: "spki", format: "pem" }) as string;
+}
+
+export function publicKeyDer(key: KeyObject): Buffer {
+  return key.export({ type: "spki", format: "der" });
+}
+
+export function privateKeyFromPem(pem: string): KeyObject {
+  return createPrivateKey(pem);
+}
+
+export function publicKeyFromPem(pem: string): KeyObject {
+  return createPublicKey(pem);
+}
+
+/** The same key pair as WebCrypto keys, for @peculiar/x509 which works on CryptoKey. */
+export async function toCryptoKeyPair(pair: KeyPair): Promise<CryptoKeyPair> {
+  const algorithm = { name: "ECDSA", namedCurve: curveOf(pair.publicKey) };
+  const privateKey = await crypto.subtle.importKey(
+    "pkcs8",
+    pair.privateKey.export({ type: "pkcs8", format: "der" }),
+    algorithm,
+    false,
+    ["sign"],
+  );
+  const publicKey = await crypto.subtle.importKey(
+    "spki",
+    pair.publicKey.export({ type: "spki", format: "der" }),
+    algorithm,
+    true,
+    ["verify"],
+  );
+  return { privateKey, publicKey };
+}

@@ -1,0 +1,204 @@
+/**
+ * The ledger entry: one transaction (or signature) as it is replicated, stored and hashed.
+ * docs/ledger-format.md is the normative description; keep the two in step.
+ *
+ *   header (40 B) ‖ public section (P B) ‖ private section (Q B) ‖ claims digest (32 B) ‖ commit evidence digest (32 B)
+ *
+ * The private section is AES-256-GCM(nonce ‖ ciphertext ‖ tag) of the private write set, with the
+ * header as additional data and nonce = u32le(view) ‖ u64le(seqno): a (view, seqno) pair names at
+ * most one entry, so a nonce never repeats under one ledger secret.
+ */
+import {
+  AES_KEY_BYTES,
+  aesGcmDecrypt,
+  aesGcmEncrypt,
+  GCM_NONCE_BYTES,
+  GCM_TAG_BYTES,
+} from "../crypto/aead.ts";
+import { sha256 } from "../crypto/hash.ts";
+import { assert } from "../util/assert.ts";
+import { CoterieError } from "../util/errors.ts";
+import { decodeWriteSet, encodeWriteSet, type WriteSet } from "./write-set-codec.ts";
+
+export const ENTRY_FORMAT_VERSION = 1;
+export const HEADER_BYTES = 40;
+export const DIGEST_BYTES = 32;
+export const TRAILER_BYTES = 2 * DIGEST_BYTES;
+export const ZERO_DIGEST: Uint8Array = new Uint8Array(DIGEST_BYTES);
+
+export const EntryKind = { transaction: 0, signature: 1 } as const;
+export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
+
+export type EntryHeader = {
+  kind: EntryKind;
+  view: number;
+  seqno: number;
+  publicBytes: number;
+  privateBytes: number;
+  secretVersion: number;
+};
+
+/** A ledger secret: the AES-256 key and the seqno from which it encrypts (its version). */
+export type LedgerSecret = { version: number; key: Uint8Array };
+
+export type EntryInput = {
+  kind: EntryKind;
+  view: number;
+  seqno: number;
+  publicWrites: WriteSet;
+  privateWrites: WriteSet;
+  claimsDigest: Uint8Array;
+  commitEvidenceDigest: Uint8Array;
+};
+
+/** A serialised entry and the values derived from it that the node needs at once. */
+export type EncodedEntry = { bytes: Buffer; writeSetDigest: Uint8Array; leaf: Uint8Array };
+
+function writeHeader(h: EntryHeader): Buffer {
+  assert(Number.isSafeInteger(h.seqno) && h.seqno >= 1, "seqno is a positive integer");
+  assert(Number.isSafeInteger(h.view) && h.view >= 1 && h.view < 2 ** 32, "view is in [1, 2^32)");
+  const b = Buffer.alloc(HEADER_BYTES);
+  b.writeUInt8(ENTRY_FORMAT_VERSION, 0);
+  b.writeUInt8(h.kind, 1);
+  b.writeUInt16LE(0, 2);
+  b.writeUInt32LE(h.publicBytes, 4);
+  b.writeBigUInt64LE(BigInt(h.view), 8);
+  b.writeBigUInt64LE(BigInt(h.seqno), 16);
+  b.writeUInt32LE(h.privateBytes, 24);
+  b.writeUInt32LE(0, 28);
+  b.writeBigUInt64LE(BigInt(h.secretVersion), 32);
+  return b;
+}
+
+export function entryNonce(view: number, seqno: number): Buffer {
+  const n = Buffer.alloc(GCM_NONCE_BYTES);
+  n.writeUInt32LE(view, 0);
+  n.writeBigUInt64LE(BigInt(seqno), 4);
+  return n;
+}
+
+/** The Merkle leaf data of an entry: write set digest ‖ commit evidence digest ‖ claims digest (96 B). */
+export function leafData(
+  writeSetDigest: Uint8Array,
+  commitEvidenceDigest: Uint8Array,
+  claimsDigest: Uint8Array,
+): Buffer {
+  return Buffer.concat([writeSetDigest, commitEvidenceDigest, claimsDigest]);
+}
+
+export function encodeEntry(input: EntryInput, secret: LedgerSecret | null): EncodedEntry {
+  assert(input.claimsDigest.length === DIGEST_BYTES, "claims digest is 32 bytes");
+  assert(input.commitEvidenceDigest.length === DIGEST_BYTES, "commit evidence digest is 32 bytes");
+  const pub = encodeWriteSet(input.publicWrites);
+  const hasPrivate = input.privateWrites.length > 0;
+  assert(!hasPrivate || secret !== null, "private writes need a ledger secret");
+  const plain = hasPrivate ? encodeWriteSet(input.privateWrites) : null;
+  const privateBytes = plain === null ? 0 : GCM_NONCE_BYTES + plain.length + GCM_TAG_BYTES;
+  const header = writeHeader({
+    kind: input.kind,
+    view: input.view,
+    seqno: input.seqno,
+    publicBytes: pub.length,
+    privateBytes,
+    secretVersion: plain === null ? 0 : (secret as LedgerSecret).version,
+  });
+  const parts: Uint8Array[] = [header, pub];
+  if (plain !== null) {
+    const s = secret as LedgerSecret;
+    assert(s.key.length === AES_KEY_BYTES, "ledger secret is 32 bytes");
+    const nonce = entryNonce(input.view, input.seqno);
+    parts.push(nonce, aesGcmEncrypt(s.key, nonce, plain, header));
+  }
+  const writeSetDigest = sha256(...parts);
+  parts.push(input.claimsDigest, input.commitEvidenceDigest);
+  const bytes = Buffer.concat(parts);
+  return {
+    bytes,
+    writeSetDigest,
+    leaf: leafData(writeSetDigest, input.commitEvidenceDigest, input.claimsDigest),
+  };
+}
+
+/** An entry read back: header and sections as views into `bytes` (no copies). */
+export type DecodedEntry = {
+  header: EntryHeader;
+  bytes: Buffer;
+  publicSection: Buffer;
+  privateSection: Buffer;
+  claimsDigest: Buffer;
+  commitEvidenceDigest: Buffer;
+};
+
+function malformed(message: string): CoterieError {
+  return new CoterieError("COTERIE_ERR_LEDGER_MALFORMED", `malformed entry: ${message}`);
+}
+
+export function decodeEntry(bytes: Buffer): DecodedEntry {
+  if (bytes.length < HEADER_BYTES + TRAILER_BYTES)
+    throw malformed(`${bytes.length} bytes is shorter than the minimum`);
+  const version = bytes.readUInt8(0);
+  if (version !== ENTRY_FORMAT_VERSION) throw malformed(`unknown format version ${version}`);
+  const kind = bytes.readUInt8(1);
+  if (kind !== EntryKind.transaction && kind !== EntryKind.signature) throw malformed(`unknown kind ${kind}`);
+  if (bytes.readUInt16LE(2) !== 0 || bytes.readUInt32LE(28) !== 0)
+    throw malformed("reserved header bytes are not zero");
+  const header: EntryHeader = {
+    kind,
+    publicBytes: bytes.readUInt32LE(4),
+    view: Number(bytes.readBigUInt64LE(8)),
+    seqno: Number(bytes.readBigUInt64LE(16)),
+    privateBytes: bytes.readUInt32LE(24),
+    secretVersion: Number(bytes.readBigUInt64LE(32)),
+  };
+  if (header.seqno < 1 || header.view < 1) throw malformed("view and seqno must be at least 1");
+  if (HEADER_BYTES + header.publicBytes + header.privateBytes + TRAILER_BYTES !== bytes.length) {
+    throw malformed("section lengths do not add up to the entry length");
+  }
+  if (header.privateBytes !== 0 && header.privateBytes < GCM_NONCE_BYTES + GCM_TAG_BYTES) {
+    throw malformed("private section shorter than nonce and tag");
+  }
+  const p0 = HEADER_BYTES + header.publicBytes;
+  const p1 = p0 + header.privateBytes;
+  return {
+    header,
+    bytes,
+    publicSection: bytes.subarray(HEADER_BYTES, p0),
+    privateSection: bytes.subarray(p0, p1),
+    claimsDigest: bytes.subarray(p1, p1 + DIGEST_BYTES),
+    commitEvidenceDigest: bytes.subarray(p1 + DIGEST_BYTES),
+  };
+}
+
+/** SHA-256 over header ‖ public ‖ private: what the leaf commits to for the write set. */
+export function writeSetDigestOf(e: DecodedEntry): Uint8Array {
+  return sha256(e.bytes.subarray(0, HEADER_BYTES + e.header.publicBytes + e.header.privateBytes));
+}
+
+export function leafOf(e: DecodedEntry): Buffer {
+  return leafData(writeSetDigestOf(e), e.commitEvidenceDigest, e.claimsDigest);
+}
+
+export function publicWritesOf(e: DecodedEntry): WriteSet {
+  return decodeWriteSet(e.publicSection);
+}
+
+/** Decrypts the private write set; throws COTERIE_ERR_LEDGER_DECRYPT when the secret does not open it. */
+export function privateWritesOf(e: DecodedEntry, secret: LedgerSecret): WriteSet {
+  if (e.header.privateBytes === 0) return [];
+  const nonce = e.privateSection.subarray(0, GCM_NONCE_BYTES);
+  if (!nonce.equals(entryNonce(e.header.view, e.header.seqno)))
+    throw malformed("nonce does not match view and seqno");
+  const plain = aesGcmDecrypt(
+    secret.key,
+    nonce,
+    e.privateSection.subarray(GCM_NONCE_BYTES),
+    e.bytes.subarray(0, HEADER_BYTES),
+  );
+  if (plain === null) {
+    throw new CoterieError(
+      "COTERIE_ERR_LEDGER_DECRYPT",
+      `entry ${e.header.view}.${e.header.seqno}: private section does not decrypt`,
+    );
+  }
+  return decodeWriteSet(plain);
+}

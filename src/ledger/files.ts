@@ -1,0 +1,328 @@
+/**
+ * Append-only chunk files with group commit. Entries are appended in seqno order to the open
+ * chunk; `flush()` writes everything pending with one `writev` per chunk and one `fdatasync`, so a
+ * burst of N entries costs one sync, not N. A chunk is closed at the first signature entry after
+ * it reaches `chunkBytesMax`, so every closed chunk ends on a signature (verifiable on its own).
+ *
+ * Ownership: `append` takes ownership of the entry buffer (the caller must not modify it later).
+ * Recovery (`open`): a damaged tail of the last chunk — a partial or checksum-failing frame within
+ * `tornTailBytesMax` of the end — is truncated and reported; damage anywhere else is corruption and
+ * refuses with COTERIE_ERR_LEDGER_CORRUPT. Nothing is silently accepted.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  unlinkSync,
+} from "node:fs";
+import { type FileHandle, open as openFile } from "node:fs/promises";
+import { join } from "node:path";
+import { assert } from "../util/assert.ts";
+import { CoterieError } from "../util/errors.ts";
+import {
+  CHUNK_HEADER_BYTES,
+  chunkFileName,
+  chunkHeader,
+  FRAME_OVERHEAD_BYTES,
+  firstSeqnoOfChunk,
+  frameParts,
+  isChunkHeader,
+  scanFrame,
+  seqnoOfEntry,
+} from "./chunk-format.ts";
+
+export type LedgerFilesOptions = {
+  /** Close a chunk at the first signature after it reaches this size. */
+  chunkBytesMax: number;
+  /** Most bytes written by one flush; bounds the torn tail a crash can leave. */
+  batchBytesMax: number;
+};
+
+export const defaultLedgerFilesOptions: LedgerFilesOptions = {
+  chunkBytesMax: 4 * 1024 * 1024,
+  batchBytesMax: 8 * 1024 * 1024,
+};
+
+type Chunk = { firstSeqno: number; path: string; bytes: number; handle: FileHandle | null };
+
+/** What recovery found; `truncatedBytes > 0` means a torn tail was cut off. */
+export type RecoveryReport = { lastSeqno: number; truncatedBytes: number; truncatedAt: string | null };
+
+type Location = { chunk: number; offset: number; bytes: number };
+
+export class LedgerFiles {
+  readonly dir: string;
+  readonly options: LedgerFilesOptions;
+  private readonly chunks: Chunk[] = [];
+  /** Location of entry `seqno` at index seqno - firstSeqno. */
+  private readonly locations: Location[] = [];
+  private firstSeqno = 1;
+  private pending: { seqno: number; parts: Buffer[]; bytes: number; chunk: number }[] = [];
+  private flushing: Promise<void> | null = null;
+  private closeAfterSignature = false;
+  private durable = 0;
+
+  private constructor(dir: string, options: LedgerFilesOptions) {
+    this.dir = dir;
+    this.options = options;
+  }
+
+  /**
+   * Opens (creating if needed) the ledger directory, recovers the tail and calls `onEntry` for
+   * every entry in seqno order.
+   */
+  static open(
+    dir: string,
+    options: LedgerFilesOptions,
+    onEntry: (entry: Buffer, seqno: number) => void = () => {},
+  ): { files: LedgerFiles; recovery: RecoveryReport } {
+    assert(
+      options.batchBytesMax >= 1024 && options.chunkBytesMax >= 1024,
+      "ledger file limits are at least 1 KiB",
+    );
+    mkdirSync(dir, { recursive: true });
+    const files = new LedgerFiles(dir, options);
+    const names = readdirSync(dir)
+      .filter((n) => firstSeqnoOfChunk(n) !== null)
+      .sort();
+    let recovery: RecoveryReport = { lastSeqno: 0, truncatedBytes: 0, truncatedAt: null };
+    names.forEach((name, i) => {
+      const last = i === names.length - 1;
+      recovery = files.loadChunk(name, last, onEntry, recovery);
+    });
+    files.durable = recovery.lastSeqno;
+    return { files, recovery };
+  }
+
+  private loadChunk(
+    name: string,
+    last: boolean,
+    onEntry: (entry: Buffer, seqno: number) => void,
+    recovery: RecoveryReport,
+  ): RecoveryReport {
+    const path = join(this.dir, name);
+    const first = firstSeqnoOfChunk(name) as number;
+    const expected = recovery.lastSeqno + 1;
+    if (this.chunks.length === 0) this.firstSeqno = first;
+    else if (first !== expected) throw corrupt(`${name} starts at ${first}, expected ${expected}`);
+    const buf = readFileSync(path);
+    const chunkIndex = this.chunks.length;
+    if (!isChunkHeader(buf)) {
+      if (last && buf.length < CHUNK_HEADER_BYTES) return this.dropTornChunk(path, buf.length, recovery);
+      throw corrupt(`${name} has no valid chunk header`);
+    }
+    let offset = CHUNK_HEADER_BYTES;
+    let seqno = recovery.lastSeqno;
+    while (offset < buf.length) {
+      const frame = scanFrame(buf, offset);
+      if (!frame.ok) {
+        const tail = buf.length - offset;
+        if (!last || tail > this.options.batchBytesMax) {
+          throw corrupt(`${name}: ${frame.reason} frame at byte ${offset}, ${tail} bytes before the end`);
+        }
+        truncateFile(path, offset);
+        recovery = { ...recovery, truncatedBytes: tail, truncatedAt: `${name}@${offset}` };
+        break;
+      }
+      const s = seqnoOfEntry(frame.entry);
+      if (s !== (seqno === 0 ? first : seqno + 1))
+        throw corrupt(`${name}: entry at byte ${offset} has seqno ${s}`);
+      seqno = s;
+      this.locations.push({ chunk: chunkIndex, offset: offset + 4, bytes: frame.entry.length });
+      onEntry(frame.entry, s);
+      offset = frame.next;
+    }
+    this.chunks.push({ firstSeqno: first, path, bytes: Math.min(offset, buf.length), handle: null });
+    return { ...recovery, lastSeqno: seqno };
+  }
+
+  private dropTornChunk(path: string, bytes: number, recovery: RecoveryReport): RecoveryReport {
+    unlinkSync(path);
+    return { ...recovery, truncatedBytes: bytes, truncatedAt: `${path}@0` };
+  }
+
+  /** The highest seqno appended (durable or pending). */
+  get lastSeqno(): number {
+    return this.firstSeqno + this.locations.length - 1;
+  }
+
+  /** The highest seqno known to be on disk (fdatasync returned). */
+  get durableSeqno(): number {
+    return this.durable;
+  }
+
+  get totalBytes(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.bytes;
+    for (const p of this.pending) n += p.bytes;
+    return n;
+  }
+
+  /** Queues `entry` (seqno must be lastSeqno + 1). Durable once a later `flush()` resolves. */
+  append(entry: Buffer, seqno: number, isSignature: boolean): void {
+    assert(seqno === this.lastSeqno + 1, `append seqno ${seqno} follows ${this.lastSeqno}`);
+    assert(seqno === seqnoOfEntry(entry), "entry header seqno matches the appended seqno");
+    if (this.chunks.length === 0 && this.pending.length === 0) this.firstSeqno = seqno;
+    if (this.chunks.length === 0 || this.closeAfterSignature) this.startChunk(seqno);
+    const [prefix, suffix] = frameParts(entry);
+    const chunk = this.chunks.length - 1;
+    const bytes = entry.length + FRAME_OVERHEAD_BYTES;
+    this.pending.push({ seqno, parts: [prefix, entry, suffix], bytes, chunk });
+    const c = this.chunks[chunk] as Chunk;
+    c.bytes += bytes;
+    this.locations.push({ chunk, offset: c.bytes - bytes + 4, bytes: entry.length });
+    this.closeAfterSignature = isSignature && c.bytes >= this.options.chunkBytesMax;
+  }
+
+  private startChunk(seqno: number): void {
+    const path = join(this.dir, chunkFileName(seqno));
+    this.chunks.push({ firstSeqno: seqno, path, bytes: CHUNK_HEADER_BYTES, handle: null });
+    this.closeAfterSignature = false;
+  }
+
+  /** Writes and syncs everything appended so far. Concurrent calls share batches (group commit). */
+  flush(): Promise<void> {
+    const target = this.lastSeqno;
+    const run = async (): Promise<void> => {
+      while (this.durable < target) {
+        if (this.flushing) await this.flushing;
+        else {
+          this.flushing = this.writeBatch().finally(() => {
+            this.flushing = null;
+          });
+          await this.flushing;
+        }
+      }
+    };
+    return run();
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch: typeof this.pending = [];
+    let bytes = 0;
+    while (this.pending.length > 0) {
+      const next = this.pending[0] as (typeof this.pending)[number];
+      if (batch.length > 0 && bytes + next.bytes > this.options.batchBytesMax) break;
+      batch.push(next);
+      bytes += next.bytes;
+      this.pending.shift();
+    }
+    if (batch.length === 0) return;
+    const byChunk = new Map<number, Buffer[]>();
+    for (const p of batch) {
+      const list = byChunk.get(p.chunk) ?? [];
+      list.push(...p.parts);
+      byChunk.set(p.chunk, list);
+    }
+    for (const [index, parts] of byChunk) await this.writeToChunk(index, parts);
+    this.durable = (batch[batch.length - 1] as (typeof batch)[number]).seqno;
+  }
+
+  private async writeToChunk(index: number, parts: Buffer[]): Promise<void> {
+    const chunk = this.chunks[index] as Chunk;
+    if (chunk.handle === null) {
+      chunk.handle = await openFile(chunk.path, "a");
+      const stat = await chunk.handle.stat();
+      if (stat.size === 0) {
+        parts.unshift(chunkHeader());
+        syncDir(this.dir);
+      }
+    }
+    await chunk.handle.writev(parts);
+    await chunk.handle.datasync();
+    // A chunk that is full and not the last one will never be written again.
+    if (index < this.chunks.length - 1) {
+      await chunk.handle.close();
+      chunk.handle = null;
+    }
+  }
+
+  /** Reads entry `seqno` from disk (or the pending queue). */
+  read(seqno: number): Buffer {
+    const i = seqno - this.firstSeqno;
+    const loc = this.locations[i];
+    if (i < 0 || loc === undefined) throw new RangeError(`no entry ${seqno} in the ledger`);
+    const pending = this.pending.find((p) => p.seqno === seqno);
+    if (pending) return pending.parts[1] as Buffer;
+    const chunk = this.chunks[loc.chunk] as Chunk;
+    const fd = openSync(chunk.path, "r");
+    try {
+      const out = Buffer.allocUnsafe(loc.bytes);
+      const n = readSyncFully(fd, out, loc.offset);
+      assert(n === loc.bytes, "read the whole entry");
+      return out;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Drops every entry after `seqno` (rollback of an unsigned suffix), on disk and pending. */
+  async truncate(seqno: number): Promise<void> {
+    assert(seqno >= this.firstSeqno - 1, "truncate within the ledger");
+    while (this.flushing) await this.flushing;
+    this.pending = this.pending.filter((p) => p.seqno <= seqno);
+    if (seqno >= this.lastSeqno) return;
+    const loc = this.locations[seqno + 1 - this.firstSeqno] as Location;
+    this.locations.length = seqno + 1 - this.firstSeqno;
+    while (this.chunks.length - 1 > loc.chunk) {
+      const c = this.chunks.pop() as Chunk;
+      await c.handle?.close();
+      if (existsSync(c.path)) unlinkSync(c.path);
+    }
+    const chunk = this.chunks[loc.chunk] as Chunk;
+    chunk.bytes = loc.offset - 4;
+    if (chunk.handle) {
+      await chunk.handle.truncate(chunk.bytes);
+      await chunk.handle.datasync();
+    } else if (existsSync(chunk.path)) truncateFile(chunk.path, chunk.bytes);
+    this.durable = Math.min(this.durable, seqno);
+    this.closeAfterSignature = false;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    for (const c of this.chunks) {
+      await c.handle?.close();
+      c.handle = null;
+    }
+  }
+}
+
+function corrupt(message: string): CoterieError {
+  return new CoterieError("COTERIE_ERR_LEDGER_CORRUPT", `ledger corrupt: ${message}`);
+}
+
+function truncateFile(path: string, bytes: number): void {
+  const fd = openSync(path, "r+");
+  try {
+    ftruncateSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readSyncFully(fd: number, out: Buffer, position: number): number {
+  let n = 0;
+  while (n < out.length) {
+    const r = readSync(fd, out, n, out.length - n, position + n);
+    if (r === 0) break;
+    n += r;
+  }
+  return n;
+}

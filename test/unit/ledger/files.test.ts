@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { CHUNK_HEADER_BYTES } from "../../../src/ledger/chunk-format.ts";
+import { Ledger } from "../../../src/ledger/ledger.ts";
+import { makeIdentity, tempDir, writeLedger } from "./helpers.ts";
+
+const options = { chunkBytesMax: 4096, batchBytesMax: 64 * 1024 };
+const chunks = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.endsWith(".chunk"))
+    .sort();
+
+test("entries survive reopening; chunks close only on a signature once full", async () => {
+  const dir = tempDir();
+  const id = await makeIdentity();
+  const ledger = await writeLedger(dir, id, 60, 5, options);
+  const root = ledger.tree.root();
+  await ledger.close();
+  assert.ok(chunks(dir).length > 1, "4 KiB chunks rotate");
+  const seen: number[] = [];
+  const { ledger: reopened, recovery } = Ledger.open(dir, options, (e) => seen.push(e.seqno));
+  assert.equal(recovery.truncatedBytes, 0);
+  assert.equal(reopened.lastSeqno, 72);
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 72 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(reopened.tree.root(), root);
+  // Every closed chunk ends with a signature: the entry before the next chunk's first seqno.
+  for (const name of chunks(dir).slice(1)) {
+    const first = Number(name.slice(7, 19));
+    assert.ok(reopened.signatureSeqnos.includes(first - 1), `${name} follows a signature`);
+  }
+});
+
+test("a torn tail (partial last frame) is truncated on restart and reported", async () => {
+  const dir = tempDir();
+  const ledger = await writeLedger(dir, await makeIdentity(), 10, 5, options);
+  await ledger.close();
+  const last = join(dir, chunks(dir).at(-1) as string);
+  const size = statSync(last).size;
+  truncateSync(last, size - 7); // cut into the last frame
+  const { ledger: reopened, recovery } = Ledger.open(dir, options);
+  assert.equal(reopened.lastSeqno, 11);
+  assert.ok(recovery.truncatedBytes > 0);
+  assert.ok(statSync(last).size < size - 7, "file truncated to the last whole frame");
+});
+
+test("garbage appended after the last frame is truncated, not accepted", async () => {
+  const dir = tempDir();
+  const ledger = await writeLedger(dir, await makeIdentity(), 10, 5, options);
+  await ledger.close();
+  const last = join(dir, chunks(dir).at(-1) as string);
+  appendFileSync(last, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]));
+  const { ledger: reopened, recovery } = Ledger.open(dir, options);
+  assert.equal(reopened.lastSeqno, 12);
+  assert.equal(recovery.truncatedBytes, 12);
+});
+
+test("damage in a closed chunk refuses to start with COTERIE_ERR_LEDGER_CORRUPT", async () => {
+  const dir = tempDir();
+  const ledger = await writeLedger(dir, await makeIdentity(), 60, 5, options);
+  await ledger.close();
+  const first = join(dir, chunks(dir)[0] as string);
+  const bytes = readFileSync(first);
+  bytes[CHUNK_HEADER_BYTES + 50] = (bytes[CHUNK_HEADER_BYTES + 50] as number) ^ 0xff;
+  writeFileSync(first, bytes);
+  assert.throws(() => Ledger.open(dir, options), { code: "COTERIE_ERR_LEDGER_CORRUPT" });
+});
+
+test("truncate drops the suffix on disk, and appends continue after it", async () => {
+  const dir = tempDir();
+  const id = await makeIdentity();
+  const ledger = await writeLedger(dir, id, 60, 5, options);
+  const rootAt30 = ledger.tree.root(30);
+  await ledger.truncate(30);
+  assert.equal(ledger.lastSeqno, 30);
+  assert.deepEqual(ledger.tree.root(), rootAt30);
+  await ledger.close();
+  const { ledger: reopened } = Ledger.open(dir, options);
+  assert.equal(reopened.lastSeqno, 30);
+  assert.deepEqual(reopened.tree.root(), rootAt30);
+  assert.equal(reopened.lastSignatureAtOrBefore(30), 30);
+});
+
+test("group commit: many appends then one flush make everything durable", async () => {
+  const dir = tempDir();
+  const ledger = await writeLedger(dir, await makeIdentity(), 200, 50, {
+    chunkBytesMax: 1 << 20,
+    batchBytesMax: 1 << 20,
+  });
+  assert.equal(ledger.files.durableSeqno, ledger.lastSeqno);
+  assert.equal(chunks(dir).length, 1);
+  await ledger.close();
+});
