@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Store, type Tx, type WriteSet } from "../../../src/kv/index.ts";
+import { b, s } from "./helpers.ts";
+
+function commitOk(store: Store, write: (tx: Tx) => void): WriteSet {
+  const tx = store.beginTx();
+  write(tx);
+  const result = store.commit(tx);
+  assert.ok(result.status === "ok");
+  assert.equal(result.version, store.version);
+  return result.writeSet;
+}
+
+test("versions are contiguous and versionOf names the version that last wrote a key", () => {
+  const store = new Store();
+  commitOk(store, (tx) => tx.put("m", b("a"), b("1")));
+  commitOk(store, (tx) => tx.put("m", b("b"), b("2")));
+  commitOk(store, (tx) => tx.put("m", b("a"), b("3")));
+  assert.equal(store.version, 3);
+  const tx = store.beginTx();
+  assert.equal(tx.versionOf("m", b("a")), 3);
+  assert.equal(tx.versionOf("m", b("b")), 2);
+  assert.equal(tx.versionOf("m", b("zz")), undefined);
+  assert.equal(store.snapshotAt(1).versionOf("m", b("a")), 1);
+});
+
+test("the write set is deterministic: sorted maps, sorted keys, last write wins", () => {
+  const run = (order: number[]) => {
+    const store = new Store();
+    const tx = store.beginTx();
+    const ops: Array<() => void> = [
+      () => tx.put("zeta", b("k"), b("z")),
+      () => tx.put("alpha", b("b"), b("first")),
+      () => tx.put("alpha", Uint8Array.of(0xff), b("ff")),
+      () => tx.put("alpha", Uint8Array.of(0x00), b("00")),
+      () => tx.delete("Beta", b("gone")),
+      () => tx.put("public:x", b("p"), b("pub")),
+    ];
+    for (const i of order) ops[i]?.();
+    tx.put("alpha", b("b"), b("last"));
+    const fromTx = tx.writeSet();
+    const result = store.commit(tx);
+    assert.ok(result.status === "ok");
+    assert.deepEqual(result.writeSet, fromTx);
+    return result.writeSet;
+  };
+  const one = run([0, 1, 2, 3, 4, 5]);
+  const two = run([5, 4, 3, 2, 1, 0]);
+  assert.deepEqual(one, two);
+  assert.deepEqual(
+    one.map((m) => m.name),
+    ["Beta", "alpha", "public:x", "zeta"],
+  );
+  const alpha = one[1]?.writes ?? [];
+  assert.deepEqual(
+    alpha.map((w) => [...w.key]),
+    [[0x00], [0x62], [0xff]],
+  );
+  assert.equal(s(alpha[1]?.value ?? undefined), "last");
+  assert.equal(one[0]?.writes[0]?.value, null);
+});
+
+test("applyWriteSet on a second store reproduces the first (backup replay)", () => {
+  const primary = new Store();
+  const backup = new Store();
+  const sets: WriteSet[] = [];
+  sets.push(commitOk(primary, (tx) => tx.put("m", b("a"), b("1"))));
+  sets.push(
+    commitOk(primary, (tx) => {
+      tx.put("m", b("b"), b("2"));
+      tx.put("public:n", b("x"), b("y"));
+    }),
+  );
+  sets.push(commitOk(primary, (tx) => tx.delete("m", b("a"))));
+  sets.forEach((set, i) => {
+    backup.applyWriteSet(set, i + 1);
+  });
+  assert.equal(backup.version, 3);
+  const dump = (store: Store) => {
+    const snap = store.snapshotAt();
+    return snap.mapNames().map((name) => [name, [...snap.entries(name)].map(([k, v]) => [s(k), s(v)])]);
+  };
+  assert.deepEqual(dump(backup), dump(primary));
+  assert.deepEqual(dump(backup), [
+    ["m", [["b", "2"]]],
+    ["public:n", [["x", "y"]]],
+  ]);
+  assert.equal(backup.beginTx().versionOf("m", b("b")), 2);
+});
+
+test("applyWriteSet asserts the next version and the write-set form", () => {
+  const store = new Store();
+  const set: WriteSet = [{ name: "m", writes: [{ key: b("a"), value: b("1") }] }];
+  assert.throws(() => store.applyWriteSet(set, 2), /follows 0/);
+  assert.throws(
+    () =>
+      store.applyWriteSet(
+        [
+          { name: "m", writes: [{ key: b("b"), value: null }] },
+          { name: "a", writes: [{ key: b("a"), value: null }] },
+        ],
+        1,
+      ),
+    /maps are sorted/,
+  );
+  assert.throws(
+    () =>
+      store.applyWriteSet(
+        [
+          {
+            name: "m",
+            writes: [
+              { key: b("b"), value: null },
+              { key: b("a"), value: null },
+            ],
+          },
+        ],
+        1,
+      ),
+    /keys are sorted/,
+  );
+  assert.throws(() => store.applyWriteSet([{ name: "m", writes: [] }], 1), /at least one write/);
+  assert.equal(store.version, 0);
+  store.applyWriteSet(set, 1);
+  assert.equal(store.version, 1);
+});
+
+test("rollback discards later versions; compact forbids rolling back below it", () => {
+  const store = new Store();
+  for (let i = 1; i <= 5; i++) commitOk(store, (tx) => tx.put("m", b("k"), b(String(i))));
+  store.rollback(3);
+  assert.equal(store.version, 3);
+  assert.equal(s(store.beginTx().get("m", b("k"))), "3");
+  assert.throws(() => store.snapshotAt(4), RangeError);
+  commitOk(store, (tx) => tx.put("m", b("k"), b("4'")));
+  assert.equal(store.version, 4);
+  assert.equal(s(store.snapshotAt(4).get("m", b("k"))), "4'");
+  store.compact(2);
+  assert.equal(store.compactedVersion, 2);
+  assert.throws(() => store.snapshotAt(1), RangeError);
+  assert.equal(s(store.snapshotAt(2).get("m", b("k"))), "2");
+  assert.throws(() => store.rollback(1), /below compacted/);
+  assert.throws(() => store.compact(9), /above current/);
+  store.rollback(2);
+  assert.equal(s(store.beginTx().get("m", b("k"))), "2");
+  store.rollback(2);
+  assert.equal(store.version, 2);
+});
+
+test("rollback to an empty map removes it; snapshots taken before stay intact", () => {
+  const store = new Store();
+  commitOk(store, (tx) => tx.put("m", b("k"), b("v")));
+  const before = store.snapshotAt(1);
+  store.rollback(0);
+  assert.deepEqual(store.snapshotAt().mapNames(), []);
+  assert.deepEqual(before.mapNames(), ["m"]);
+  assert.equal(s(before.get("m", b("k"))), "v");
+});
+
+test("a transaction whose snapshot a rollback discarded conflicts, even once the version is reached again", () => {
+  const store = new Store();
+  commitOk(store, (tx) => tx.put("m", b("k"), b("1")));
+  commitOk(store, (tx) => tx.put("m", b("k"), b("2")));
+  const stale = store.beginTx();
+  assert.equal(s(stale.get("m", b("k"))), "2");
+  stale.put("m", b("other"), b("x"));
+  const older = store.beginTx();
+  older.put("m", b("z"), b("z"));
+  store.rollback(1);
+  commitOk(store, (tx) => tx.put("n", b("unrelated"), b("2'")));
+  assert.equal(store.version, 2);
+  assert.equal(store.commit(stale).status, "conflict");
+  // A blind writer whose snapshot (version 2) was also discarded conflicts too.
+  assert.equal(store.commit(older).status, "conflict");
+  const survivor = new Store();
+  commitOk(survivor, (tx) => tx.put("m", b("k"), b("1")));
+  const early = survivor.beginTx();
+  early.get("m", b("k"));
+  early.put("m", b("j"), b("x"));
+  commitOk(survivor, (tx) => tx.put("n", b("a"), b("b")));
+  survivor.rollback(1);
+  assert.equal(survivor.commit(early).status, "ok", "its snapshot (version 1) survived the rollback");
+});
+
+test("snapshots are immutable: later commits do not change them", () => {
+  const store = new Store();
+  commitOk(store, (tx) => {
+    for (let i = 0; i < 500; i++) tx.put("m", b(`k${String(i).padStart(4, "0")}`), b(String(i)));
+  });
+  const snap = store.snapshotAt();
+  commitOk(store, (tx) => {
+    for (let i = 0; i < 500; i += 2) tx.delete("m", b(`k${String(i).padStart(4, "0")}`));
+    tx.put("m", b("new"), b("x"));
+    tx.put("other", b("a"), b("b"));
+  });
+  assert.equal(snap.version, 1);
+  assert.equal(snap.size("m"), 500);
+  assert.deepEqual(snap.mapNames(), ["m"]);
+  assert.equal([...snap.entries("m")].length, 500);
+  assert.equal(snap.has("m", b("new")), false);
+  assert.equal(store.snapshotAt().size("m"), 251);
+  const reverse = [...snap.entries("m", { from: b("k0100"), to: b("k0103"), reverse: true })];
+  assert.deepEqual(
+    reverse.map(([k]) => s(k)),
+    ["k0102", "k0101", "k0100"],
+  );
+});
