@@ -35,11 +35,20 @@ function splitPem(endorsements: string): string[] {
   return blocks;
 }
 
-type Parsed = { node: X509Certificate; peculiar: x509.X509Certificate };
+/** Both parsers' views of one certificate, with its public key decoded up front. */
+type Parsed = {
+  node: X509Certificate;
+  peculiar: x509.X509Certificate;
+  publicKey: KeyObject;
+  spkiDer: Uint8Array;
+};
 
 function parseCertificate(pem: string, role: string): Parsed {
   try {
-    return { node: new X509Certificate(pem), peculiar: new x509.X509Certificate(pem) };
+    // Node decodes the key lazily; decode it here so a bad key is "malformed", not a crash later.
+    const node = new X509Certificate(pem);
+    const peculiar = new x509.X509Certificate(pem);
+    return { node, peculiar, publicKey: node.publicKey, spkiDer: new Uint8Array(peculiar.publicKey.rawData) };
   } catch {
     refuse("COTERIE_ERR_ATTESTATION_MALFORMED", `${role} certificate is not valid X.509`);
   }
@@ -58,9 +67,9 @@ function checkSignatureAlgorithm(cert: Parsed, role: string): void {
 }
 
 function checkOrder(vcek: Parsed, ask: Parsed, ark: Parsed): void {
-  const curve = vcek.node.publicKey.asymmetricKeyDetails?.namedCurve;
-  const rsa = (c: Parsed) => ["rsa", "rsa-pss"].includes(c.node.publicKey.asymmetricKeyType ?? "");
-  if (vcek.node.publicKey.asymmetricKeyType !== "ec" || curve !== "secp384r1" || !rsa(ask) || !rsa(ark)) {
+  const curve = vcek.publicKey.asymmetricKeyDetails?.namedCurve;
+  const rsa = (c: Parsed) => ["rsa", "rsa-pss"].includes(c.publicKey.asymmetricKeyType ?? "");
+  if (vcek.publicKey.asymmetricKeyType !== "ec" || curve !== "secp384r1" || !rsa(ask) || !rsa(ark)) {
     refuse(
       "COTERIE_ERR_ATTESTATION_BAD_CHAIN",
       "endorsements must be in order VCEK (P-384), ASK (RSA), ARK (RSA)",
@@ -69,9 +78,7 @@ function checkOrder(vcek: Parsed, ask: Parsed, ark: Parsed): void {
 }
 
 function pinnedProduct(ark: Parsed, roots: readonly SnpTrustedRoot[]): SnpProduct {
-  const fingerprint = createHash("sha256")
-    .update(new Uint8Array(ark.peculiar.publicKey.rawData))
-    .digest("hex");
+  const fingerprint = createHash("sha256").update(ark.spkiDer).digest("hex");
   const root = roots.find((r) => r.spkiSha256.toLowerCase() === fingerprint);
   if (root === undefined) {
     refuse("COTERIE_ERR_ATTESTATION_UNKNOWN_ROOT", `ARK public key ${fingerprint} is not a pinned AMD root`, {
@@ -82,7 +89,13 @@ function pinnedProduct(ark: Parsed, roots: readonly SnpTrustedRoot[]): SnpProduc
 }
 
 function checkSignedBy(child: Parsed, parent: Parsed, role: string): void {
-  if (!child.node.checkIssued(parent.node) || !child.node.verify(parent.node.publicKey)) {
+  let valid = false;
+  try {
+    valid = child.node.checkIssued(parent.node) && child.node.verify(parent.publicKey);
+  } catch {
+    // An undecodable signature is simply not a valid one.
+  }
+  if (!valid) {
     refuse("COTERIE_ERR_ATTESTATION_BAD_CHAIN", `${role} signature does not verify under its issuer`);
   }
 }
@@ -114,7 +127,7 @@ function verifyUncached(endorsements: string, roots: readonly SnpTrustedRoot[]):
     notBefore: Date.parse(c.node.validFrom),
     notAfter: Date.parse(c.node.validTo),
   }));
-  return { product, vcekPublicKey: vcek.node.publicKey, vcek: extensions, validity };
+  return { product, vcekPublicKey: vcek.publicKey, vcek: extensions, validity };
 }
 
 /**

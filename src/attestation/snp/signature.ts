@@ -19,5 +19,9 @@ export function snpSignatureValid(report: SnpReport, vcekPublicKey: KeyObject): 
   const signature = new Uint8Array(2 * scalarBytes);
   signature.set(scalarBigEndian(report.signatureR), 0);
   signature.set(scalarBigEndian(report.signatureS), scalarBytes);
-  return verify("sha384", report.signedBytes, { key: vcekPublicKey, dsaEncoding: "ieee-p1363" }, signature);
+  try {
+    return verify("sha384", report.signedBytes, { key: vcekPublicKey, dsaEncoding: "ieee-p1363" }, signature);
+  } catch {
+    return false; // e.g. r or s out of range: not a valid signature
+  }
 }
