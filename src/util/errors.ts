@@ -118,6 +118,50 @@ export const errorCodes = {
   // -- consensus
   // -- governance
   // -- apps and sandbox
+  COTERIE_ERR_SANDBOX_SYNTAX: {
+    status: 400,
+    summary: "A sandboxed module does not compile; the message and details give the file, line and column.",
+  },
+  COTERIE_ERR_SANDBOX_IMPORT: {
+    status: 400,
+    summary: "A sandboxed module imports other modules; bundle it into one self-contained ES module.",
+  },
+  COTERIE_ERR_SANDBOX_MISSING_EXPORT: {
+    status: 400,
+    summary: "A sandboxed module does not export the function that was required or called.",
+  },
+  COTERIE_ERR_SANDBOX_INPUT_TOO_LARGE: {
+    status: 413,
+    summary: "A module's source or a call's arguments exceed the sandbox's size limit.",
+  },
+  COTERIE_ERR_SANDBOX_THROWN: {
+    status: 500,
+    summary: "Sandboxed code threw; the message carries the guest's error message.",
+  },
+  COTERIE_ERR_SANDBOX_TIMEOUT: {
+    status: 500,
+    summary: "Sandboxed code ran past its time limit and was stopped.",
+  },
+  COTERIE_ERR_SANDBOX_MEMORY: {
+    status: 500,
+    summary: "Sandboxed code exceeded its memory limit and was stopped.",
+  },
+  COTERIE_ERR_SANDBOX_STACK_OVERFLOW: {
+    status: 500,
+    summary: "Sandboxed code recursed deeper than the stack allows.",
+  },
+  COTERIE_ERR_SANDBOX_RESULT_TOO_LARGE: {
+    status: 500,
+    summary: "A sandboxed function returned a result larger than the sandbox's limit.",
+  },
+  COTERIE_ERR_SANDBOX_INVALID_RESULT: {
+    status: 500,
+    summary: "A sandboxed function returned something that is not JSON (a promise, a BigInt, a cycle).",
+  },
+  COTERIE_ERR_SANDBOX_DISPOSED: {
+    status: 503,
+    summary: "The sandboxed module was unloaded (for example replaced by governance); retry.",
+  },
   // -- attestation
   COTERIE_ERR_ATTESTATION_MALFORMED: {
     status: 400,
