@@ -1,0 +1,285 @@
+/**
+ * Offline verification of a JSON transaction receipt against the service certificate, browser-safe
+ * (WebCrypto and @peculiar/x509; no `node:` import). docs/receipts.md is the normative description
+ * of the format and of these steps; keep the two in step.
+ *
+ * A receipt proves that the transaction `transaction_id` is a leaf of the Merkle tree whose root a
+ * node signed in the signature transaction `signature_transaction_id`, and that the node's
+ * certificate was endorsed by the service identity that the verifier pins. Each failed check
+ * throws a `CoterieError` with its own code, so a caller can tell a forged proof from an expired
+ * certificate.
+ */
+import { X509Certificate } from "@peculiar/x509";
+import { CoterieError, type ErrorCode } from "../util/errors.ts";
+import { bytesEqual, inclusionProofSides, leafHash, nodeHash, PROOF_HASHES_MAX, sha256 } from "./merkle.ts";
+
+/** The JSON receipt, exactly as a node serves it (docs/receipts.md). */
+export type Receipt = {
+  transaction_id: string;
+  leaf_components: { write_set_digest: string; commit_evidence: string; claims_digest: string };
+  proof: ({ left: string } | { right: string })[];
+  signature_transaction_id: string;
+  tree_size: number;
+  leaf_index: number;
+  root: string;
+  signature: string;
+  node_id: string;
+  cert: string;
+  service_endorsements?: string[];
+};
+
+/** What a valid receipt establishes; digests are lowercase hex. */
+export type VerifiedReceipt = { transactionId: string; root: string; nodeId: string; claimsDigest: string };
+
+export type VerifyReceiptOptions = {
+  /** Instant at which the node certificate must be valid; defaults to now. */
+  now?: Date;
+};
+
+/** Upper bound on a PEM certificate in a receipt; real ones are about 1 KiB. */
+export const RECEIPT_CERT_PEM_BYTES_MAX = 16 * 1024;
+/** A P-384 signature in IEEE P1363 form is r ‖ s, 48 bytes each. */
+const P384_SIGNATURE_BYTES = 96;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const TXID = /^(0|[1-9][0-9]{0,15})\.([1-9][0-9]{0,15})$/;
+const COMMIT_EVIDENCE = /^ce:((?:0|[1-9][0-9]{0,15})\.[1-9][0-9]{0,15}):[0-9a-f]{64}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Verifies `receipt` (parsed JSON) against the PEM service certificate the caller pins.
+ *
+ * @example
+ *   const { transactionId, claimsDigest } = await verifyReceipt(JSON.parse(text), servicePem);
+ * @throws CoterieError COTERIE_ERR_RECEIPT_MALFORMED | _EVIDENCE_MISMATCH | _BAD_PROOF |
+ *   _NODE_ID_MISMATCH | _CERT_NOT_ENDORSED | _CERT_EXPIRED | _BAD_SIGNATURE, and
+ *   COTERIE_ERR_INVALID_INPUT when the service certificate itself cannot be parsed.
+ */
+export async function verifyReceipt(
+  receipt: unknown,
+  serviceCertPem: string,
+  options: VerifyReceiptOptions = {},
+): Promise<VerifiedReceipt> {
+  const serviceCert = parseServiceCert(serviceCertPem);
+  const r = checkReceiptShape(receipt);
+  checkEvidence(r);
+  const root = await checkProof(r);
+  const nodeCert = parseCert(r.cert, "COTERIE_ERR_RECEIPT_MALFORMED", "cert");
+  const nodeId = toHex(await sha256(new Uint8Array(nodeCert.rawData)));
+  if (nodeId !== r.node_id) fail("COTERIE_ERR_RECEIPT_NODE_ID_MISMATCH", "node_id is not SHA-256(cert DER)");
+  await checkEndorsement(nodeCert, serviceCert, r);
+  checkValidity(nodeCert, options.now ?? new Date());
+  await checkRootSignature(nodeCert, root, r.signature);
+  return {
+    transactionId: r.transaction_id,
+    root: toHex(root),
+    nodeId,
+    claimsDigest: r.leaf_components.claims_digest,
+  };
+}
+
+/** Step 1: every field present, of the right type and encoding (docs/receipts.md, "Format"). */
+export function checkReceiptShape(value: unknown): Receipt {
+  const r = asObject(value, "receipt");
+  const lc = asObject(r.leaf_components, "leaf_components");
+  for (const f of ["write_set_digest", "claims_digest"] as const) hexField(lc[f], `leaf_components.${f}`);
+  if (typeof lc.commit_evidence !== "string" || !COMMIT_EVIDENCE.test(lc.commit_evidence)) {
+    malformed("leaf_components.commit_evidence must be ce:<view>.<seqno>:<64 lowercase hex>");
+  }
+  for (const f of ["transaction_id", "signature_transaction_id"] as const) {
+    if (typeof r[f] !== "string" || !TXID.test(r[f])) malformed(`${f} must be <view>.<seqno>`);
+  }
+  for (const f of ["tree_size", "leaf_index"] as const) {
+    if (!Number.isSafeInteger(r[f]) || (r[f] as number) < 0) malformed(`${f} must be a non-negative integer`);
+  }
+  hexField(r.root, "root");
+  hexField(r.node_id, "node_id");
+  if (typeof r.signature !== "string" || !BASE64.test(r.signature)) malformed("signature must be base64");
+  if (typeof r.cert !== "string" || r.cert.length > RECEIPT_CERT_PEM_BYTES_MAX)
+    malformed("cert must be a PEM");
+  if (!Array.isArray(r.proof) || r.proof.length > PROOF_HASHES_MAX) {
+    malformed(`proof must be an array of at most ${PROOF_HASHES_MAX} steps`);
+  }
+  for (const [i, step] of (r.proof as unknown[]).entries()) checkProofStep(step, i);
+  const endorsements = r.service_endorsements;
+  if (endorsements !== undefined && !(Array.isArray(endorsements) && endorsements.every(isString))) {
+    malformed("service_endorsements must be an array of PEM strings");
+  }
+  return r as unknown as Receipt;
+}
+
+function checkProofStep(step: unknown, index: number): void {
+  const s = asObject(step, `proof[${index}]`);
+  const keys = Object.keys(s);
+  if (keys.length !== 1 || (keys[0] !== "left" && keys[0] !== "right")) {
+    malformed(`proof[${index}] must have exactly one key, left or right`);
+  }
+  hexField(s[keys[0]!], `proof[${index}].${keys[0]}`);
+}
+
+/** Step 2: the ids agree with each other (leaf index = seqno - 1, tree size = signature seqno - 1). */
+function checkEvidence(r: Receipt): void {
+  const mismatch = (why: string) => fail("COTERIE_ERR_RECEIPT_EVIDENCE_MISMATCH", why);
+  const evidenceTxid = r.leaf_components.commit_evidence.split(":")[1];
+  if (evidenceTxid !== r.transaction_id) mismatch("commit evidence names another transaction");
+  const [view, seqno] = parseTxid(r.transaction_id);
+  const [signatureView, signatureSeqno] = parseTxid(r.signature_transaction_id);
+  if (r.leaf_index !== seqno - 1) mismatch("leaf_index must be the transaction's seqno - 1");
+  if (r.tree_size !== signatureSeqno - 1) mismatch("tree_size must be the signature's seqno - 1");
+  if (r.leaf_index >= r.tree_size) mismatch("the signature must come after the transaction");
+  if (signatureView < view) mismatch("the signature's view precedes the transaction's view");
+}
+
+/** Steps 3–4: the proof has the RFC 9162 shape for (leaf_index, tree_size) and leads to `root`. */
+async function checkProof(r: Receipt): Promise<Uint8Array> {
+  const badProof = (why: string) => fail("COTERIE_ERR_RECEIPT_BAD_PROOF", why);
+  const sides = inclusionProofSides(r.leaf_index, r.tree_size);
+  if (sides.length !== r.proof.length) {
+    badProof(
+      `proof has ${r.proof.length} steps; leaf ${r.leaf_index} of ${r.tree_size} needs ${sides.length}`,
+    );
+  }
+  const lc = r.leaf_components;
+  const evidenceDigest = await sha256(new TextEncoder().encode(lc.commit_evidence));
+  let cur = await leafHash(concat(fromHex(lc.write_set_digest), evidenceDigest, fromHex(lc.claims_digest)));
+  for (let i = 0; i < r.proof.length; i++) {
+    const step = r.proof[i]!;
+    const side = "left" in step ? "left" : "right";
+    if (side !== sides[i]) badProof(`proof step ${i} must be ${sides[i]}, not ${side}`);
+    const sibling = fromHex("left" in step ? step.left : step.right);
+    cur = side === "left" ? await nodeHash(sibling, cur) : await nodeHash(cur, sibling);
+  }
+  if (!bytesEqual(cur, fromHex(r.root))) badProof("the proof does not lead to the receipt's root");
+  return cur;
+}
+
+/** Step 6: the node certificate is signed by the service certificate's key. */
+async function checkEndorsement(
+  nodeCert: X509Certificate,
+  serviceCert: X509Certificate,
+  r: Receipt,
+): Promise<void> {
+  let endorsed = false;
+  try {
+    endorsed = await nodeCert.verify(
+      { publicKey: serviceCert.publicKey, signatureOnly: true },
+      globalThis.crypto,
+    );
+  } catch {
+    endorsed = false;
+  }
+  if (endorsed) return;
+  const note =
+    (r.service_endorsements ?? []).length > 0 ? " (service_endorsements are not yet followed)" : "";
+  fail(
+    "COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED",
+    `the node certificate is not signed by the service key${note}`,
+  );
+}
+
+/** Step 7: `now` lies within the node certificate's validity period. */
+function checkValidity(nodeCert: X509Certificate, now: Date): void {
+  const t = now.getTime();
+  if (t < nodeCert.notBefore.getTime())
+    fail("COTERIE_ERR_RECEIPT_CERT_EXPIRED", "the node certificate is not yet valid");
+  if (t > nodeCert.notAfter.getTime())
+    fail("COTERIE_ERR_RECEIPT_CERT_EXPIRED", "the node certificate has expired");
+}
+
+/** Step 8: ECDSA P-384 / SHA-384 over the 32 raw root bytes, P1363 (r ‖ s), under the node key. */
+async function checkRootSignature(
+  nodeCert: X509Certificate,
+  root: Uint8Array,
+  signatureB64: string,
+): Promise<void> {
+  const signature = fromBase64(signatureB64);
+  if (signature.length !== P384_SIGNATURE_BYTES) {
+    malformed(`signature must be ${P384_SIGNATURE_BYTES} bytes (P-384, r ‖ s)`);
+  }
+  const algorithm = nodeCert.publicKey.algorithm as EcKeyAlgorithm;
+  if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-384") {
+    fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the node key must be ECDSA P-384");
+  }
+  const key = await nodeCert.publicKey.export(algorithm, ["verify"], globalThis.crypto);
+  const ok = await globalThis.crypto.subtle.verify(
+    { name: "ECDSA", hash: "SHA-384" },
+    key,
+    signature as Uint8Array<ArrayBuffer>,
+    root as Uint8Array<ArrayBuffer>,
+  );
+  if (!ok) fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the root signature does not verify under the node key");
+}
+
+function parseServiceCert(pem: string): X509Certificate {
+  return parseCert(pem, "COTERIE_ERR_INVALID_INPUT", "service certificate");
+}
+
+function parseCert(pem: unknown, code: ErrorCode, what: string): X509Certificate {
+  if (typeof pem !== "string" || !pem.trimStart().startsWith("-----BEGIN CERTIFICATE-----")) {
+    fail(code, `${what} must be a PEM certificate`);
+  }
+  try {
+    return new X509Certificate(pem);
+  } catch (cause) {
+    return fail(code, `${what} is not a parsable X.509 certificate`, cause);
+  }
+}
+
+function parseTxid(txid: string): [view: number, seqno: number] {
+  const m = TXID.exec(txid);
+  const view = Number(m?.[1]);
+  const seqno = Number(m?.[2]);
+  if (!Number.isSafeInteger(view) || !Number.isSafeInteger(seqno)) malformed(`bad transaction id ${txid}`);
+  return [view, seqno];
+}
+
+function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    malformed(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function hexField(value: unknown, what: string): void {
+  if (typeof value !== "string" || !HEX64.test(value)) malformed(`${what} must be 64 lowercase hex digits`);
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}
+
+function malformed(message: string): never {
+  return fail("COTERIE_ERR_RECEIPT_MALFORMED", message);
+}
+
+function fail(code: ErrorCode, message: string, cause?: unknown): never {
+  throw new CoterieError(code, message, cause === undefined ? {} : { cause });
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function fromBase64(b64: string): Uint8Array {
+  const binary = atob(b64);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
