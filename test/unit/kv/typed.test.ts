@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { defineTable, json, raw, Store, u64, utf8 } from "../../../src/kv/index.ts";
+import { assertCode } from "./helpers.ts";
+
+test("codecs round-trip and refuse wrong types", () => {
+  assert.equal(utf8.decode(utf8.encode("héllo ✓")), "héllo ✓");
+  assert.throws(() => utf8.decode(Uint8Array.of(0xff, 0xfe)), TypeError);
+  assert.throws(() => utf8.encode(5 as unknown as string), TypeError);
+  const codec = json<{ a: number; b: string[] }>();
+  assert.deepEqual(codec.decode(codec.encode({ a: 1, b: ["x"] })), { a: 1, b: ["x"] });
+  assert.throws(() => codec.encode(undefined as unknown as { a: number; b: string[] }), TypeError);
+  const bytes = Uint8Array.of(1, 2, 3);
+  const encoded = raw.encode(bytes);
+  bytes[0] = 9;
+  assert.deepEqual(encoded, Uint8Array.of(1, 2, 3), "raw copies");
+  assert.deepEqual(u64.encode(258n), Uint8Array.of(0, 0, 0, 0, 0, 0, 1, 2));
+  assert.equal(u64.decode(u64.encode(2n ** 64n - 1n)), 2n ** 64n - 1n);
+  assert.throws(() => u64.encode(-1n), RangeError);
+  assert.throws(() => u64.encode(2n ** 64n), RangeError);
+  assert.throws(() => u64.encode(1 as unknown as bigint), TypeError);
+  assert.throws(() => u64.decode(Uint8Array.of(1)), RangeError);
+  assert.equal(u64.decode(Uint8Array.of(9, 0, 0, 0, 0, 0, 0, 0, 7).subarray(1)), 7n, "respects byteOffset");
+});
+
+test("typed maps: get/has/put/delete/versionOf through a transaction", () => {
+  const store = new Store();
+  const tx = store.beginTx();
+  const people = tx.typed("people", utf8, json<{ age: number }>());
+  people.put("ada", { age: 36 });
+  assert.deepEqual(people.get("ada"), { age: 36 });
+  assert.equal(people.has("bob"), false);
+  people.put("bob", { age: 1 });
+  people.delete("bob");
+  assert.equal(people.get("bob"), undefined);
+  const result = store.commit(tx);
+  assert.ok(result.status === "ok");
+  assert.equal(store.beginTx().typed("people", utf8, json<{ age: number }>()).versionOf("ada"), 1);
+});
+
+test("u64 keys order numerically in ranges, with typed bounds and cursors", () => {
+  const store = new Store();
+  const tx = store.beginTx();
+  const seq = tx.typed("seq", u64, utf8);
+  for (const n of [300n, 2n, 70000n, 1n, 2n ** 40n, 0n]) seq.put(n, `v${n}`);
+  const all = seq.range({ limit: 100 }).entries.map(([k]) => k);
+  assert.deepEqual(all, [0n, 1n, 2n, 300n, 70000n, 2n ** 40n]);
+  const first = seq.range({ from: 1n, to: 2n ** 40n, limit: 2 });
+  assert.deepEqual(first.entries, [
+    [1n, "v1"],
+    [2n, "v2"],
+  ]);
+  assert.ok(first.cursor);
+  const second = seq.range({ from: 1n, to: 2n ** 40n, limit: 2, cursor: first.cursor });
+  assert.deepEqual(
+    second.entries.map(([k]) => k),
+    [300n, 70000n],
+  );
+  assert.equal(second.cursor, undefined);
+  const down = seq.range({ limit: 2, reverse: true });
+  assert.deepEqual(
+    down.entries.map(([k]) => k),
+    [2n ** 40n, 70000n],
+  );
+  const seen: bigint[] = [];
+  seq.forEach((k) => {
+    seen.push(k);
+  });
+  assert.deepEqual(seen, all);
+});
+
+test("defineTable declares a map once; table.in(tx) obeys the reserved-map rule", () => {
+  const members = defineTable("public:coterie.gov.members", utf8, json<{ name: string }>());
+  const records = defineTable("records", u64, utf8);
+  assert.equal(members.name, "public:coterie.gov.members");
+  assert.ok(Object.isFrozen(members));
+  const store = new Store();
+  const framework = store.beginTx();
+  members.in(framework).put("m0", { name: "Ada" });
+  assert.equal(store.commit(framework).status, "ok");
+  const app = store.beginTx({ reservedWrites: false });
+  assert.deepEqual(members.in(app).get("m0"), { name: "Ada" });
+  assertCode(() => members.in(app).put("m1", { name: "Eve" }), "COTERIE_ERR_KV_RESERVED_MAP");
+  records.in(app).put(7n, "seven");
+  assert.equal(records.in(app).get(7n), "seven");
+  assertCode(() => defineTable("", utf8, utf8), "COTERIE_ERR_KV_LIMIT");
+});
