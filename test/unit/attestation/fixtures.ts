@@ -48,7 +48,8 @@ function derInteger(value: number): Uint8Array {
 
 function vcekExtensions(facts: VcekFacts): x509.Extension[] {
   const name = new TextEncoder().encode(facts.productName);
-  const ext = (oid: string, value: Uint8Array) => new x509.Extension(oid, false, Uint8Array.from(value).buffer);
+  const ext = (oid: string, value: Uint8Array) =>
+    new x509.Extension(oid, false, Uint8Array.from(value).buffer);
   const [bl, tee, snp, ucode] = facts.tcb;
   return [
     ext("1.3.6.1.4.1.3704.1.2", Uint8Array.from([0x16, name.length, ...name])),
