@@ -36,6 +36,10 @@ export class HostBridge {
   hostError: unknown = undefined;
   /** A non-CoterieError thrown by a host function: a host bug, rethrown after the call. */
   hostFault: { error: unknown } | undefined = undefined;
+  /** `performance.now()` after which host calls are refused and the call counts as timed out. */
+  #deadlineMs = 0;
+  /** A host call arrived after the deadline. */
+  lateCall = false;
 
   constructor(hostCallBytesMax: number) {
     this.#hostCallBytesMax = hostCallBytesMax;
@@ -47,10 +51,12 @@ export class HostBridge {
   }
 
   /** Starts a call; returns the JSON list of names to send when it changed since the last call. */
-  begin(host: HostFunctions): string | undefined {
+  begin(host: HostFunctions, deadlineMs: number): string | undefined {
     this.#host = host;
+    this.#deadlineMs = deadlineMs;
     this.hostError = undefined;
     this.hostFault = undefined;
+    this.lateCall = false;
     const names = Object.keys(host);
     const key = names.join("\u0000");
     if (key === this.#namesKey) return undefined;
@@ -67,6 +73,11 @@ export class HostBridge {
     const host = this.#host;
     if (host === undefined) return failure("host functions are only available during a call");
     if (typeof name !== "string" || typeof argsJson !== "string") return failure("malformed host call");
+    // The engine's timer cannot stop the guest while the host runs, so the host keeps the clock too.
+    if (performance.now() > this.#deadlineMs) {
+      this.lateCall = true;
+      return failure("the call exceeded its time limit");
+    }
     const fn = Object.hasOwn(host, name) ? host[name] : undefined;
     if (typeof fn !== "function") return failure(`host.${name} is not a host function`);
     if (exceedsBytes(argsJson, this.#hostCallBytesMax)) {

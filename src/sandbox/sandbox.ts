@@ -122,6 +122,12 @@ class IsolateSandbox implements Sandbox {
   }
 }
 
+function timeoutError(where: string, callTimeoutMs: number): CoterieError {
+  return new CoterieError("COTERIE_ERR_SANDBOX_TIMEOUT", `${where} exceeded the time limit`, {
+    details: { callTimeoutMs },
+  });
+}
+
 /** Turns an engine failure during a run into the CoterieError the caller sees. */
 function failureError(
   sandbox: IsolateSandbox,
@@ -138,11 +144,7 @@ function failureError(
   }
   // A run stopped from outside may have been cut anywhere, even inside the prelude: start afresh.
   sandbox.recycle();
-  if (kind === "timeout") {
-    return new CoterieError("COTERIE_ERR_SANDBOX_TIMEOUT", `${where} exceeded the time limit`, {
-      details: { callTimeoutMs: sandbox.limits.callTimeoutMs },
-    });
-  }
+  if (kind === "timeout") return timeoutError(where, sandbox.limits.callTimeoutMs);
   if (kind === "memory") {
     return new CoterieError("COTERIE_ERR_SANDBOX_MEMORY", `${where} exceeded the memory limit`, {
       details: { memoryBytesMax: sandbox.limits.memoryBytesMax },
@@ -215,12 +217,14 @@ class LoadedModule implements SandboxModule {
     }
     const bound = this.#current();
     const isolate = sandbox.engine();
-    const namesJson = this.#bridge.begin(host);
+    const { callTimeoutMs, resultBytesMax } = sandbox.limits;
+    const startedMs = performance.now();
+    const namesJson = this.#bridge.begin(host, startedMs + callTimeoutMs);
     sandbox.busy = true;
     let reply: string | undefined;
     let failure: unknown;
     try {
-      reply = engine.invoke(bound, exportName, argsJson, namesJson, sandbox.limits.callTimeoutMs);
+      reply = engine.invoke(bound, exportName, argsJson, namesJson, callTimeoutMs);
     } catch (error) {
       failure = error;
     } finally {
@@ -229,8 +233,11 @@ class LoadedModule implements SandboxModule {
     }
     const fault = this.#bridge.hostFault;
     if (fault !== undefined) throw fault.error; // a host bug outranks whatever the guest did
-    if (reply === undefined) throw failureError(sandbox, isolate, failure, `${this.filename}: ${exportName}`);
-    const { resultBytesMax } = sandbox.limits;
+    const where = `${this.filename}: ${exportName}`;
+    if (reply === undefined) throw failureError(sandbox, isolate, failure, where);
+    // The engine misses a deadline that passes while a host function runs: check it here as well.
+    if (this.#bridge.lateCall || performance.now() - startedMs > callTimeoutMs)
+      throw timeoutError(where, callTimeoutMs);
     const hostError = this.#bridge.hostError;
     return decodeReply({ filename: this.filename, exportName, resultBytesMax, hostError }, reply);
   }
