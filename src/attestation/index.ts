@@ -1,7 +1,6 @@
 // The public API of the attestation layer. test/unit/attestation/exports.test.ts snapshots this
 // list so that changes to it are deliberate.
 export { createPlatform, type PlatformOptions } from "./platform.ts";
-export { checkReportData } from "./policy.ts";
 export { reportDataBytes, reportDataForPublicKey } from "./report-data.ts";
 export { sealMagic } from "./seal.ts";
 export { clearEndorsementsCache } from "./snp/chain.ts";
