@@ -1,0 +1,34 @@
+// Command-line options of bench/run.ts, parsed and validated in one place.
+
+const REPEATS_MAX = 20;
+
+export type Options = { quick: boolean; repeats: number; only: string | null; portBase: number };
+
+/** Parses argv (without node and script); throws TypeError/RangeError on bad input. */
+export function parseOptions(argv: readonly string[]): Options {
+  const options: Options = { quick: false, repeats: 0, only: null, portBase: 47100 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new TypeError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--quick") options.quick = true;
+    else if (arg === "--repeat") options.repeats = Number(value());
+    else if (arg === "--only") options.only = value();
+    else if (arg === "--port-base") options.portBase = Number(value());
+    else
+      throw new TypeError(
+        `unknown argument ${arg}; usage: run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]`,
+      );
+  }
+  if (options.repeats === 0) options.repeats = options.quick ? 1 : 3;
+  if (!(Number.isInteger(options.repeats) && options.repeats >= 1 && options.repeats <= REPEATS_MAX)) {
+    throw new RangeError(`--repeat must be an integer in [1, ${REPEATS_MAX}]`);
+  }
+  if (!(Number.isInteger(options.portBase) && options.portBase >= 1024 && options.portBase <= 65000)) {
+    throw new RangeError("--port-base must be an integer in [1024, 65000]");
+  }
+  return options;
+}

@@ -1,0 +1,145 @@
+// The benchmark suite: `node bench/run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]`.
+// Starts each target on loopback in turn (only one runs at a time: the machine has 2 cores),
+// measures its workloads with bench/load.ts, stops it, and writes bench/results/<timestamp>.json,
+// .md and .svg. Refuses to start if a port it needs is taken; kills everything it started on exit,
+// Ctrl-C or error, and checks that nothing is left.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import { join, resolve } from "node:path";
+import { writeBenchCerts } from "./certs.ts";
+import { type Options, parseOptions } from "./options.ts";
+import { takenPorts } from "./ports.ts";
+import { ProcessGroup } from "./procs.ts";
+import { type ReportHeader, renderMarkdown } from "./report-markdown.ts";
+import { renderSvg } from "./report-svg.ts";
+import { FULL_TIMING, QUICK_TIMING, runTargetWorkloads, type SuiteContext } from "./suite.ts";
+import { type PointRecord, summarise } from "./summary.ts";
+import { ceilingTarget, coterieTarget, etcdTarget, type TargetSpec } from "./targets.ts";
+import { WORKLOADS } from "./workloads.ts";
+
+/** The targets in the order they run; a new node count is one more entry here (see workloads.ts). */
+function targetSpecs(base: number): TargetSpec[] {
+  return [
+    ceilingTarget(base),
+    etcdTarget([base + 10, base + 11, base + 12], [base + 20, base + 21, base + 22]),
+    coterieTarget("coterie-1", base + 30),
+  ];
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  const memGiB = (os.totalmem() / 2 ** 30).toFixed(1);
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, ${memGiB} GiB, Linux ${os.release()}, Node ${process.version}`;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const repoRoot = resolve(import.meta.dirname, "..");
+  const selected = WORKLOADS.filter(
+    (w) => options.only === null || w.name.includes(options.only) || w.target.includes(options.only),
+  );
+  const specs = targetSpecs(options.portBase).filter((s) => selected.some((w) => w.target === s.name));
+  const taken = await takenPorts(specs.flatMap((s) => s.ports));
+  if (taken.length > 0) {
+    process.stderr.write(
+      `refusing to run: port(s) ${taken.join(", ")} on 127.0.0.1 already in use ` +
+        `(stop what holds them, or pick other ports with --port-base)\n`,
+    );
+    return 2;
+  }
+  const group = new ProcessGroup();
+  const tmpDir = mkdtempSync(join(os.tmpdir(), "coterie-bench-"));
+  installCleanup(group, tmpDir);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const startedAt = new Date().toISOString();
+  const certs = await writeBenchCerts(tmpDir);
+  const ctx: SuiteContext = { group, repoRoot, timing: options.quick ? QUICK_TIMING : FULL_TIMING, log };
+  const targetNotes: Record<string, string> = {};
+  const points: PointRecord[] = [];
+  for (const spec of specs) {
+    log(`${spec.name}: starting`);
+    const target = await spec.start({ group, repoRoot, tmpDir, certs }).catch((err: Error) => err);
+    if (target instanceof Error) {
+      targetNotes[spec.name] = `not available (${target.message})`;
+      log(`${spec.name}: not available (${target.message})`);
+      await group.stopAll();
+      continue;
+    }
+    targetNotes[spec.name] = target.note;
+    const workloads = selected.filter((w) => w.target === spec.name);
+    points.push(
+      ...(await runTargetWorkloads(ctx, target, workloads, options.repeats).catch((err: Error) => {
+        targetNotes[spec.name] += `; run aborted: ${err.message}`;
+        log(`${spec.name}: run aborted: ${err.message}`);
+        return [];
+      })),
+    );
+    const problems = await group.stopAll();
+    if (problems.length > 0) log(`warning: ${problems.join("; ")}`);
+  }
+  const leftover = await group.stopAll();
+  if (leftover.length > 0 || group.running > 0) log(`warning: processes left behind: ${leftover.join("; ")}`);
+  else log("all started processes stopped (process groups verified empty)");
+  const header: ReportHeader = {
+    startedAt,
+    machine: machine(),
+    mode: options.quick ? "quick" : "full",
+    repeats: options.repeats,
+    targets: targetNotes,
+  };
+  writeResults(repoRoot, header, points, options, ctx);
+  return 0;
+}
+
+function writeResults(
+  repoRoot: string,
+  header: ReportHeader,
+  points: PointRecord[],
+  options: Options,
+  ctx: SuiteContext,
+) {
+  const rows = summarise(points, WORKLOADS);
+  const markdown = renderMarkdown(header, rows);
+  const dir = join(repoRoot, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const stem = join(dir, header.startedAt.replaceAll(":", "-").replace(/\.\d+Z$/, "Z"));
+  writeFileSync(
+    `${stem}.json`,
+    `${JSON.stringify({ header, options, timing: ctx.timing, summary: rows, points }, null, 1)}\n`,
+  );
+  writeFileSync(`${stem}.md`, markdown);
+  writeFileSync(
+    `${stem}.svg`,
+    renderSvg(`Latency vs throughput — ${header.startedAt} (${header.mode})`, rows),
+  );
+  process.stdout.write(`\n${markdown}\nwrote ${stem}.json, .md and .svg\n`);
+}
+
+/** Kills every started process on any way out; removes the temporary directory. */
+function installCleanup(group: ProcessGroup, tmpDir: string): void {
+  let cleaning = false;
+  const cleanupThenExit = async (code: number, why: string) => {
+    if (cleaning) return;
+    cleaning = true;
+    process.stderr.write(`\n${why}: stopping ${group.running} process group(s)\n`);
+    const problems = await group.stopAll();
+    if (problems.length > 0) process.stderr.write(`cleanup problems: ${problems.join("; ")}\n`);
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void cleanupThenExit(130, "interrupted"));
+  process.on("SIGTERM", () => void cleanupThenExit(143, "terminated"));
+  process.on("uncaughtException", (err) => void cleanupThenExit(1, `error: ${err.stack ?? err.message}`));
+  process.on("unhandledRejection", (err) => void cleanupThenExit(1, `error: ${String(err)}`));
+  process.on("exit", () => {
+    group.killAllSync();
+    rmSync(tmpDir, { recursive: true, force: true });
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

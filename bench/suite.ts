@@ -1,0 +1,149 @@
+// Runs the workloads of one started target: preload if needed, closed loop to saturation, then
+// open loop at fractions of that saturation. Every measurement is one `bench/load.ts` process
+// started through the process group, so an interrupted run leaves no generator behind either.
+import { join } from "node:path";
+import type { LoadConfig, LoadResult } from "./load-config.ts";
+import type { ProcessGroup } from "./procs.ts";
+import type { PointRecord } from "./summary.ts";
+import type { Target } from "./targets.ts";
+import { OPEN_LOOP_FRACTIONS, type Workload, WRITE_ID_START } from "./workloads.ts";
+
+export type Timing = { warmupMs: number; durationMs: number; drainMs: number };
+
+export const QUICK_TIMING: Timing = { warmupMs: 500, durationMs: 2000, drainMs: 1000 };
+export const FULL_TIMING: Timing = { warmupMs: 2000, durationMs: 10_000, drainMs: 3000 };
+/** Ids of successive measurement points never overlap: each point writes fewer than this many. */
+const IDS_PER_POINT = 10_000_000;
+const PRELOAD_DURATION_MS_MAX = 120_000;
+/** Extra time a generator gets beyond its configured run before it is killed. */
+const GENERATOR_SLACK_MS = 30_000;
+
+export type SuiteContext = {
+  group: ProcessGroup;
+  repoRoot: string;
+  timing: Timing;
+  log: (line: string) => void;
+};
+
+/** Runs one generator process and returns its result (a failed result if it misbehaved). */
+export async function runGenerator(ctx: SuiteContext, config: LoadConfig): Promise<LoadResult> {
+  const child = ctx.group.spawn("load", process.execPath, [
+    join(ctx.repoRoot, "bench/load.ts"),
+    JSON.stringify(config),
+  ]);
+  let stdout = "";
+  child.process.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+  const limitMs = config.warmupMs + config.durationMs + config.drainMs + GENERATOR_SLACK_MS;
+  const timer = setTimeout(() => void ctx.group.stop(child).catch(() => undefined), limitMs);
+  const code = await child.exited;
+  clearTimeout(timer);
+  const line = stdout.trim().split("\n").pop() ?? "";
+  try {
+    const result = JSON.parse(line) as LoadResult;
+    if (result.latencyUs !== undefined) return result;
+    return failedResult(config, result.failure ?? `generator exited ${code}`);
+  } catch {
+    return failedResult(
+      config,
+      `generator exited ${code} without a result: ${child.tail.slice(-2).join(" | ")}`,
+    );
+  }
+}
+
+function failedResult(config: LoadConfig, failure: string): LoadResult {
+  return {
+    ok: false,
+    failure,
+    mode: config.mode,
+    ratePerSec: config.ratePerSec ?? null,
+    connections: config.connections,
+    pipelining: config.pipelining,
+    measuredMs: 0,
+    sent: 0,
+    completedOk: 0,
+    throughputPerSec: 0,
+    errors: {},
+    latencyUs: { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 },
+    histogram: { counts: [], total: 0, minValue: 0, maxValue: 0, sum: 0 },
+  };
+}
+
+function baseConfig(target: Target, w: Workload, timing: Timing, idStart: number): LoadConfig {
+  const config: LoadConfig = {
+    targets: target.urls,
+    connections: w.connections,
+    pipelining: w.pipelining,
+    mode: "closed",
+    ...timing,
+    requestsMax: 100_000_000,
+    templates: w.templates,
+    idStart,
+    randMax: w.preload?.count ?? 1,
+  };
+  if (target.tls !== undefined) config.tls = target.tls;
+  return config;
+}
+
+/** Writes ids 0..count-1 and waits for every answer; throws if any write failed. */
+async function preload(ctx: SuiteContext, target: Target, w: Workload): Promise<void> {
+  if (w.preload === undefined) return;
+  const config: LoadConfig = {
+    ...baseConfig(target, w, { warmupMs: 0, durationMs: PRELOAD_DURATION_MS_MAX, drainMs: 10_000 }, 0),
+    templates: w.preload.templates,
+    requestsMax: w.preload.count,
+  };
+  const result = await runGenerator(ctx, config);
+  const failed = Object.values(result.errors).reduce((s, v) => s + v, 0);
+  if (!result.ok || result.completedOk !== w.preload.count || failed > 0) {
+    throw new Error(
+      `preload of ${w.preload.count} records failed: ${result.failure ?? JSON.stringify(result.errors)}`,
+    );
+  }
+}
+
+function describe(r: LoadResult): string {
+  if (!r.ok) return `FAILED: ${r.failure}`;
+  const errors = Object.entries(r.errors).map(([k, v]) => `${k}×${v}`);
+  const ms = (us: number) => (us / 1000).toFixed(2);
+  return `${Math.round(r.throughputPerSec)}/s p50 ${ms(r.latencyUs.p50)} ms p99 ${ms(r.latencyUs.p99)} ms${errors.length > 0 ? ` errors ${errors.join(",")}` : ""}`;
+}
+
+/** All points of the given workloads on one target, `repeats` times; returns the raw records. */
+export async function runTargetWorkloads(
+  ctx: SuiteContext,
+  target: Target,
+  workloads: readonly Workload[],
+  repeats: number,
+): Promise<PointRecord[]> {
+  const records: PointRecord[] = [];
+  const preloaded = new Set<string>();
+  let pointIndex = 0;
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    for (const w of workloads) {
+      const key = JSON.stringify(w.preload);
+      if (w.preload !== undefined && !preloaded.has(key)) {
+        ctx.log(`  ${w.name}: preloading ${w.preload.count} records`);
+        await preload(ctx, target, w);
+        preloaded.add(key);
+      }
+      const record = (point: string, result: LoadResult) => {
+        records.push({ workload: w.name, target: target.name, point, repeat, result });
+        ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}`);
+      };
+      const idStart = () => WRITE_ID_START + pointIndex++ * IDS_PER_POINT;
+      const closed = await runGenerator(ctx, baseConfig(target, w, ctx.timing, idStart()));
+      record("closed", closed);
+      if (!w.openLoop || !closed.ok || !(closed.throughputPerSec > 0)) continue;
+      for (const fraction of OPEN_LOOP_FRACTIONS) {
+        const ratePerSec = Math.max(1, Math.round(closed.throughputPerSec * fraction));
+        const open: LoadConfig = {
+          ...baseConfig(target, w, ctx.timing, idStart()),
+          mode: "open",
+          ratePerSec,
+        };
+        record(`open ${Math.round(fraction * 100)}%`, await runGenerator(ctx, open));
+      }
+    }
+  }
+  return records;
+}

@@ -1,0 +1,94 @@
+// From raw measurement points to the rows people read: medians over repeats (these machines are
+// noisy; a median of N is steadier than a mean and honest about it), errors summed, and each
+// Coterie closed-loop figure divided by its baselines' closed-loop figures from the same run.
+import type { LoadResult } from "./load-config.ts";
+import type { Workload } from "./workloads.ts";
+
+export type PointRecord = {
+  workload: string;
+  target: string;
+  /** "closed" or "open 25%", "open 75%" ... */
+  point: string;
+  repeat: number;
+  result: LoadResult;
+};
+
+export type SummaryRow = {
+  workload: string;
+  target: string;
+  point: string;
+  /** Offered rate of open-loop points (median over repeats), null for closed loop. */
+  offeredPerSec: number | null;
+  throughputPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  errors: Record<string, number>;
+  /** How many repeats produced a usable result, and the failures of the others. */
+  okRepeats: number;
+  failures: string[];
+  ratioCeiling: number | null;
+  ratioEtcd: number | null;
+};
+
+/** Median of a non-empty list (mean of the middle two for even lengths); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function summariseGroup(points: readonly PointRecord[]): SummaryRow {
+  const first = points[0]!;
+  const ok = points.filter((p) => p.result.ok);
+  const errors: Record<string, number> = {};
+  for (const p of points)
+    for (const [k, v] of Object.entries(p.result.errors ?? {})) errors[k] = (errors[k] ?? 0) + v;
+  const ms = (pick: (r: LoadResult) => number) => median(ok.map((p) => pick(p.result) / 1000));
+  const rates = ok.map((p) => p.result.ratePerSec).filter((r): r is number => r !== null);
+  return {
+    workload: first.workload,
+    target: first.target,
+    point: first.point,
+    offeredPerSec: rates.length > 0 ? median(rates) : null,
+    throughputPerSec: median(ok.map((p) => p.result.throughputPerSec)),
+    latencyMs: {
+      p50: ms((r) => r.latencyUs.p50),
+      p90: ms((r) => r.latencyUs.p90),
+      p99: ms((r) => r.latencyUs.p99),
+      p999: ms((r) => r.latencyUs.p999),
+      max: ms((r) => r.latencyUs.max),
+    },
+    errors,
+    okRepeats: ok.length,
+    failures: points.filter((p) => !p.result.ok).map((p) => p.result.failure ?? "unknown failure"),
+    ratioCeiling: null,
+    ratioEtcd: null,
+  };
+}
+
+/** One row per (workload, point) in first-seen order, with ratios filled for closed-loop rows. */
+export function summarise(points: readonly PointRecord[], workloads: readonly Workload[]): SummaryRow[] {
+  const groups = new Map<string, PointRecord[]>();
+  for (const p of points) {
+    const key = `${p.workload}\u0000${p.point}`;
+    const list = groups.get(key) ?? [];
+    list.push(p);
+    groups.set(key, list);
+  }
+  const rows = [...groups.values()].map(summariseGroup);
+  const closed = new Map(
+    rows.filter((r) => r.point === "closed").map((r) => [r.workload, r.throughputPerSec]),
+  );
+  const ratio = (value: number, base: string | undefined): number | null => {
+    const denominator = base === undefined ? undefined : closed.get(base);
+    if (denominator === undefined || !(denominator > 0) || !Number.isFinite(value)) return null;
+    return value / denominator;
+  };
+  for (const row of rows) {
+    if (row.point !== "closed") continue;
+    const compare = workloads.find((w) => w.name === row.workload)?.compare;
+    row.ratioCeiling = ratio(row.throughputPerSec, compare?.ceiling);
+    row.ratioEtcd = ratio(row.throughputPerSec, compare?.etcd);
+  }
+  return rows;
+}

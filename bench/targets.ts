@@ -1,0 +1,155 @@
+// The systems under measurement, each started by the suite on loopback and stopped after its
+// workloads: the bare mTLS ceiling, a three-member etcd, and Coterie itself. A target that cannot
+// start returns a reason instead, and the suite reports it and goes on with the others.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { CertFiles } from "./certs.ts";
+import { type Child, type ProcessGroup, sleep } from "./procs.ts";
+
+export type TlsFiles = { caFile: string; certFile: string; keyFile: string };
+
+export type Target = {
+  name: string;
+  /** Base URLs the generator spreads its connections over. */
+  urls: string[];
+  tls?: TlsFiles;
+  /** One line for the report: transport, durability, topology. */
+  note: string;
+  children: Child[];
+};
+
+export type TargetContext = { group: ProcessGroup; repoRoot: string; tmpDir: string; certs: CertFiles };
+
+export type TargetSpec = {
+  name: string;
+  ports: number[];
+  start: (ctx: TargetContext) => Promise<Target>;
+};
+
+const READY_TIMEOUT_MS = 60_000;
+
+export function ceilingTarget(port: number): TargetSpec {
+  return {
+    name: "ceiling",
+    ports: [port],
+    async start(ctx) {
+      const c = ctx.certs;
+      const args = ["bench/baseline-https.ts", String(port), c.caFile, c.serverCertFile, c.serverKeyFile];
+      const child = ctx.group.spawn("baseline-https", process.execPath, args);
+      await ctx.group.waitForLine(child, /listening on https:/, READY_TIMEOUT_MS);
+      return {
+        name: "ceiling",
+        urls: [`https://127.0.0.1:${port}`],
+        tls: { caFile: c.caFile, certFile: c.certFile, keyFile: c.keyFile },
+        note: "bare node:https, 1 process, TLS 1.3, client certificate required, fixed 25-byte body",
+        children: [child],
+      };
+    },
+  };
+}
+
+/** Coterie's `sandbox` command; `extraArgs` (e.g. ["--nodes", "3"]) make the multi-node entries. */
+export function coterieTarget(name: string, port: number, extraArgs: readonly string[] = []): TargetSpec {
+  return {
+    name,
+    ports: [port],
+    async start(ctx) {
+      const cli = join(ctx.repoRoot, "src/cli/main.ts");
+      if (!existsSync(cli)) throw new Error("src/cli/main.ts does not exist yet");
+      const workspace = join(ctx.tmpDir, name);
+      mkdirSync(workspace, { recursive: true });
+      const args = [cli, "sandbox", "--workspace", workspace, "--port", String(port), ...extraArgs];
+      const child = ctx.group.spawn(name, process.execPath, args);
+      const escaped = `listening on https://127\\.0\\.0\\.1:${port}`;
+      await ctx.group.waitForLine(child, new RegExp(escaped), READY_TIMEOUT_MS).catch((err: Error) => {
+        throw new Error(`${err.message}; last output: ${child.tail.slice(-5).join(" | ")}`);
+      });
+      return {
+        name,
+        urls: [`https://127.0.0.1:${port}`],
+        tls: {
+          caFile: join(workspace, "service_cert.pem"),
+          certFile: join(workspace, "user0_cert.pem"),
+          keyFile: join(workspace, "user0_privk.pem"),
+        },
+        note: `coterie sandbox ${extraArgs.join(" ") || "(1 node)"}, virtual platform, TLS 1.3 + client certificate`,
+        children: [child],
+      };
+    },
+  };
+}
+
+/** Makes sure an `etcd` binary exists: installs Debian's package when root, else explains. */
+export function ensureEtcd(): void {
+  if (spawnSync("etcd", ["--version"]).status === 0) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(
+      "etcd is not installed and the suite is not root (apt-get install etcd-server etcd-client)",
+    );
+  }
+  process.stdout.write("etcd missing: installing Debian's etcd-server and etcd-client ...\n");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  const install = spawnSync("apt-get", ["install", "-y", "-qq", "etcd-server", "etcd-client"], {
+    stdio: "inherit",
+    env,
+  });
+  if (update.status !== 0 || install.status !== 0 || spawnSync("etcd", ["--version"]).status !== 0) {
+    throw new Error("installing etcd-server with apt-get failed");
+  }
+}
+
+export function etcdTarget(clientPorts: readonly number[], peerPorts: readonly number[]): TargetSpec {
+  return {
+    name: "etcd",
+    ports: [...clientPorts, ...peerPorts],
+    async start(ctx) {
+      ensureEtcd();
+      const members = clientPorts.map((_, i) => `m${i}`);
+      const cluster = members.map((m, i) => `${m}=http://127.0.0.1:${peerPorts[i]}`).join(",");
+      const children = members.map((m, i) => {
+        const client = `http://127.0.0.1:${clientPorts[i]}`;
+        const peer = `http://127.0.0.1:${peerPorts[i]}`;
+        const args = [
+          ...["--name", m, "--data-dir", join(ctx.tmpDir, `etcd-${m}`)],
+          ...["--listen-client-urls", client, "--advertise-client-urls", client],
+          ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer],
+          ...["--initial-cluster", cluster, "--initial-cluster-token", "coterie-bench"],
+          ...["--initial-cluster-state", "new", "--logger", "zap", "--log-level", "error"],
+        ];
+        return ctx.group.spawn(`etcd-${m}`, "etcd", args);
+      });
+      const urls = clientPorts.map((p) => `http://127.0.0.1:${p}`);
+      await waitHealthy(urls, children);
+      return {
+        name: "etcd",
+        urls,
+        note: `etcd ${etcdVersion()}, 3 members, fsync on (default), JSON gateway over plain HTTP, connections spread over all members`,
+        children,
+      };
+    },
+  };
+}
+
+function etcdVersion(): string {
+  const out = spawnSync("etcd", ["--version"], { encoding: "utf8" }).stdout ?? "";
+  return /etcd Version: (\S+)/.exec(out)?.[1] ?? "?";
+}
+
+async function waitHealthy(urls: readonly string[], children: readonly Child[]): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (const url of urls) {
+    for (;;) {
+      const exited = children.find((c) => c.process.exitCode !== null);
+      if (exited !== undefined)
+        throw new Error(`${exited.name} exited: ${exited.tail.slice(-3).join(" | ")}`);
+      const healthy = await fetch(`${url}/health`)
+        .then(async (r) => r.ok && (await r.text()).includes('"true"'))
+        .catch(() => false);
+      if (healthy) break;
+      if (Date.now() > deadline) throw new Error(`etcd at ${url} not healthy within ${READY_TIMEOUT_MS} ms`);
+      await sleep(200);
+    }
+  }
+}
