@@ -13,7 +13,7 @@ import { CoterieError } from "../util/errors.ts";
 import { CHUNK_HEADER_BYTES, firstSeqnoOfChunk, isChunkHeader, scanFrame } from "./chunk-format.ts";
 import { type DecodedEntry, decodeEntry, EntryKind, leafOf, publicWritesOf } from "./entry.ts";
 import { leafHashSync, MerkleTree } from "./merkle-tree.ts";
-import { SERVICE_INFO_MAP } from "./service-info.ts";
+import { SERVICE_INFO_MAP } from "../tables/service.ts";
 import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
 
 export type VerifyOptions = { serviceCertPem?: string };

@@ -35,6 +35,10 @@ export const errorCodes = {
     status: 504,
     summary: "Waiting for commit took longer than the configured limit; the transaction may still commit.",
   },
+  COTERIE_ERR_TX_INVALIDATED: {
+    status: 503,
+    summary: "The transaction was rolled back by a change of primary before it committed; submit it again.",
+  },
   // -- kv
   COTERIE_ERR_KV_CONFLICT: {
     status: 409,

@@ -13,7 +13,7 @@ import {
 } from "../../../src/ledger/commit-evidence.ts";
 import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../../../src/ledger/entry.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
-import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../../../src/ledger/service-info.ts";
+import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../../../src/tables/service.ts";
 import { signatureWriteSet } from "../../../src/ledger/signature.ts";
 
 export const enc = (s: string) => new TextEncoder().encode(s);
@@ -62,7 +62,7 @@ export async function writeLedger(
             name: SERVICE_INFO_MAP,
             writes: [
               {
-                key: SERVICE_INFO_KEY,
+                key: enc(SERVICE_INFO_KEY),
                 value: enc(JSON.stringify({ cert: id.serviceCert, status: "Open", created_at: "2.1" })),
               },
             ],

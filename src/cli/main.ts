@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The `coterie` command. Subcommands:
+ *   sandbox [--workspace DIR] [--port N] [--app NAME|PATH]   a local one-node service, ready to use
+ *   start --config FILE [--app NAME|PATH]                      a node from a configuration file
+ *   ledger verify DIR [--service-cert PEM]                     re-check a whole ledger offline
+ *   receipt verify FILE --service-cert PEM                     check one receipt offline
+ *   keygen --name NAME [--out DIR]                             a member or user key and certificate
+ * Exit codes: 0 success, 1 verification failed or bad input, 2 usage error.
+ */
+import { parseArgs } from "node:util";
+import { isCoterieError } from "../util/errors.ts";
+import { runKeygen, runLedgerVerify, runReceiptVerify } from "./offline.ts";
+import { runSandbox, runStart } from "./serve.ts";
+
+const usage = `usage: coterie <command>
+  sandbox [--workspace DIR] [--port N] [--app NAME|PATH]
+  start --config FILE [--app NAME|PATH]
+  ledger verify DIR [--service-cert PEM]
+  receipt verify FILE --service-cert PEM
+  keygen --name NAME [--out DIR]`;
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      workspace: { type: "string" },
+      port: { type: "string" },
+      app: { type: "string" },
+      config: { type: "string" },
+      "service-cert": { type: "string" },
+      name: { type: "string" },
+      out: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || command === undefined) {
+    console.log(usage);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  switch (`${command}${sub === "verify" ? " verify" : ""}`) {
+    case "sandbox":
+      return runSandbox(values);
+    case "start":
+      return runStart(values);
+    case "ledger verify":
+      return runLedgerVerify(arg, values);
+    case "receipt verify":
+      return runReceiptVerify(arg, values);
+    case "keygen":
+      return runKeygen(values);
+    default:
+      throw new UsageError(`unknown command: ${positionals.join(" ")}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`coterie: ${(error as Error).message}\n${usage}`);
+      process.exitCode = 2;
+    } else if (isCoterieError(error)) {
+      console.error(`coterie: ${error.code}: ${error.message}`);
+      process.exitCode = 1;
+    } else {
+      console.error(error);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,53 @@
+/** Offline subcommands: they read files and never contact a node. */
+import { mkdirSync, readFileSync } from "node:fs";
+import { verifyReceipt } from "../crypto/receipt.ts";
+import { verifyLedgerDirectory } from "../ledger/verify.ts";
+import { ensureIdentityFiles } from "./identity-files.ts";
+import { UsageError } from "./main.ts";
+
+type Values = { "service-cert"?: string; json?: boolean; name?: string; out?: string };
+
+export function runLedgerVerify(dir: string | undefined, values: Values): number {
+  if (!dir) throw new UsageError("ledger verify needs a directory");
+  const serviceCertPem = values["service-cert"] ? readFileSync(values["service-cert"], "utf8") : undefined;
+  const report = verifyLedgerDirectory(dir, serviceCertPem === undefined ? {} : { serviceCertPem });
+  if (values.json) console.log(JSON.stringify({ ok: true, ...report }));
+  else {
+    console.log(
+      `ledger OK: ${report.entries} entries in ${report.chunks.length} chunk(s), ${report.signatures} signatures, ` +
+        `last signed seqno ${report.lastSignedSeqno}, unsigned tail ${report.unsignedTail}`,
+    );
+    if (report.serviceCertSource === "ledger") {
+      console.log(
+        "note: no --service-cert given; trusted the service certificate recorded in the ledger itself",
+      );
+    }
+  }
+  return 0;
+}
+
+export async function runReceiptVerify(file: string | undefined, values: Values): Promise<number> {
+  if (!file) throw new UsageError("receipt verify needs a receipt file");
+  if (!values["service-cert"]) throw new UsageError("receipt verify needs --service-cert PEM");
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as { receipt?: unknown };
+  // Accept a bare receipt or a respond-on-commit response that carries one.
+  const receipt = parsed.receipt ?? parsed;
+  const verified = await verifyReceipt(receipt, readFileSync(values["service-cert"], "utf8"));
+  if (values.json) console.log(JSON.stringify({ ok: true, ...verified }));
+  else
+    console.log(
+      `receipt OK: transaction ${verified.transactionId}, root ${verified.root}, node ${verified.nodeId}`,
+    );
+  return 0;
+}
+
+export async function runKeygen(values: Values): Promise<number> {
+  if (!values.name || !/^[A-Za-z0-9_-]{1,64}$/.test(values.name)) {
+    throw new UsageError("keygen needs --name of 1-64 letters, digits, _ or -");
+  }
+  const dir = values.out ?? ".";
+  mkdirSync(dir, { recursive: true });
+  const files = await ensureIdentityFiles(dir, values.name);
+  console.log(`${files.certPath}\n${files.keyPath}`);
+  return 0;
+}

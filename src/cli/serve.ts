@@ -1,0 +1,104 @@
+/** Subcommands that run a node: `start` from a configuration file, and `sandbox`. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { type NodeConfig, validateConfig } from "../node/config.ts";
+import { type RunningNode, startNode } from "../node/node.ts";
+import { loadApp } from "./apps.ts";
+import { ensureIdentityFiles } from "./identity-files.ts";
+import { UsageError } from "./main.ts";
+
+type Values = { workspace?: string; port?: string; app?: string; config?: string };
+
+/** Reads a JSON config; relative paths (dataDir, certificate files) are relative to the file. */
+export function loadConfigFile(path: string): NodeConfig {
+  const base = dirname(resolve(path));
+  const raw = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown> & {
+    dataDir?: string;
+    genesis?: { members?: Array<{ cert: string }>; users?: Array<{ cert: string }> };
+  };
+  if (typeof raw.dataDir === "string" && !isAbsolute(raw.dataDir)) raw.dataDir = join(base, raw.dataDir);
+  const readCert = (c: { cert: string }) => ({
+    ...c,
+    cert: c.cert.startsWith("-----BEGIN") ? c.cert : readFileSync(resolve(base, c.cert), "utf8"),
+  });
+  if (raw.genesis?.members) raw.genesis.members = raw.genesis.members.map(readCert);
+  if (raw.genesis?.users) raw.genesis.users = raw.genesis.users.map(readCert);
+  return validateConfig(raw);
+}
+
+function stopOnSignals(node: RunningNode, onStopped: () => void): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`coterie: ${signal} received, stopping (flushing the ledger)`);
+    node.close().then(onStopped, (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    });
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+export async function runStart(values: Values): Promise<number> {
+  if (!values.config) throw new UsageError("start needs --config FILE");
+  const config = loadConfigFile(values.config);
+  const node = await startNode(config, await loadApp(values.app ?? "logging"));
+  console.log(`coterie: listening on ${node.url}`);
+  stopOnSignals(node, () => process.exit(0));
+  return -1; // keep running
+}
+
+export async function runSandbox(values: Values): Promise<number> {
+  const workspace = resolve(values.workspace ?? "workspace/sandbox");
+  mkdirSync(workspace, { recursive: true });
+  const member = await ensureIdentityFiles(workspace, "member0");
+  const user = await ensureIdentityFiles(workspace, "user0");
+  const port = values.port === undefined ? 8000 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port must be 0..65535");
+  const configPath = join(workspace, "node0.config.json");
+  if (!existsSync(configPath)) {
+    const config = {
+      dataDir: "node0",
+      rpc: { host: "127.0.0.1", port },
+      genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: true },
+    };
+    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  }
+  const config = loadConfigFile(configPath);
+  if (values.port !== undefined) config.rpc.port = port;
+  const node = await startNode(config, await loadApp(values.app ?? "logging"));
+  printHowTo(node, workspace, user.certPath, user.keyPath, member.certPath);
+  stopOnSignals(node, () => process.exit(0));
+  return -1;
+}
+
+function printHowTo(
+  node: RunningNode,
+  workspace: string,
+  userCert: string,
+  userKey: string,
+  memberCert: string,
+): void {
+  const rel = (p: string) => relative(process.cwd(), p) || ".";
+  const serviceCert = rel(join(workspace, "node0", "service_cert.pem"));
+  const curl = `curl --cacert ${serviceCert} --cert ${rel(userCert)} --key ${rel(userKey)}`;
+  console.log(`
+coterie: sandbox listening on ${node.url}
+  workspace:            ${rel(workspace)}
+  service certificate:  ${serviceCert}   (clients pin this)
+  user identity:        ${rel(userCert)} / ${rel(userKey)}
+  member identity:      ${rel(memberCert)}
+
+Try it:
+  ${curl} -H 'content-type: application/json' -d '{"id": 1, "msg": "hello"}' '${node.url}/app/log/private?wait_for_commit=true'
+  ${curl} '${node.url}/app/log/private?id=1'
+  ${curl} '${node.url}/app/tx?transaction_id=<from the first response>'
+  ${curl} '${node.url}/app/receipt?transaction_id=<id>' > receipt.json
+  node src/cli/main.ts receipt verify receipt.json --service-cert ${serviceCert}
+  node src/cli/main.ts ledger verify ${rel(join(workspace, "node0", "ledger"))} --service-cert ${serviceCert}
+
+Ctrl-C stops the node cleanly; run the same command again to restart it from its ledger.
+coterie: listening on ${node.url}`);
+}

@@ -1,0 +1,130 @@
+/**
+ * Routes every node serves whatever the application: node state, health and metrics, and the
+ * transaction routes — status (`/app/tx`), receipt (`/app/receipt`) and commit id (`/app/commit`).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CoterieError } from "../util/errors.ts";
+import { authenticate } from "./auth.ts";
+import type { FrontendDeps } from "./frontend.ts";
+import { parseTxId, sendJson } from "./http.ts";
+
+export type BuiltinCall = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  certId: string | null;
+  deps: FrontendDeps;
+};
+
+export type BuiltinRoute = {
+  method: "GET";
+  path: string;
+  handle(call: BuiltinCall): number | Promise<number>;
+};
+
+const txId = (view: number, seqno: number) => `${view}.${seqno}`;
+
+export const builtinRoutes: BuiltinRoute[] = [
+  {
+    method: "GET",
+    path: "/node/health",
+    handle: ({ res }) => {
+      sendJson(res, 200, { status: "ok" });
+      return 200;
+    },
+  },
+  {
+    method: "GET",
+    path: "/node/ready",
+    handle: ({ res, deps }) => {
+      const open = deps.serviceOpen();
+      sendJson(res, open ? 200 : 503, { ready: open, service_open: open });
+      return open ? 200 : 503;
+    },
+  },
+  {
+    method: "GET",
+    path: "/node/state",
+    handle: ({ res, deps }) => {
+      const e = deps.engine;
+      sendJson(res, 200, {
+        node_id: e.identity.nodeId,
+        role: "Primary",
+        view: e.view,
+        last_seqno: e.lastSeqno,
+        committed_transaction_id: txId(e.views.viewOf(e.committedSeqno), e.committedSeqno),
+        service_open: deps.serviceOpen(),
+        platform: deps.config.platform,
+      });
+      return 200;
+    },
+  },
+  {
+    method: "GET",
+    path: "/node/network",
+    handle: ({ res, deps }) => {
+      const e = deps.engine;
+      sendJson(res, 200, {
+        service_certificate: e.identity.serviceCert,
+        current_view: e.view,
+        primary_id: e.identity.nodeId,
+        nodes: [{ node_id: e.identity.nodeId, status: "Trusted", primary: true }],
+      });
+      return 200;
+    },
+  },
+  {
+    method: "GET",
+    path: "/node/metrics",
+    handle: ({ res, deps }) => {
+      const text = deps.metrics.render();
+      res.writeHead(200, {
+        "content-type": "text/plain; version=0.0.4",
+        "content-length": Buffer.byteLength(text),
+      });
+      res.end(text);
+      return 200;
+    },
+  },
+  {
+    method: "GET",
+    path: "/app/commit",
+    handle: ({ res, deps }) => {
+      const e = deps.engine;
+      sendJson(res, 200, { transaction_id: txId(e.views.viewOf(e.committedSeqno), e.committedSeqno) });
+      return 200;
+    },
+  },
+  {
+    method: "GET",
+    path: "/app/tx",
+    handle: ({ res, url, deps }) => {
+      const id = parseTxId(url.searchParams.get("transaction_id"));
+      sendJson(res, 200, { transaction_id: txId(id.view, id.seqno), status: deps.engine.status(id) });
+      return 200;
+    },
+  },
+  {
+    method: "GET",
+    path: "/app/receipt",
+    handle: ({ res, url, deps, certId }) => {
+      authenticate(deps.engine.store, certId, ["user_cert", "member_cert"]);
+      const id = parseTxId(url.searchParams.get("transaction_id"));
+      const status = deps.engine.status(id);
+      const receipt = status === "Committed" ? deps.engine.receipt(id) : null;
+      if (receipt !== null) {
+        sendJson(res, 200, receipt);
+        return 200;
+      }
+      const name = txId(id.view, id.seqno);
+      if (status === "Pending" || status === "Committed") {
+        throw new CoterieError("COTERIE_ERR_RECEIPT_NOT_READY", `transaction ${name} is not committed yet`, {
+          details: { transaction_id: name, status },
+        });
+      }
+      throw new CoterieError("COTERIE_ERR_RECEIPT_UNAVAILABLE", `transaction ${name} is ${status}`, {
+        details: { transaction_id: name, status },
+      });
+    },
+  },
+];

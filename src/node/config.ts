@@ -1,0 +1,119 @@
+/**
+ * Node configuration: one JSON file (or object), validated once at start-up. `validateConfig`
+ * fills defaults, rejects nonsense with a message naming the field, and asserts the relations
+ * between limits. Every queue, body and wait has a `...Max`.
+ */
+import { CoterieError } from "../util/errors.ts";
+
+export type IdentitySpec = { cert: string; data?: unknown; encryption_public_key?: string };
+
+export type NodeConfig = {
+  /** Directory holding `ledger/`, `sealed/` and the service certificate this node publishes. */
+  dataDir: string;
+  /** Client-facing HTTPS address. Port 0 picks a free port (printed and written to `dataDir/rpc_address`). */
+  rpc: { host: string; port: number };
+  /** Names put in the node certificate besides `localhost` and 127.0.0.1. */
+  subjectAltNames: string[];
+  platform: "virtual";
+  /** Used only when the data directory holds no ledger yet (a new service). */
+  genesis: { members: IdentitySpec[]; users: IdentitySpec[]; open: boolean };
+  signatures: { intervalTxs: number; intervalMs: number };
+  ledger: { chunkBytesMax: number; batchBytesMax: number };
+  http: {
+    bodyBytesMax: number;
+    requestsInFlightMax: number;
+    commitWaitMsMax: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  };
+  kv: { keyBytesMax: number; valueBytesMax: number; writeSetBytesMax: number; txAttemptsMax: number };
+  /** Transactions applied but not yet committed; writes are refused (503) beyond this. */
+  uncommittedTxsMax: number;
+  log: { level: "debug" | "info" | "warn" | "error" };
+};
+
+export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis: NodeConfig["genesis"] } = {
+  rpc: { host: "127.0.0.1", port: 0 },
+  subjectAltNames: [],
+  platform: "virtual",
+  genesis: { members: [], users: [], open: false },
+  signatures: { intervalTxs: 5000, intervalMs: 10 },
+  ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024 },
+  http: {
+    bodyBytesMax: 1024 * 1024,
+    requestsInFlightMax: 10_000,
+    commitWaitMsMax: 10_000,
+    headersTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 60_000,
+  },
+  kv: { keyBytesMax: 4096, valueBytesMax: 1024 * 1024, writeSetBytesMax: 4 * 1024 * 1024, txAttemptsMax: 10 },
+  uncommittedTxsMax: 200_000,
+  log: { level: "info" },
+};
+
+function bad(field: string, why: string): CoterieError {
+  return new CoterieError("COTERIE_ERR_INVALID_INPUT", `config ${field}: ${why}`);
+}
+
+function int(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw bad(field, `must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function section<T extends object>(name: string, defaults: T, input: unknown): T {
+  if (input === undefined) return { ...defaults };
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw bad(name, "must be an object");
+  for (const k of Object.keys(input)) if (!(k in defaults)) throw bad(`${name}.${k}`, "unknown field");
+  return { ...defaults, ...(input as Partial<T>) };
+}
+
+export function validateConfig(input: unknown): NodeConfig {
+  if (typeof input !== "object" || input === null) throw bad("", "must be a JSON object");
+  const i = input as Record<string, unknown>;
+  for (const k of Object.keys(i))
+    if (!(k in configDefaults) && k !== "dataDir") throw bad(k, "unknown field");
+  if (typeof i.dataDir !== "string" || i.dataDir === "") throw bad("dataDir", "must be a non-empty path");
+  const d = configDefaults;
+  const c: NodeConfig = {
+    dataDir: i.dataDir,
+    rpc: section("rpc", d.rpc, i.rpc),
+    subjectAltNames: (i.subjectAltNames as string[] | undefined) ?? [],
+    platform: "virtual",
+    genesis: section("genesis", d.genesis, i.genesis),
+    signatures: section("signatures", d.signatures, i.signatures),
+    ledger: section("ledger", d.ledger, i.ledger),
+    http: section("http", d.http, i.http),
+    kv: section("kv", d.kv, i.kv),
+    uncommittedTxsMax: (i.uncommittedTxsMax as number | undefined) ?? d.uncommittedTxsMax,
+    log: section("log", d.log, i.log),
+  };
+  if (i.platform !== undefined && i.platform !== "virtual")
+    throw bad("platform", 'only "virtual" is available so far');
+  int("rpc.port", c.rpc.port, 0, 65535);
+  int("signatures.intervalTxs", c.signatures.intervalTxs, 1, 1_000_000);
+  int("signatures.intervalMs", c.signatures.intervalMs, 1, 60_000);
+  int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);
+  int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
+  int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);
+  int("http.requestsInFlightMax", c.http.requestsInFlightMax, 1);
+  int("http.commitWaitMsMax", c.http.commitWaitMsMax, 1);
+  int("kv.txAttemptsMax", c.kv.txAttemptsMax, 1, 1000);
+  int("kv.writeSetBytesMax", c.kv.writeSetBytesMax, 1);
+  int("uncommittedTxsMax", c.uncommittedTxsMax, c.signatures.intervalTxs);
+  if (c.kv.valueBytesMax > c.kv.writeSetBytesMax)
+    throw bad("kv.valueBytesMax", "must not exceed kv.writeSetBytesMax");
+  if (c.kv.writeSetBytesMax > c.ledger.batchBytesMax) {
+    throw bad(
+      "kv.writeSetBytesMax",
+      "must not exceed ledger.batchBytesMax (one entry must fit in a flush batch)",
+    );
+  }
+  if (c.http.bodyBytesMax > c.kv.writeSetBytesMax)
+    throw bad("http.bodyBytesMax", "must not exceed kv.writeSetBytesMax");
+  if (!["debug", "info", "warn", "error"].includes(c.log.level))
+    throw bad("log.level", "debug, info, warn or error");
+  return c;
+}

@@ -1,0 +1,256 @@
+/**
+ * Executes transactions and turns them into ledger entries: run the handler against a snapshot,
+ * commit with optimistic concurrency (re-run on conflict, bounded), serialise the write set (public
+ * in plaintext, private encrypted), append to the ledger and hand it to the replicator; every N
+ * transactions or T ms append a signature over the Merkle root. Tracks the status of every
+ * transaction id and wakes the requests waiting for their commit.
+ */
+import { signP1363 } from "../crypto/keys.ts";
+import type { Store, Tx, WriteSet } from "../kv/index.ts";
+import { isPublicMapName } from "../kv/index.ts";
+import { commitEvidence, commitEvidenceDigest, commitEvidenceKey } from "../ledger/commit-evidence.ts";
+import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../ledger/entry.ts";
+import type { Ledger } from "../ledger/ledger.ts";
+import { buildReceipt, type Receipt } from "../ledger/receipt-builder.ts";
+import { signatureWriteSet } from "../ledger/signature.ts";
+import { assert } from "../util/assert.ts";
+import { CoterieError } from "../util/errors.ts";
+import { currentLedgerSecret, type Identity } from "./identity.ts";
+import type { Replicator } from "./replicator.ts";
+import type { ViewHistory } from "./view-history.ts";
+
+export type TxStatus = "Unknown" | "Pending" | "Committed" | "Invalid";
+
+export type TxId = { view: number; seqno: number };
+
+export type EngineOptions = {
+  signatureIntervalTxs: number;
+  signatureIntervalMs: number;
+  txAttemptsMax: number;
+  uncommittedTxsMax: number;
+};
+
+export type ExecuteResult<T> = { result: T; txId: TxId | null };
+
+export class Engine {
+  readonly store: Store;
+  readonly ledger: Ledger;
+  readonly identity: Identity;
+  readonly views: ViewHistory;
+  private readonly replicator: Replicator;
+  private readonly options: EngineOptions;
+  private committed: number;
+  private txsSinceSignature = 0;
+  private readonly waiters = new Map<number, Array<() => void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ceKeys = new Map<number, Uint8Array>();
+
+  constructor(args: {
+    store: Store;
+    ledger: Ledger;
+    identity: Identity;
+    replicator: Replicator;
+    views: ViewHistory;
+    committedSeqno: number;
+    options: EngineOptions;
+  }) {
+    this.store = args.store;
+    this.ledger = args.ledger;
+    this.identity = args.identity;
+    this.replicator = args.replicator;
+    this.views = args.views;
+    this.committed = args.committedSeqno;
+    this.options = args.options;
+    assert(this.store.version === this.ledger.lastSeqno, "store and ledger agree on the last seqno");
+    this.replicator.onCommit = (seqno) => this.advanceCommit(seqno);
+  }
+
+  get view(): number {
+    return this.views.currentView;
+  }
+
+  get committedSeqno(): number {
+    return this.committed;
+  }
+
+  get lastSeqno(): number {
+    return this.ledger.lastSeqno;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.txsSinceSignature > 0) this.appendSignature();
+    }, this.options.signatureIntervalMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Runs `fn` in a transaction, re-running it on conflict up to `txAttemptsMax` times. Writes are
+   * committed and appended; a handler that throws changes nothing. Read-only runs get no tx id.
+   */
+  async execute<T>(
+    fn: (tx: Tx) => T | Promise<T>,
+    options: { reservedWrites: boolean; claimsDigest?: () => Uint8Array | null },
+  ): Promise<ExecuteResult<T>> {
+    if (this.ledger.lastSeqno - this.committed >= this.options.uncommittedTxsMax) {
+      throw new CoterieError(
+        "COTERIE_ERR_TOO_MANY_REQUESTS",
+        "too many uncommitted transactions; retry later",
+      );
+    }
+    for (let attempt = 1; attempt <= this.options.txAttemptsMax; attempt++) {
+      const tx = this.store.beginTx({ reservedWrites: options.reservedWrites });
+      const returned = fn(tx);
+      const result = returned instanceof Promise ? await returned : returned;
+      // No await between commit and append: entries reach the ledger in commit (seqno) order.
+      const commit = this.store.commit(tx);
+      if (commit.status === "conflict") continue;
+      if (commit.status === "read-only") return { result, txId: null };
+      this.afterCommit(commit.version, commit.writeSet, options.claimsDigest?.() ?? null);
+      return { result, txId: { view: this.view, seqno: commit.version } };
+    }
+    throw new CoterieError(
+      "COTERIE_ERR_KV_CONFLICT",
+      `transaction conflicted with concurrent writes ${this.options.txAttemptsMax} times`,
+    );
+  }
+
+  /** Appends the entry of a store commit; runs synchronously after `store.commit`. */
+  private afterCommit(version: number, writeSet: WriteSet, claimsDigest: Uint8Array | null): void {
+    this.appendEntry(EntryKind.transaction, version, writeSet, claimsDigest ?? ZERO_DIGEST);
+    this.txsSinceSignature++;
+    if (this.txsSinceSignature >= this.options.signatureIntervalTxs) this.appendSignature();
+  }
+
+  private appendEntry(kind: EntryKind, seqno: number, writeSet: WriteSet, claimsDigest: Uint8Array): void {
+    assert(seqno === this.ledger.lastSeqno + 1, "entries are appended in seqno order");
+    const secret = currentLedgerSecret(this.identity);
+    const publicWrites = writeSet.filter((m) => isPublicMapName(m.name));
+    const privateWrites = writeSet.filter((m) => !isPublicMapName(m.name));
+    const evidence =
+      kind === EntryKind.transaction
+        ? commitEvidenceDigest(this.commitEvidenceOf(this.view, seqno))
+        : ZERO_DIGEST;
+    const entry = encodeEntry(
+      {
+        kind,
+        view: this.view,
+        seqno,
+        publicWrites,
+        privateWrites,
+        claimsDigest,
+        commitEvidenceDigest: evidence,
+      },
+      secret,
+    );
+    this.ledger.append(entry, seqno, kind === EntryKind.signature);
+    this.views.record(this.view, seqno);
+    this.replicator.replicate(seqno, kind === EntryKind.signature);
+  }
+
+  /** The ledger secret of `version` (the one an entry names in its header). */
+  secretFor(version: number): LedgerSecret {
+    const secret = this.identity.ledgerSecrets.find((s) => s.version === version);
+    assert(secret !== undefined, `this node holds ledger secret version ${version}`);
+    return secret;
+  }
+
+  /** The secret in effect at `seqno`: the newest whose version (first seqno it encrypts) is <= seqno. */
+  private secretAt(seqno: number): LedgerSecret {
+    const secrets = this.identity.ledgerSecrets;
+    for (let i = secrets.length - 1; i >= 0; i--)
+      if ((secrets[i] as LedgerSecret).version <= seqno) return secrets[i] as LedgerSecret;
+    return secrets[0] as LedgerSecret;
+  }
+
+  commitEvidenceOf(view: number, seqno: number): string {
+    const secret = this.secretAt(seqno);
+    let key = this.ceKeys.get(secret.version);
+    if (key === undefined) {
+      key = commitEvidenceKey(secret.key);
+      this.ceKeys.set(secret.version, key);
+    }
+    return commitEvidence(key, view, seqno);
+  }
+
+  /** Appends a signature over the root of every entry so far. */
+  appendSignature(): void {
+    const seqno = this.store.version + 1;
+    const root = this.ledger.tree.root(seqno - 1);
+    const record = {
+      view: this.view,
+      seqno,
+      tree_size: seqno - 1,
+      root: root.toString("hex"),
+      node_id: this.identity.nodeId,
+      signature: Buffer.from(signP1363(this.identity.node.privateKey, root)).toString("base64"),
+      cert: this.identity.nodeCert,
+    };
+    const tx = this.store.beginTx({ reservedWrites: true });
+    const [map] = signatureWriteSet(record);
+    const write = map?.writes[0];
+    assert(map !== undefined && write?.value, "signature write set has one record");
+    tx.put(map.name, write.key, write.value);
+    const commit = this.store.commit(tx);
+    assert(commit.status === "ok" && commit.version === seqno, "signature commits at the next seqno");
+    this.appendEntry(EntryKind.signature, seqno, commit.writeSet, ZERO_DIGEST);
+    this.txsSinceSignature = 0;
+  }
+
+  private advanceCommit(seqno: number): void {
+    assert(seqno >= this.committed, "commit index is monotonic");
+    this.committed = seqno;
+    this.store.compact(seqno);
+    for (const [s, list] of this.waiters) {
+      if (s > seqno) continue;
+      this.waiters.delete(s);
+      for (const wake of list) wake();
+    }
+  }
+
+  status(id: TxId): TxStatus {
+    if (id.seqno > this.ledger.lastSeqno) return id.view >= this.view ? "Unknown" : "Invalid";
+    const actual = this.views.viewOf(id.seqno);
+    if (actual !== id.view) return id.view > this.view ? "Unknown" : "Invalid";
+    return id.seqno <= this.committed ? "Committed" : "Pending";
+  }
+
+  /** Resolves with the final status once `id` is committed or invalid, or rejects after `timeoutMs`. */
+  waitForCommit(id: TxId, timeoutMs: number): Promise<TxStatus> {
+    const now = this.status(id);
+    if (now !== "Pending") return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new CoterieError(
+            "COTERIE_ERR_TIMEOUT",
+            `transaction ${id.view}.${id.seqno} not committed within ${timeoutMs} ms`,
+            {
+              details: { transaction_id: `${id.view}.${id.seqno}` },
+            },
+          ),
+        );
+      }, timeoutMs);
+      const list = this.waiters.get(id.seqno) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve(this.status(id));
+      });
+      this.waiters.set(id.seqno, list);
+    });
+  }
+
+  /** The receipt of a committed transaction; null while it is not committed. */
+  receipt(id: TxId): Receipt | null {
+    if (this.status(id) !== "Committed") return null;
+    const signature = this.ledger.firstSignatureAfter(id.seqno);
+    if (signature === 0 || signature > this.committed) return null;
+    return buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.txsSinceSignature > 0) this.appendSignature();
+    await this.replicator.close();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The client-facing HTTPS server: TLS 1.3 only, client certificates requested (not required: some
+ * endpoints take no auth), a bounded number of requests in flight, built-in routes under `/node`
+ * and `/app/{tx,receipt,commit}`, and the application's endpoints under `/app`.
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { TLSSocket } from "node:tls";
+import type { App } from "../app/index.ts";
+import { Router } from "../app/index.ts";
+import { CoterieError } from "../util/errors.ts";
+import { runAppEndpoint } from "./app-runner.ts";
+import { peerCertificateId } from "./auth.ts";
+import { type BuiltinRoute, builtinRoutes } from "./builtin-routes.ts";
+import type { NodeConfig } from "./config.ts";
+import type { Engine } from "./engine.ts";
+import { sendError } from "./http.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+
+export type FrontendDeps = {
+  config: NodeConfig;
+  engine: Engine;
+  app: App;
+  log: Logger;
+  metrics: Metrics;
+  serviceOpen: () => boolean;
+  tls: { key: string; cert: string };
+};
+
+export class Frontend {
+  readonly server: Server;
+  private readonly deps: FrontendDeps;
+  private readonly appRouter: Router;
+  private readonly builtins: Map<string, BuiltinRoute>;
+  private inFlight = 0;
+
+  constructor(deps: FrontendDeps) {
+    this.deps = deps;
+    this.appRouter = new Router(deps.app.endpoints, "/app");
+    this.builtins = new Map(builtinRoutes.map((r) => [`${r.method} ${r.path}`, r]));
+    this.server = createServer(
+      {
+        key: deps.tls.key,
+        cert: deps.tls.cert,
+        minVersion: "TLSv1.3",
+        requestCert: true,
+        rejectUnauthorized: false,
+        keepAliveTimeout: deps.config.http.keepAliveTimeoutMs,
+        headersTimeout: deps.config.http.headersTimeoutMs,
+        requestTimeout: deps.config.http.headersTimeoutMs + deps.config.http.commitWaitMsMax,
+      },
+      (req, res) => this.handle(req, res),
+    );
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        const a = this.server.address();
+        if (a === null || typeof a === "string") reject(new Error("server has no address"));
+        else resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const url = new URL(req.url ?? "/", "https://node");
+    let route = "unmatched";
+    const done = (status: number) => {
+      this.inFlight--;
+      this.deps.metrics.observe(route, status, performance.now() - started);
+    };
+    this.inFlight++;
+    const run = async (): Promise<number> => {
+      if (this.inFlight > this.deps.config.http.requestsInFlightMax) {
+        throw new CoterieError("COTERIE_ERR_TOO_MANY_REQUESTS", "too many requests in flight; retry later");
+      }
+      const builtin = this.builtins.get(`${req.method} ${url.pathname}`);
+      const certId = peerCertificateId(req.socket as TLSSocket);
+      if (builtin) {
+        route = builtin.path;
+        return builtin.handle({ req, res, url, certId, deps: this.deps });
+      }
+      const match = this.appRouter.match(req.method ?? "GET", url.pathname);
+      if (match.kind === "found") {
+        route = `/app${match.endpoint.path}`;
+        return runAppEndpoint({
+          req,
+          res,
+          url,
+          certId,
+          deps: this.deps,
+          endpoint: match.endpoint,
+          params: match.params,
+        });
+      }
+      if (match.kind === "method-not-allowed") {
+        throw new CoterieError(
+          "COTERIE_ERR_METHOD_NOT_ALLOWED",
+          `${req.method} is not allowed on ${url.pathname}`,
+          {
+            details: { allowed: match.allowed },
+          },
+        );
+      }
+      throw new CoterieError("COTERIE_ERR_NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
+    };
+    run().then(done, (error: unknown) => {
+      // Drain an unread body so the connection stays usable for the next request.
+      req.resume();
+      done(sendError(res, error, this.deps.log));
+    });
+  }
+}

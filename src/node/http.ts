@@ -1,0 +1,138 @@
+/**
+ * HTTP plumbing shared by every route: reading a body under a limit, JSON parsing with the right
+ * errors, writing JSON responses and the one error shape `{"error":{"code","message"}}`. Only
+ * `CoterieError`s reach the client with their message; anything else becomes COTERIE_ERR_INTERNAL
+ * with an opaque error id that is logged beside the real cause.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CoterieError, isCoterieError } from "../util/errors.ts";
+import type { Logger } from "./logger.ts";
+
+const EMPTY = Buffer.alloc(0);
+
+/** Reads the request body, refusing (413) as soon as it exceeds `bytesMax`. */
+export function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > bytesMax) {
+    return Promise.reject(tooLarge(bytesMax));
+  }
+  if (declared === "0" || (declared === undefined && req.headers["transfer-encoding"] === undefined)) {
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    req.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > bytesMax) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(tooLarge(bytesMax));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function tooLarge(bytesMax: number): CoterieError {
+  return new CoterieError("COTERIE_ERR_BODY_TOO_LARGE", `request body exceeds ${bytesMax} bytes`, {
+    details: { bytes_max: bytesMax },
+  });
+}
+
+/** Parses a JSON body, requiring `application/json` (with optional parameters). */
+export function parseJsonBody(contentType: string | undefined, body: Uint8Array): unknown {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new CoterieError("COTERIE_ERR_UNSUPPORTED_CONTENT_TYPE", "expected content-type application/json");
+  }
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+  } catch {
+    throw new CoterieError("COTERIE_ERR_INVALID_JSON", "request body is not valid JSON");
+  }
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Writes a handler body: JSON for values, text/plain for strings, octet-stream for bytes. */
+export function sendBody(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string>,
+): void {
+  if (body === undefined) {
+    res.writeHead(status, { "content-length": 0, ...headers });
+    res.end();
+  } else if (typeof body === "string") {
+    res.writeHead(status, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      ...headers,
+    });
+    res.end(body);
+  } else if (body instanceof Uint8Array) {
+    res.writeHead(status, {
+      "content-type": "application/octet-stream",
+      "content-length": body.length,
+      ...headers,
+    });
+    res.end(body);
+  } else sendJson(res, status, body, headers);
+}
+
+/** Sends `error` in the client error shape; returns the status sent. */
+export function sendError(
+  res: ServerResponse,
+  error: unknown,
+  log: Logger,
+  headers?: Record<string, string>,
+): number {
+  if (res.headersSent) {
+    res.destroy();
+    return 500;
+  }
+  if (isCoterieError(error)) {
+    sendJson(res, error.status, error.toJSON(), headers);
+    return error.status;
+  }
+  const errorId = randomUUID();
+  log.error("request failed", {
+    error_id: errorId,
+    error: error instanceof Error ? error.stack : String(error),
+  });
+  sendJson(res, 500, {
+    error: { code: "COTERIE_ERR_INTERNAL", message: "internal error", error_id: errorId },
+  });
+  return 500;
+}
+
+/** Parses `view.seqno`. */
+export function parseTxId(text: string | null): { view: number; seqno: number } {
+  const m = text === null ? null : /^(\d{1,15})\.(\d{1,15})$/.exec(text);
+  if (m === null) {
+    throw new CoterieError("COTERIE_ERR_TX_INVALID_ID", "transaction_id must be of the form <view>.<seqno>");
+  }
+  const view = Number(m[1]);
+  const seqno = Number(m[2]);
+  if (view < 1 || seqno < 1) throw new CoterieError("COTERIE_ERR_TX_INVALID_ID", "view and seqno start at 1");
+  return { view, seqno };
+}

@@ -1,0 +1,56 @@
+/** Prometheus text-format metrics: request counts by route and status, latency histograms, ledger progress. */
+
+const bucketsMs = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+/** Bounds label cardinality: routes are endpoint templates, never raw paths. */
+const routesMax = 512;
+
+type RouteStats = { counts: Map<number, number>; buckets: number[]; sumMs: number; count: number };
+
+export class Metrics {
+  private readonly routes = new Map<string, RouteStats>();
+  private readonly gauges: Array<{ name: string; help: string; read: () => number }> = [];
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.push({ name, help, read });
+  }
+
+  observe(route: string, status: number, durationMs: number): void {
+    let r = this.routes.get(route);
+    if (r === undefined) {
+      if (this.routes.size >= routesMax) return;
+      r = { counts: new Map(), buckets: bucketsMs.map(() => 0), sumMs: 0, count: 0 };
+      this.routes.set(route, r);
+    }
+    r.counts.set(status, (r.counts.get(status) ?? 0) + 1);
+    for (let i = 0; i < bucketsMs.length; i++)
+      if (durationMs <= (bucketsMs[i] as number)) r.buckets[i] = (r.buckets[i] as number) + 1;
+    r.sumMs += durationMs;
+    r.count++;
+  }
+
+  render(): string {
+    const out: string[] = [
+      "# HELP coterie_requests_total Requests answered, by endpoint template and HTTP status.",
+      "# TYPE coterie_requests_total counter",
+    ];
+    for (const [route, r] of this.routes) {
+      for (const [status, n] of r.counts)
+        out.push(`coterie_requests_total{route="${route}",status="${status}"} ${n}`);
+    }
+    out.push(
+      "# HELP coterie_request_duration_ms Time from request start to response, by endpoint template.",
+      "# TYPE coterie_request_duration_ms histogram",
+    );
+    for (const [route, r] of this.routes) {
+      for (let i = 0; i < bucketsMs.length; i++) {
+        out.push(`coterie_request_duration_ms_bucket{route="${route}",le="${bucketsMs[i]}"} ${r.buckets[i]}`);
+      }
+      out.push(`coterie_request_duration_ms_bucket{route="${route}",le="+Inf"} ${r.count}`);
+      out.push(`coterie_request_duration_ms_sum{route="${route}"} ${r.sumMs}`);
+      out.push(`coterie_request_duration_ms_count{route="${route}"} ${r.count}`);
+    }
+    for (const g of this.gauges)
+      out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
+    return `${out.join("\n")}\n`;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * A running node: opens (or creates) the service identity and ledger, replays the ledger into the
+ * store, starts a new view, and serves clients. On restart the entries after the last signature
+ * are discarded: they were never reported committed, and a new view keeps AES-GCM nonces unique.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { App } from "../app/index.ts";
+import { createPlatform, type Platform, virtualMeasurement } from "../attestation/index.ts";
+import { privateKeyToPem } from "../crypto/keys.ts";
+import { certificateId } from "../crypto/x509.ts";
+import { Store } from "../kv/index.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
+import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
+import { assert } from "../util/assert.ts";
+import { CoterieError } from "../util/errors.ts";
+import type { NodeConfig } from "./config.ts";
+import { Engine } from "./engine.ts";
+import { Frontend } from "./frontend.ts";
+import { createIdentity, hasIdentity, type Identity, loadIdentity, saveIdentity } from "./identity.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { Metrics } from "./metrics.ts";
+import { Replayer } from "./replay.ts";
+import { LocalReplicator } from "./replicator.ts";
+
+export const CODE_ID = "coterie/0.1.0";
+
+export type RunningNode = {
+  engine: Engine;
+  address: { host: string; port: number };
+  url: string;
+  serviceCertPem: string;
+  close(): Promise<void>;
+};
+
+function platformFor(config: NodeConfig): Platform {
+  mkdirSync(join(config.dataDir, "sealed"), { recursive: true, mode: 0o700 });
+  return createPlatform("virtual", {
+    measurement: virtualMeasurement(new TextEncoder().encode(CODE_ID)),
+    machineKeyPath: join(config.dataDir, "sealed", "virtual-machine.key"),
+  });
+}
+
+export async function startNode(config: NodeConfig, app: App): Promise<RunningNode> {
+  const log = createLogger(config.log.level);
+  const platform = platformFor(config);
+  const security = platform.describeSecurity();
+  if (security.insecure) for (const line of security.message.split("\n")) log.warn(line);
+  const sealedDir = join(config.dataDir, "sealed");
+  const isNew = !hasIdentity(sealedDir);
+  const identity = isNew
+    ? await createIdentity(config.subjectAltNames)
+    : await loadIdentity(sealedDir, platform);
+  if (isNew) await saveIdentity(sealedDir, identity, platform);
+  writeFileSync(join(config.dataDir, "service_cert.pem"), identity.serviceCert);
+
+  const store = new Store({
+    keyBytesMax: config.kv.keyBytesMax,
+    valueBytesMax: config.kv.valueBytesMax,
+    writeSetBytesMax: config.kv.writeSetBytesMax,
+    versionsRetainedMax: config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
+  });
+  const replayer = new Replayer(store, identity);
+  const { ledger, recovery } = Ledger.open(join(config.dataDir, "ledger"), config.ledger, (e) =>
+    replayer.apply(e),
+  );
+  if (isNew && ledger.lastSeqno > 0) {
+    throw new CoterieError(
+      "COTERIE_ERR_LEDGER_CORRUPT",
+      "ledger files exist but the node identity is missing",
+    );
+  }
+  if (recovery.truncatedBytes > 0) {
+    log.warn("truncated a torn ledger tail", { at: recovery.truncatedAt, bytes: recovery.truncatedBytes });
+  }
+  const { views, committedSeqno, discarded } = await replayer.finish(ledger);
+  if (discarded > 0) log.warn("discarded unsigned ledger suffix", { entries: discarded });
+
+  let engine: Engine | null = null;
+  const replicator = new LocalReplicator(ledger, (error) => {
+    log.error("ledger write failed; stopping", { error: String(error) });
+    process.exit(70);
+  });
+  engine = new Engine({
+    store,
+    ledger,
+    identity,
+    replicator,
+    views,
+    committedSeqno,
+    options: {
+      signatureIntervalTxs: config.signatures.intervalTxs,
+      signatureIntervalMs: config.signatures.intervalMs,
+      txAttemptsMax: config.kv.txAttemptsMax,
+      uncommittedTxsMax: config.uncommittedTxsMax,
+    },
+  });
+  if (isNew) await genesis(engine, identity, config, log);
+  engine.start();
+  return serve(engine, identity, config, app, log);
+}
+
+async function serve(
+  engine: Engine,
+  identity: Identity,
+  config: NodeConfig,
+  app: App,
+  log: Logger,
+): Promise<RunningNode> {
+  const metrics = new Metrics();
+  metrics.gauge("coterie_commit_seqno", "Highest committed seqno.", () => engine.committedSeqno);
+  metrics.gauge("coterie_last_seqno", "Highest seqno in the ledger.", () => engine.lastSeqno);
+  metrics.gauge(
+    "coterie_ledger_bytes",
+    "Bytes in ledger chunk files, including pending.",
+    () => engine.ledger.files.totalBytes,
+  );
+  metrics.gauge("coterie_view", "Current view.", () => engine.view);
+  const serviceOpen = () => {
+    const tx = engine.store.beginTx();
+    return serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open";
+  };
+  const frontend = new Frontend({
+    config,
+    engine,
+    app,
+    log,
+    metrics,
+    serviceOpen,
+    tls: { key: privateKeyToPem(identity.node.privateKey), cert: identity.nodeCert },
+  });
+  const address = await frontend.listen(config.rpc.host, config.rpc.port);
+  const url = `https://${address.host}:${address.port}`;
+  writeFileSync(join(config.dataDir, "rpc_address"), `${url}\n`);
+  log.info("listening", {
+    url,
+    node_id: identity.nodeId,
+    view: engine.view,
+    committed: engine.committedSeqno,
+  });
+  return {
+    engine,
+    address,
+    url,
+    serviceCertPem: identity.serviceCert,
+    async close() {
+      await frontend.close();
+      await engine.close();
+      await engine.ledger.close();
+    },
+  };
+}
+
+/** The first transaction of a new service: its certificate, this node, and the initial members and users. */
+async function genesis(engine: Engine, identity: Identity, config: NodeConfig, log: Logger): Promise<void> {
+  const address = `${config.rpc.host}:${config.rpc.port}`;
+  const { txId } = await engine.execute(
+    (tx) => {
+      serviceInfo.in(tx).put(SERVICE_INFO_KEY, {
+        cert: identity.serviceCert,
+        status: config.genesis.open ? "Open" : "Opening",
+        created_at: `${engine.view}.1`,
+      });
+      nodeInfo.in(tx).put(identity.nodeId, {
+        cert: identity.nodeCert,
+        status: "Trusted",
+        rpc_address: address,
+        platform: config.platform,
+      });
+      for (const m of config.genesis.members) {
+        const id = certificateId(m.cert);
+        memberCerts.in(tx).put(id, m.cert);
+        const info: { status: "Accepted"; member_data?: unknown; encryption_public_key?: string } = {
+          status: "Accepted",
+        };
+        if (m.data !== undefined) info.member_data = m.data;
+        if (m.encryption_public_key !== undefined) info.encryption_public_key = m.encryption_public_key;
+        memberInfo.in(tx).put(id, info);
+      }
+      for (const u of config.genesis.users) {
+        const id = certificateId(u.cert);
+        userCerts.in(tx).put(id, u.cert);
+        userInfo.in(tx).put(id, u.data === undefined ? {} : { user_data: u.data });
+      }
+    },
+    { reservedWrites: true },
+  );
+  assert(txId !== null && txId.seqno === 1, "genesis is the first transaction");
+  engine.appendSignature();
+  log.info("created a new service", {
+    service_cert_id: certificateId(identity.serviceCert),
+    open: config.genesis.open,
+  });
+}

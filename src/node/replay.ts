@@ -1,0 +1,56 @@
+/**
+ * Rebuilds the store from the ledger at start-up, in the same pass that reads the files: every
+ * entry is applied (public write set as is, private decrypted with the secret its header names),
+ * and history is compacted at each signature. Entries after the last signature were never
+ * committed: `finish` discards them from the store and the files. The node then starts a view
+ * above every view in the ledger, so (view, seqno) — and the AES-GCM nonce — is never reused.
+ */
+import type { Store, WriteSet } from "../kv/index.ts";
+import { decodeEntry, EntryKind, privateWritesOf, publicWritesOf } from "../ledger/entry.ts";
+import type { Ledger, ReplayedEntry } from "../ledger/ledger.ts";
+import { assert } from "../util/assert.ts";
+import type { Identity } from "./identity.ts";
+import { ViewHistory } from "./view-history.ts";
+
+export class Replayer {
+  private readonly store: Store;
+  private readonly identity: Identity;
+  private readonly history = new ViewHistory(1);
+  private lastView = 0;
+  private lastSignature = 0;
+
+  constructor(store: Store, identity: Identity) {
+    this.store = store;
+    this.identity = identity;
+  }
+
+  apply(e: ReplayedEntry): void {
+    const entry = decodeEntry(e.bytes);
+    const version = entry.header.secretVersion;
+    const secret = this.identity.ledgerSecrets.find((s) => s.version === version);
+    assert(entry.header.privateBytes === 0 || secret !== undefined, `ledger secret ${version} is held`);
+    const writes: WriteSet = [...publicWritesOf(entry), ...(secret ? privateWritesOf(entry, secret) : [])];
+    writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.store.applyWriteSet(writes, e.seqno);
+    this.history.record(entry.header.view, e.seqno);
+    this.lastView = Math.max(this.lastView, entry.header.view);
+    if (entry.header.kind === EntryKind.signature) {
+      this.lastSignature = e.seqno;
+      this.store.compact(e.seqno);
+    }
+  }
+
+  /** Drops the unsigned suffix and returns the view history for a new view. */
+  async finish(ledger: Ledger): Promise<{ views: ViewHistory; committedSeqno: number; discarded: number }> {
+    const discarded = ledger.lastSeqno - this.lastSignature;
+    if (discarded > 0) {
+      await ledger.truncate(this.lastSignature);
+      this.store.rollback(this.lastSignature);
+      this.history.truncate(this.lastSignature);
+    }
+    assert(this.store.version === ledger.lastSeqno, "store and ledger agree after replay");
+    const views = new ViewHistory(this.lastView + 1);
+    for (const [view, first] of this.history.starts()) views.record(view, first);
+    return { views, committedSeqno: this.lastSignature, discarded };
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The seam between execution and replication. The engine appends every entry to the local ledger
+ * and hands it to a `Replicator`; the replicator decides when entries are committed and tells the
+ * engine through `onCommit`. A single node commits a signature once it is durable on its own disk;
+ * the Raft replicator (src/consensus) plugs in here without touching the store or the ledger.
+ */
+import type { Ledger } from "../ledger/ledger.ts";
+import { assert } from "../util/assert.ts";
+
+export type Replicator = {
+  /** Entry `seqno` was appended to the local ledger (not yet durable). */
+  replicate(seqno: number, isSignature: boolean): void;
+  /** The engine's callback for commit advances; `seqno` is always a signature's seqno. */
+  onCommit: (seqno: number) => void;
+  /** Whether this node executes writes. */
+  isPrimary(): boolean;
+  close(): Promise<void>;
+};
+
+/** Single-node replication: a signature is committed once the local flush that covers it returns. */
+export class LocalReplicator implements Replicator {
+  onCommit: (seqno: number) => void = () => {};
+  private readonly ledger: Ledger;
+  private flushScheduled = false;
+  private committed = 0;
+  private closed = false;
+  private failure: ((error: unknown) => void) | null;
+
+  /** `onFailure` is called when the disk fails; the node must stop (it can no longer promise durability). */
+  constructor(ledger: Ledger, onFailure: (error: unknown) => void) {
+    this.ledger = ledger;
+    this.failure = onFailure;
+  }
+
+  isPrimary(): boolean {
+    return true;
+  }
+
+  replicate(_seqno: number, _isSignature: boolean): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    // Coalesce everything appended in this turn of the event loop into one group commit.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.ledger.flush().then(
+        () => this.advance(),
+        (error: unknown) => this.failure?.(error),
+      );
+    });
+  }
+
+  private advance(): void {
+    const signed = this.ledger.lastSignatureAtOrBefore(this.ledger.files.durableSeqno);
+    if (signed > this.committed) {
+      this.committed = signed;
+      this.onCommit(signed);
+    }
+    assert(this.committed <= this.ledger.files.durableSeqno, "commit never runs ahead of the disk");
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.ledger.flush();
+    this.advance();
+    this.failure = null;
+  }
+}
