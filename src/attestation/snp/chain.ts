@@ -54,7 +54,7 @@ function parseCertificate(pem: string, role: string): Parsed {
   }
 }
 
-/** AMD signs every certificate of the chain with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48. */
+/** AMD signs every certificate of the chain with RSASSA-PSS, SHA-384, salt 48 (OpenSSL applies the MGF1 stated). */
 function checkSignatureAlgorithm(cert: Parsed, role: string): void {
   const alg = cert.peculiar.signatureAlgorithm as {
     name?: string;

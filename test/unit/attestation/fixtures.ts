@@ -86,6 +86,7 @@ async function issue(
   issuerKey: CryptoKey,
   publicKey: CryptoKey,
   extensions: x509.Extension[] = [],
+  signingAlgorithm: typeof pssSigning = pssSigning,
 ): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
     serialNumber: "0100",
@@ -93,7 +94,7 @@ async function issue(
     issuer: issuer.subject,
     notBefore: new Date(Date.now() - day),
     notAfter: new Date(Date.now() + 365 * day),
-    signingAlgorithm: pssSigning,
+    signingAlgorithm,
     publicKey,
     signingKey: issuerKey,
     extensions,
@@ -107,6 +108,7 @@ export const defaultTcb: [number, number, number, number] = [4, 0, 24, 219];
 export async function makeChain(
   product: SnpProduct = "Milan",
   vcekFacts: Partial<VcekFacts> = {},
+  vcekSigning: typeof pssSigning = pssSigning,
 ): Promise<TestChain> {
   const { ark, keys: arkKeys } = await makeArk(product);
   const askKeys = (await subtle.generateKey(rsaPss, true, ["sign", "verify"])) as CryptoKeyPair;
@@ -127,6 +129,7 @@ export async function makeChain(
     askKeys.privateKey,
     vcekKeys.publicKey,
     vcekExtensions(facts),
+    vcekSigning,
   );
   const pem = [vcek, ask, ark].map((c) => c.toString("pem")).join("\n");
   const root = { product, spkiSha256: spkiSha256(ark) };
@@ -223,7 +226,8 @@ export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("h
 /** The real vectors of ../shared/vectors/sev-snp, or the reason they are absent. */
 export function realVectors(): { report: Uint8Array; pem: string } | { skip: string } {
   // COTERIE_VECTORS_DIR points elsewhere (e.g. a missing directory, to check the skip path).
-  const vectors = process.env.COTERIE_VECTORS_DIR ?? resolve(import.meta.dirname, "../../../../shared/vectors");
+  const vectors =
+    process.env.COTERIE_VECTORS_DIR ?? resolve(import.meta.dirname, "../../../../shared/vectors");
   const dir = resolve(vectors, "sev-snp");
   const reportPath = resolve(dir, "milan-report.bin");
   if (!existsSync(reportPath))

@@ -216,6 +216,14 @@ test("a VCEK signed by a different ASK than the one presented is refused", async
   assert.equal(await refusal(verify(raw, policy(), milan, pem)), "COTERIE_ERR_ATTESTATION_BAD_CHAIN");
 });
 
+test("a VCEK signed with other RSA-PSS parameters than AMD's (salt 32) is refused", async () => {
+  const chain = await makeChain("Milan", {}, { name: "RSA-PSS", saltLength: 32 });
+  assert.equal(
+    await refusal(verify(report({}, chain), policy(), chain)),
+    "COTERIE_ERR_ATTESTATION_BAD_CHAIN",
+  );
+});
+
 test("a report signed by another key than the VCEK is refused", async () => {
   const other = await makeChain("Milan");
   const raw = signReport(report(), other.vcekPrivateKey);
