@@ -1,0 +1,224 @@
+import type { NodeId } from "../../src/consensus/index.ts";
+import { type Canary, seededRandom } from "../../src/consensus/index.ts";
+import { InvariantError } from "../../src/util/assert.ts";
+import { SafetyViolation } from "./checker.ts";
+import { Cluster } from "./cluster.ts";
+
+/** Distinct process exit codes, one per kind of failure (TigerBeetle's VOPR convention). */
+export const exitCodes = { ok: 0, error: 1, safety: 2, assertion: 3, liveness: 4 } as const;
+export type Outcome = keyof typeof exitCodes;
+
+export class LivenessFailure extends Error {
+  override name = "LivenessFailure";
+}
+
+/** Fault probabilities and sizes, all drawn from the seed so one seed is one run. */
+export type FaultProfile = {
+  nodeCount: number;
+  dropProbability: number;
+  duplicateProbability: number;
+  delayTicksMax: number;
+  crashProbability: number;
+  partitionProbability: number;
+  persistDelayProbability: number;
+  reconfigureProbability: number;
+  compactProbability: number;
+  transferProbability: number;
+  safetyStepsMax: number;
+  /** The simulated caller signs at once when elected (else only with later proposals). */
+  signOnElection: boolean;
+};
+
+export function pickProfile(random: () => number): FaultProfile {
+  const pick = (lo: number, hi: number) => lo + random() * (hi - lo);
+  return {
+    nodeCount: random() < 0.5 ? 3 : 5,
+    dropProbability: pick(0, 0.2),
+    duplicateProbability: pick(0, 0.1),
+    delayTicksMax: Math.floor(pick(0, 6)),
+    crashProbability: pick(0, 0.02),
+    partitionProbability: pick(0, 0.005),
+    persistDelayProbability: pick(0, 0.5),
+    reconfigureProbability: pick(0, 0.004),
+    compactProbability: pick(0, 0.01),
+    transferProbability: pick(0, 0.003),
+    safetyStepsMax: Math.floor(pick(2000, 5000)),
+    signOnElection: random() < 0.5,
+  };
+}
+
+export type RunOptions = { seed: number; canary?: Canary; verbose?: (line: string) => void };
+export type RunResult = {
+  seed: number;
+  outcome: Outcome;
+  message: string;
+  steps: number;
+  /** Highest committed index seen and number of terms that had a leader (how much happened). */
+  commits: number;
+  elections: number;
+};
+
+const idPool: readonly NodeId[] = ["1", "2", "3", "4", "5", "6", "7"];
+const livenessTicksMax = 400;
+const restartProbability = 0.01;
+const healProbability = 0.005;
+
+/** Runs one seed: a safety phase with faults, then a liveness phase on a healed cluster. */
+export function runSeed(options: RunOptions): RunResult {
+  const random = seededRandom(options.seed);
+  const profile = pickProfile(random);
+  options.verbose?.(`seed ${options.seed} profile ${JSON.stringify(profile)}`);
+  const cluster = new Cluster({
+    ids: idPool.slice(0, profile.nodeCount),
+    seed: options.seed ^ 0x5eed,
+    config: {
+      electionTimeoutTicks: 10,
+      heartbeatIntervalTicks: 2,
+      appendBytesMax: 256,
+      inflightMessagesMax: 4,
+      ...(options.canary ? { canary: options.canary } : {}),
+    },
+    signOnElection: profile.signOnElection,
+    ...(options.verbose ? { onEvent: options.verbose } : {}),
+  });
+  cluster.delayTicks = () => Math.floor(random() * (profile.delayTicksMax + 1));
+  let steps = 0;
+  try {
+    for (; steps < profile.safetyStepsMax; steps++) safetyStep(cluster, profile, random);
+    liveness(cluster);
+    return { seed: options.seed, outcome: "ok", message: "", steps, ...activity(cluster) };
+  } catch (error) {
+    const outcome: Outcome =
+      error instanceof SafetyViolation
+        ? "safety"
+        : error instanceof InvariantError
+          ? "assertion"
+          : error instanceof LivenessFailure
+            ? "liveness"
+            : "error";
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (error instanceof Error) options.verbose?.(error.stack ?? "");
+    return { seed: options.seed, outcome, message, steps, ...activity(cluster) };
+  }
+}
+
+function activity(cluster: Cluster): { commits: number; elections: number } {
+  return { commits: cluster.checker.maxCommitted, elections: cluster.checker.leaders.size };
+}
+
+function safetyStep(cluster: Cluster, profile: FaultProfile, random: () => number): void {
+  const ids = [...cluster.nodes.keys()];
+  const roll = random();
+  if (roll < 0.1) {
+    cluster.now++;
+    for (const id of ids) if (random() > 0.05) cluster.tick(id);
+  } else if (roll < 0.95) {
+    deliverOne(cluster, profile, random);
+  } else {
+    proposeSome(cluster, random);
+  }
+  injectFaults(cluster, profile, random);
+  for (const id of ids) {
+    const node = cluster.nodes.get(id)!;
+    if (node.dirty && random() >= profile.persistDelayProbability) cluster.process(id);
+  }
+}
+
+function deliverOne(cluster: Cluster, profile: FaultProfile, random: () => number): void {
+  const ready = cluster.inFlight.flatMap((m, k) => (m.deliverAt <= cluster.now ? [k] : []));
+  if (ready.length === 0) return;
+  const k = ready[Math.floor(random() * ready.length)]!;
+  const item = cluster.inFlight[k]!;
+  if (random() < profile.dropProbability) {
+    cluster.inFlight.splice(k, 1);
+    return;
+  }
+  if (random() < profile.duplicateProbability) {
+    cluster.enqueue(item.message, Math.floor(random() * (profile.delayTicksMax + 1)));
+  }
+  cluster.deliver(k);
+}
+
+function proposeSome(cluster: Cluster, random: () => number): void {
+  const leader = cluster.leader();
+  if (leader === null) return;
+  const count = 1 + Math.floor(random() * 3);
+  for (let k = 0; k < count; k++) cluster.propose(leader, { kind: "data", payload: cluster.payload("d") });
+  if (random() < 0.6) cluster.propose(leader, { kind: "signature", payload: cluster.payload("s") });
+}
+
+/** Each fault is drawn independently every step with the probabilities of the seed's profile. */
+function injectFaults(cluster: Cluster, profile: FaultProfile, random: () => number): void {
+  const ids = [...cluster.nodes.keys()];
+  const id = ids[Math.floor(random() * ids.length)]!;
+  if (cluster.alive(id) && random() < profile.crashProbability) cluster.crash(id);
+  for (const down of ids) if (!cluster.alive(down) && random() < restartProbability) cluster.restart(down);
+  if (random() < profile.partitionProbability) {
+    cluster.groups = new Map(ids.map((n) => [n, random() < 0.5 ? 0 : 1]));
+    cluster.options.onEvent?.(`partition ${JSON.stringify([...cluster.groups])}`);
+  } else if (cluster.groups.size > 0 && random() < healProbability) {
+    cluster.options.onEvent?.("heal");
+    cluster.groups = new Map();
+  }
+  if (random() < profile.reconfigureProbability) reconfigure(cluster, random);
+  if (random() < profile.compactProbability) cluster.compact(id);
+  const leader = cluster.leader();
+  if (leader !== null && random() < profile.transferProbability) {
+    const ok = cluster.transferLeadership(leader, id);
+    if (ok) cluster.options.onEvent?.(`${leader} transfers leadership to ${id}`);
+  }
+}
+
+/** The leader proposes adding one node from the pool or removing one voter (keeping at least one). */
+function reconfigure(cluster: Cluster, random: () => number): void {
+  const leader = cluster.leader();
+  if (leader === null) return;
+  const current = cluster.nodes.get(leader)!.raw!.status().configurations.at(-1)!;
+  const outside = idPool.filter((id) => !current.includes(id));
+  const add = current.length < 2 || (outside.length > 0 && random() < 0.5);
+  const next = add
+    ? [...current, outside[Math.floor(random() * outside.length)]!]
+    : current.filter((_, k) => k !== Math.floor(random() * current.length));
+  if (next.length === 0) return;
+  cluster.options.onEvent?.(`${leader} proposes configuration [${next.join(",")}]`);
+  cluster.propose(leader, { kind: "reconfiguration", payload: cluster.payload("conf"), configuration: next });
+}
+
+/**
+ * Liveness: heal everything, restart every node, deliver reliably. Within livenessTicksMax ticks a
+ * leader must be elected and commit a new proposal.
+ */
+function liveness(cluster: Cluster): void {
+  cluster.groups = new Map();
+  cluster.delayTicks = () => 0;
+  for (const id of cluster.nodes.keys()) if (!cluster.alive(id)) cluster.restart(id);
+  cluster.processAll();
+  let target: number | null = null;
+  let targetLeader: NodeId | null = null;
+  for (let tick = 0; tick < livenessTicksMax; tick++) {
+    cluster.now++;
+    for (const id of cluster.nodes.keys()) cluster.tick(id);
+    cluster.deliverAllNow(20);
+    const leader = cluster.leader();
+    if (leader === null) continue;
+    if (leader !== targetLeader) target = null;
+    if (target === null) {
+      targetLeader = leader;
+      const ok = cluster.propose(leader, { kind: "data", payload: cluster.payload("live") });
+      if (ok && cluster.propose(leader, { kind: "signature", payload: cluster.payload("live-sig") })) {
+        target = cluster.nodes.get(leader)!.raw!.status().lastIndex;
+      }
+      cluster.processAll();
+    } else if (cluster.nodes.get(leader)!.raw!.status().commit >= target) {
+      return;
+    }
+  }
+  for (const node of cluster.nodes.values()) {
+    const st = node.raw!.status();
+    const line = `${st.id} ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} last ${st.lastIndex}`;
+    cluster.options.onEvent?.(`${line} configs ${JSON.stringify(st.configurations)}`);
+  }
+  throw new LivenessFailure(
+    `no leader committed a new proposal within ${livenessTicksMax} ticks (target ${target})`,
+  );
+}
