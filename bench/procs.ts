@@ -27,9 +27,12 @@ function groupAlive(pid: number): boolean {
 
 export class ProcessGroup {
   private readonly children = new Set<Child>();
+  /** Set once cleanup begins: no new process may start after that. */
+  private closing = false;
 
   /** Starts `command` in a new process group; output is captured into `tail` and line listeners. */
   spawn(name: string, command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Child {
+    if (this.closing) throw new Error(`not starting ${name}: shutting down`);
     const proc = spawn(command, args, {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -102,8 +105,9 @@ export class ProcessGroup {
     if (groupAlive(pid)) throw new Error(`process group ${pid} (${child.name}) survived SIGKILL`);
   }
 
-  /** Stops every child still known; returns the names of any that had to be force-killed or failed. */
-  async stopAll(): Promise<string[]> {
+  /** Stops every child still known (`final`: and refuses new ones); returns any problems. */
+  async stopAll(final = false): Promise<string[]> {
+    if (final) this.closing = true;
     const problems: string[] = [];
     for (const child of [...this.children]) {
       await this.stop(child).catch((err: Error) => problems.push(err.message));
@@ -113,6 +117,7 @@ export class ProcessGroup {
 
   /** For process 'exit' handlers, where nothing asynchronous runs: SIGKILL every group now. */
   killAllSync(): void {
+    this.closing = true;
     for (const child of this.children)
       if (child.process.pid !== undefined) signalGroup(child.process.pid, "SIGKILL");
     this.children.clear();

@@ -29,7 +29,11 @@ function targetSpecs(base: number): TargetSpec[] {
 function machine(): string {
   const cpus = os.cpus();
   const memGiB = (os.totalmem() / 2 ** 30).toFixed(1);
-  return `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, ${memGiB} GiB, Linux ${os.release()}, Node ${process.version}`;
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, ${memGiB} GiB, Linux ${os.release()}, Node ${process.version}, load average at start ${load}`;
 }
 
 async function main(): Promise<number> {
@@ -122,7 +126,7 @@ function installCleanup(group: ProcessGroup, tmpDir: string): void {
     if (cleaning) return;
     cleaning = true;
     process.stderr.write(`\n${why}: stopping ${group.running} process group(s)\n`);
-    const problems = await group.stopAll();
+    const problems = await group.stopAll(true);
     if (problems.length > 0) process.stderr.write(`cleanup problems: ${problems.join("; ")}\n`);
     process.exit(code);
   };
