@@ -3,18 +3,11 @@
  * for a new service; after that they exist on disk only sealed by the platform (src/attestation), and
  * the certificates (public) as PEM files beside the ledger.
  */
-import { randomBytes } from "node:crypto";
+import { createPublicKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Platform } from "../attestation/index.ts";
-import {
-  generateKeyPair,
-  type KeyPair,
-  privateKeyFromPem,
-  privateKeyToPem,
-  publicKeyFromPem,
-  publicKeyToPem,
-} from "../crypto/keys.ts";
+import { generateKeyPair, type KeyPair, privateKeyFromPem, privateKeyToPem } from "../crypto/keys.ts";
 import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../crypto/x509.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
 
@@ -95,7 +88,7 @@ export async function loadIdentity(dir: string, platform: Platform): Promise<Ide
   const plain = JSON.parse(Buffer.from(unsealed).toString("utf8")) as SealedIdentity;
   const pair = (pem: string): KeyPair => {
     const privateKey = privateKeyFromPem(pem);
-    return { privateKey, publicKey: publicKeyFromPem(publicKeyToPem(privateKey)) };
+    return { privateKey, publicKey: createPublicKey(privateKey) };
   };
   return {
     node: pair(plain.node_key),

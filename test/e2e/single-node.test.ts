@@ -1,0 +1,227 @@
+// The foundation end to end: a real node process, writes and reads over mutual TLS, respond-on-
+// commit with a receipt that verifies offline, every kind of bad input refused with its code and
+// nothing written, and a SIGKILL in the middle of a write load that loses nothing reported committed.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { verifyReceipt } from "../../src/crypto/receipt.ts";
+import {
+  client,
+  killNode,
+  makeWorkspace,
+  type NodeProcess,
+  runCli,
+  startNodeProcess,
+  type Workspace,
+} from "./harness.ts";
+
+describe("single node", () => {
+  let ws: Workspace;
+  let node: NodeProcess;
+  before(async () => {
+    ws = await makeWorkspace({ http: { bodyBytesMax: 4096 } });
+    node = await startNodeProcess(ws);
+  });
+  after(async () => {
+    await killNode(node, "SIGTERM");
+  });
+
+  test("write, read, status, respond-on-commit with a receipt that verifies offline", async () => {
+    const c = client(node, ws.user);
+    const w = await c.post("/app/log/private", { id: 7, msg: "hello" });
+    assert.equal(w.status, 200, w.body);
+    const txId = w.json().transaction_id as string;
+    assert.match(txId, /^\d+\.\d+$/);
+    assert.equal(w.headers["x-coterie-transaction-id"], txId);
+    const r = await c.get("/app/log/private?id=7");
+    assert.deepEqual(r.json(), { id: 7, msg: "hello" });
+
+    const waited = await c.post("/app/log/public?wait_for_commit=true", { id: 8, msg: "world" });
+    assert.equal(waited.status, 200, waited.body);
+    const body = waited.json();
+    assert.equal(body.status, "Committed");
+    const verified = await verifyReceipt(body.receipt, node.serviceCert);
+    assert.equal(verified.transactionId, body.transaction_id);
+    // The earlier write is committed by now too (the same or an earlier signature covers it).
+    assert.equal((await c.get(`/app/tx?transaction_id=${txId}`)).json().status, "Committed");
+    const receipt = await c.get(`/app/receipt?transaction_id=${txId}`);
+    assert.equal(receipt.status, 200);
+    await verifyReceipt(receipt.json(), node.serviceCert);
+    // A receipt verified against another service's certificate fails.
+    const other = await makeWorkspace();
+    const otherNode = await startNodeProcess(other);
+    await assert.rejects(verifyReceipt(receipt.json(), otherNode.serviceCert));
+    await killNode(otherNode);
+    c.close();
+  });
+
+  test("transaction status: Unknown, Invalid and malformed ids", async () => {
+    const c = client(node, ws.user);
+    assert.equal((await c.get("/app/tx?transaction_id=9.999999")).json().status, "Unknown");
+    assert.equal((await c.get("/app/tx?transaction_id=1.999999")).json().status, "Unknown");
+    const bad = await c.get("/app/tx?transaction_id=abc");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json().error.code, "COTERIE_ERR_TX_INVALID_ID");
+    c.close();
+  });
+
+  test("bad input gets a clear error with its code, and nothing is written", async () => {
+    const c = client(node, ws.user);
+    const before = (await c.get("/node/state")).json().last_seqno as number;
+    const cases: Array<[Promise<{ status: number; body: string; json: () => any }>, number, string]> = [
+      [
+        c.raw("POST", "/app/log/private", "{not json", { "content-type": "application/json" }),
+        400,
+        "COTERIE_ERR_INVALID_JSON",
+      ],
+      [
+        c.raw("POST", "/app/log/private", '{"id":1,"msg":"x"}', { "content-type": "text/plain" }),
+        415,
+        "COTERIE_ERR_UNSUPPORTED_CONTENT_TYPE",
+      ],
+      [c.post("/app/log/private", { id: 1, msg: "x".repeat(5000) }), 413, "COTERIE_ERR_BODY_TOO_LARGE"],
+      [c.post("/app/log/private", { id: "one", msg: "x" }), 400, "COTERIE_ERR_INVALID_INPUT"],
+      [c.get("/app/no/such/route"), 404, "COTERIE_ERR_NOT_FOUND"],
+      [c.raw("DELETE", "/app/log/private", "", {}), 405, "COTERIE_ERR_METHOD_NOT_ALLOWED"],
+      [client(node, null).post("/app/log/private", { id: 1, msg: "x" }), 401, "COTERIE_ERR_UNAUTHENTICATED"],
+      [
+        client(node, ws.other).post("/app/log/private", { id: 1, msg: "x" }),
+        401,
+        "COTERIE_ERR_UNAUTHENTICATED",
+      ],
+      [
+        client(node, ws.member).post("/app/log/private", { id: 1, msg: "x" }),
+        401,
+        "COTERIE_ERR_UNAUTHENTICATED",
+      ],
+    ];
+    for (const [pending, status, code] of cases) {
+      const res = await pending;
+      assert.equal(res.status, status, `${code}: ${res.body}`);
+      assert.equal(res.json().error.code, code);
+      assert.equal(typeof res.json().error.message, "string");
+    }
+    assert.equal((await c.get("/node/state")).json().last_seqno, before, "no entry was appended");
+    assert.equal((await c.get("/app/log/private?id=1")).status, 404);
+    c.close();
+  });
+
+  test("health, readiness and Prometheus metrics", async () => {
+    const c = client(node, null);
+    assert.equal((await c.get("/node/health")).status, 200);
+    assert.equal((await c.get("/node/ready")).status, 200);
+    const m = await c.get("/node/metrics");
+    assert.match(m.body, /^coterie_commit_seqno \d+$/m);
+    assert.match(m.body, /^coterie_ledger_bytes \d+$/m);
+    assert.match(m.body, /coterie_requests_total\{route="\/app\/log\/private",status="200"\} \d+/);
+    assert.match(m.body, /coterie_request_duration_ms_bucket\{route="\/app\/log\/private",le="\+Inf"\} \d+/);
+    c.close();
+  });
+});
+
+test("a handler that throws changes nothing; reserved maps are refused to apps", async () => {
+  const ws = await makeWorkspace();
+  const node = await startNodeProcess(ws, join(import.meta.dirname, "fixtures/throwing-app.ts"));
+  const c = client(node, ws.user);
+  const before = (await c.get("/node/state")).json().last_seqno as number;
+  const thrown = await c.post("/app/write-then-throw", {});
+  assert.equal(thrown.status, 500);
+  assert.equal(thrown.json().error.code, "COTERIE_ERR_INTERNAL");
+  assert.match(thrown.json().error.error_id, /^[0-9a-f-]{36}$/);
+  assert.doesNotMatch(thrown.body, /handler bug/, "the cause stays in the log");
+  assert.match(node.stderr(), new RegExp(thrown.json().error.error_id));
+  const refused = await c.post("/app/write-then-refuse", {});
+  assert.equal(refused.status, 403);
+  assert.equal(refused.json().error.code, "COTERIE_ERR_FORBIDDEN");
+  const reserved = await c.post("/app/reserved", {});
+  assert.equal(reserved.json().error.code, "COTERIE_ERR_KV_RESERVED_MAP");
+  assert.deepEqual((await c.get("/app/read")).json(), { poisoned: null, refused: null });
+  assert.equal((await c.get("/node/state")).json().last_seqno, before);
+  c.close();
+  await killNode(node);
+});
+
+test("SIGKILL during a write load loses nothing reported committed; the ledger verifies", async () => {
+  const ws = await makeWorkspace({ signatures: { intervalTxs: 50, intervalMs: 5 } });
+  let node = await startNodeProcess(ws);
+  const c = client(node, ws.user);
+  const committed = new Map<number, string>();
+  let stop = false;
+  let nextId = 0;
+  const writer = async () => {
+    while (!stop) {
+      const id = nextId++;
+      const msg = `m${id}`;
+      try {
+        const r = await c.post("/app/log/private?wait_for_commit=true", { id, msg });
+        if (r.status === 200 && r.json().status === "Committed") committed.set(id, msg);
+      } catch {
+        return; // connection cut by the kill
+      }
+    }
+  };
+  const writers = Array.from({ length: 16 }, writer);
+  await new Promise((r) => setTimeout(r, 1500));
+  await killNode(node, "SIGKILL");
+  stop = true;
+  await Promise.all(writers);
+  c.close();
+  assert.ok(committed.size > 50, `enough writes committed before the kill (${committed.size})`);
+
+  node = await startNodeProcess(ws);
+  const c2 = client(node, ws.user);
+  for (const [id, msg] of committed) {
+    const r = await c2.get(`/app/log/private?id=${id}`);
+    assert.equal(r.status, 200, `committed record ${id} survived`);
+    assert.equal(r.json().msg, msg);
+  }
+  // Writes continue after the restart, in a new view.
+  const w = await c2.post("/app/log/private?wait_for_commit=true", { id: 1_000_000, msg: "after" });
+  assert.equal(w.json().status, "Committed");
+  assert.match(w.json().transaction_id, /^2\./);
+  c2.close();
+  await killNode(node, "SIGTERM");
+  const verify = runCli([
+    "ledger",
+    "verify",
+    join(ws.dir, "node0", "ledger"),
+    "--service-cert",
+    join(ws.dir, "node0", "service_cert.pem"),
+  ]);
+  assert.equal(verify.status, 0, verify.stderr);
+  assert.match(verify.stdout, /^ledger OK: /);
+});
+
+test("ledger verify names a tampered entry; receipt verify checks a receipt file", async () => {
+  const { readdirSync, readFileSync, writeFileSync } = await import("node:fs");
+  const ws = await makeWorkspace();
+  const node = await startNodeProcess(ws);
+  const c = client(node, ws.user);
+  const w = await c.post("/app/log/private?wait_for_commit=true", { id: 1, msg: "evidence" });
+  const receiptPath = join(ws.dir, "receipt.json");
+  writeFileSync(receiptPath, w.body);
+  c.close();
+  await killNode(node, "SIGTERM");
+  const certPath = join(ws.dir, "node0", "service_cert.pem");
+  const ok = runCli(["receipt", "verify", receiptPath, "--service-cert", certPath]);
+  assert.equal(ok.status, 0, ok.stderr);
+  const tampered = JSON.parse(readFileSync(receiptPath, "utf8"));
+  tampered.receipt.leaf_components.claims_digest = "11".repeat(32);
+  writeFileSync(receiptPath, JSON.stringify(tampered));
+  const bad = runCli(["receipt", "verify", receiptPath, "--service-cert", certPath]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /COTERIE_ERR_RECEIPT/);
+
+  const ledgerDir = join(ws.dir, "node0", "ledger");
+  const chunk = join(ledgerDir, readdirSync(ledgerDir).find((n) => n.endsWith(".chunk")) as string);
+  const bytes = readFileSync(chunk);
+  const at = bytes.indexOf(Buffer.from("public:coterie.gov.users.certs"));
+  bytes[at + 3] = (bytes[at + 3] as number) ^ 0x20;
+  writeFileSync(chunk, bytes);
+  const caught = runCli(["ledger", "verify", ledgerDir, "--service-cert", certPath]);
+  assert.equal(caught.status, 1);
+  assert.match(
+    caught.stderr,
+    /COTERIE_ERR_LEDGER_VERIFY_FAILED: entry 1 \(ledger_000000000001\.chunk at byte \d+\)/,
+  );
+});
