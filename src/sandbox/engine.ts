@@ -38,10 +38,6 @@ export function newIsolate(limits: Readonly<SandboxLimits>): EngineIsolate {
   return { isolate: new ivm.Isolate({ memoryLimit: Math.ceil(limits.memoryBytesMax / MiB) }) };
 }
 
-export function isolateAlive(engine: EngineIsolate): boolean {
-  return !engine.isolate.isDisposed;
-}
-
 export function disposeIsolate(engine: EngineIsolate): void {
   if (!engine.isolate.isDisposed) engine.isolate.dispose();
 }
