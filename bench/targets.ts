@@ -69,7 +69,7 @@ export function coterieTarget(name: string, port: number, extraArgs: readonly st
         name,
         urls: [`https://127.0.0.1:${port}`],
         tls: {
-          caFile: join(workspace, "service_cert.pem"),
+          caFile: serviceCertOf(workspace),
           certFile: join(workspace, "user0_cert.pem"),
           keyFile: join(workspace, "user0_privk.pem"),
         },
@@ -78,6 +78,14 @@ export function coterieTarget(name: string, port: number, extraArgs: readonly st
       };
     },
   };
+}
+
+/** The sandbox writes the service certificate at the workspace top or under node0/. */
+function serviceCertOf(workspace: string): string {
+  const candidates = [join(workspace, "service_cert.pem"), join(workspace, "node0", "service_cert.pem")];
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`no service_cert.pem in ${workspace} or ${workspace}/node0`);
+  return found;
 }
 
 /** Makes sure an `etcd` binary exists: installs Debian's package when root, else explains. */
