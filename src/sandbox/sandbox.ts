@@ -235,10 +235,11 @@ class LoadedModule implements SandboxModule {
       sandbox.busy = false;
       this.#bridge.end();
     }
+    const where = `${this.filename}: ${exportName}`;
+    const engineError = reply === undefined ? failureError(sandbox, isolate, failure, where) : undefined;
     const fault = this.#bridge.hostFault;
     if (fault !== undefined) throw fault.error; // a host bug outranks whatever the guest did
-    const where = `${this.filename}: ${exportName}`;
-    if (reply === undefined) throw failureError(sandbox, isolate, failure, where);
+    if (reply === undefined) throw engineError;
     // The engine misses a deadline that passes while a host function runs: check it here as well.
     if (this.#bridge.lateCall || performance.now() - startedMs > callTimeoutMs)
       throw timeoutError(where, callTimeoutMs);

@@ -142,3 +142,22 @@ test("calling back into the same sandbox from a host function is refused as a ho
   assert.equal(m.call("add", [1, 2]), 3);
   sandbox.dispose();
 });
+
+test("a host bug followed by a guest loop rethrows the bug and still replaces the isolate", () => {
+  const sandbox = createSandbox({ limits: { callTimeoutMs: 50 } });
+  const m = sandbox.loadModule(
+    "export function f() { try { host.bad(); } catch {} for (;;) {} } export function ok() { return 1; }",
+    "app.js",
+  );
+  const bug = new Error("host bug");
+  const bad = () => {
+    throw bug;
+  };
+  assert.throws(
+    () => m.call("f", [], { bad }),
+    (e) => e === bug,
+  );
+  assert.equal(m.call("ok", []), 1);
+  assert.equal(sandbox.stats().isolatesCreated, 2, "the timed-out isolate was not reused");
+  sandbox.dispose();
+});
