@@ -4,7 +4,7 @@
  * transaction id, or after commit with its receipt when the client asked to wait.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AppRequest, Endpoint, HandlerContext, HandlerResponse, HttpMethod } from "../app/index.ts";
+import type { App, AppRequest, Endpoint, HandlerContext, HandlerResponse, HttpMethod } from "../app/index.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
@@ -20,7 +20,14 @@ export type EndpointCall = {
   deps: FrontendDeps;
   endpoint: Endpoint;
   params: Record<string, string>;
+  mount: Mount;
 };
+
+/**
+ * An app served under a path prefix: the user application under `/app`, governance under `/gov`.
+ * Only framework mounts may write reserved (`coterie.`) maps.
+ */
+export type Mount = { prefix: string; app: App; reservedWrites: boolean; requireOpen: boolean };
 
 export const TX_ID_HEADER = "x-coterie-transaction-id";
 
@@ -33,10 +40,11 @@ function wantsCommit(req: IncomingMessage, url: URL): boolean {
 export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   const { req, res, url, deps, endpoint } = call;
   const { engine } = deps;
-  if (!deps.serviceOpen())
+  if (call.mount.requireOpen && !deps.serviceOpen()) {
     throw new CoterieError("COTERIE_ERR_SERVICE_NOT_OPEN", "the service is not open yet");
-  const caller = authenticate(engine.store, call.certId, endpoint.auth);
+  }
   const body = await readBody(req, deps.config.http.bodyBytesMax);
+  const caller = authenticate(engine.store, { certId: call.certId, req, body }, endpoint.auth);
   const request: AppRequest = {
     method: endpoint.method as HttpMethod,
     path: url.pathname,
@@ -60,13 +68,13 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     },
   });
   if (endpoint.mode !== "readwrite") {
-    const tx = engine.store.beginTx({ reservedWrites: false });
+    const tx = engine.store.beginTx({ reservedWrites: call.mount.reservedWrites });
     const out = await endpoint.handler(ctxFor(tx));
     assert(tx.writeSet().length === 0, `read-only endpoint ${endpoint.path} must not write`);
     return respond(res, out, {});
   }
   const { result, txId } = await engine.execute((tx) => endpoint.handler(ctxFor(tx)), {
-    reservedWrites: false,
+    reservedWrites: call.mount.reservedWrites,
     claimsDigest: () => claims,
   });
   if (txId === null) return respond(res, result, {});

@@ -107,8 +107,8 @@ export const builtinRoutes: BuiltinRoute[] = [
   {
     method: "GET",
     path: "/app/receipt",
-    handle: ({ res, url, deps, certId }) => {
-      authenticate(deps.engine.store, certId, ["user_cert", "member_cert"]);
+    handle: ({ req, res, url, deps, certId }) => {
+      authenticate(deps.engine.store, { certId, req, body: new Uint8Array(0) }, ["user_cert", "member_cert"]);
       const id = parseTxId(url.searchParams.get("transaction_id"));
       const status = deps.engine.status(id);
       const receipt = status === "Committed" ? deps.engine.receipt(id) : null;

@@ -7,10 +7,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
-import type { App } from "../app/index.ts";
 import { Router } from "../app/index.ts";
 import { CoterieError } from "../util/errors.ts";
-import { runAppEndpoint } from "./app-runner.ts";
+import { type Mount, runAppEndpoint } from "./app-runner.ts";
 import { peerCertificateId } from "./auth.ts";
 import { type BuiltinRoute, builtinRoutes } from "./builtin-routes.ts";
 import type { NodeConfig } from "./config.ts";
@@ -22,7 +21,8 @@ import type { Metrics } from "./metrics.ts";
 export type FrontendDeps = {
   config: NodeConfig;
   engine: Engine;
-  app: App;
+  /** Apps by path prefix, e.g. the user app under `/app`, governance under `/gov`. */
+  mounts: Mount[];
   log: Logger;
   metrics: Metrics;
   serviceOpen: () => boolean;
@@ -32,13 +32,16 @@ export type FrontendDeps = {
 export class Frontend {
   readonly server: Server;
   private readonly deps: FrontendDeps;
-  private readonly appRouter: Router;
+  private readonly routers: Array<{ mount: Mount; router: Router }>;
   private readonly builtins: Map<string, BuiltinRoute>;
   private inFlight = 0;
 
   constructor(deps: FrontendDeps) {
     this.deps = deps;
-    this.appRouter = new Router(deps.app.endpoints, "/app");
+    this.routers = deps.mounts.map((mount) => ({
+      mount,
+      router: new Router(mount.app.endpoints, mount.prefix),
+    }));
     this.builtins = new Map(builtinRoutes.map((r) => [`${r.method} ${r.path}`, r]));
     this.server = createServer(
       {
@@ -92,27 +95,23 @@ export class Frontend {
         route = builtin.path;
         return builtin.handle({ req, res, url, certId, deps: this.deps });
       }
-      const match = this.appRouter.match(req.method ?? "GET", url.pathname);
-      if (match.kind === "found") {
-        route = `/app${match.endpoint.path}`;
-        return runAppEndpoint({
-          req,
-          res,
-          url,
-          certId,
-          deps: this.deps,
-          endpoint: match.endpoint,
-          params: match.params,
-        });
-      }
-      if (match.kind === "method-not-allowed") {
-        throw new CoterieError(
-          "COTERIE_ERR_METHOD_NOT_ALLOWED",
-          `${req.method} is not allowed on ${url.pathname}`,
-          {
-            details: { allowed: match.allowed },
-          },
-        );
+      for (const { mount, router } of this.routers) {
+        if (!url.pathname.startsWith(`${mount.prefix}/`)) continue;
+        const match = router.match(req.method ?? "GET", url.pathname);
+        if (match.kind === "found") {
+          route = `${mount.prefix}${match.endpoint.path}`;
+          const { endpoint, params } = match;
+          return runAppEndpoint({ req, res, url, certId, deps: this.deps, endpoint, params, mount });
+        }
+        if (match.kind === "method-not-allowed") {
+          throw new CoterieError(
+            "COTERIE_ERR_METHOD_NOT_ALLOWED",
+            `${req.method} is not allowed on ${url.pathname}`,
+            {
+              details: { allowed: match.allowed },
+            },
+          );
+        }
       }
       throw new CoterieError("COTERIE_ERR_NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
     };

@@ -124,7 +124,7 @@ async function serve(
   const frontend = new Frontend({
     config,
     engine,
-    app,
+    mounts: [{ prefix: "/app", app, reservedWrites: false, requireOpen: true }],
     log,
     metrics,
     serviceOpen,
