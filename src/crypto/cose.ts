@@ -131,8 +131,44 @@ export async function signCoseSign1(
       `the signer must return a ${params.signatureBytes}-byte P1363 signature for alg ${signer.alg}`,
     );
   }
-  const body = [protectedBytes, unprotectedMap, options.detached ? null : payload, signature];
+  const payloadOrNil = options.detached ? null : payload;
+  return encodeCoseSign1({
+    protectedBytes,
+    unprotectedHeaders: unprotectedMap,
+    payload: payloadOrNil,
+    signature,
+  });
+}
+
+/**
+ * Re-encodes a COSE_Sign1 from its parts, keeping the signed protected bytes as they are. Used to
+ * add unprotected headers (such as the inclusion proof of a COSE receipt) to a signed message.
+ */
+export function encodeCoseSign1(
+  parts: Pick<DecodedCoseSign1, "protectedBytes" | "unprotectedHeaders" | "payload" | "signature">,
+): Uint8Array {
+  const body = [parts.protectedBytes, parts.unprotectedHeaders, parts.payload, parts.signature];
   return encodeCbor(new Tag(body, COSE_SIGN1_TAG));
+}
+
+/**
+ * Decodes one CBOR item under the same strict rules as COSE messages (no tags at all), for CBOR
+ * embedded in headers such as COSE receipt inclusion proofs.
+ * @throws CoterieError COTERIE_ERR_COSE_MALFORMED
+ */
+export function decodeCborStrict(
+  bytes: Uint8Array,
+  limits: CoseDecodeLimits = COSE_DECODE_LIMITS_DEFAULT,
+): unknown {
+  if (bytes.length > limits.messageBytesMax) malformed(`CBOR exceeds ${limits.messageBytesMax} bytes`);
+  const end = scanCbor(bytes, 0, limits, false);
+  if (end !== bytes.length) malformed(`${bytes.length - end} trailing bytes after the CBOR item`);
+  return normalize(decodeCbor(bytes));
+}
+
+/** Encodes `value` as CBOR the way this module does (Maps as maps, bytes as bstr, integers exact). */
+export function encodeCborValue(value: CoseValue): Uint8Array {
+  return encodeCbor(value);
 }
 
 /** The Sig_structure of RFC 9052 §4.4 for COSE_Sign1: ["Signature1", protected, external_aad, payload]. */

@@ -11,7 +11,16 @@
  */
 import { X509Certificate } from "@peculiar/x509";
 import { CoterieError, type ErrorCode } from "../util/errors.ts";
-import { bytesEqual, inclusionProofSides, leafHash, nodeHash, PROOF_HASHES_MAX, sha256 } from "./merkle.ts";
+import {
+  bytesEqual,
+  fromHex,
+  inclusionProofSides,
+  leafHash,
+  nodeHash,
+  PROOF_HASHES_MAX,
+  sha256,
+  toHex,
+} from "./merkle.ts";
 
 /** The JSON receipt, exactly as a node serves it (docs/receipts.md). */
 export type Receipt = {
@@ -64,28 +73,73 @@ export async function verifyReceipt(
   const r = checkReceiptShape(receipt);
   checkEvidence(r);
   const root = await checkProof(r);
-  const nodeCert = parseCert(r.cert, "COTERIE_ERR_RECEIPT_MALFORMED", "cert");
-  const nodeId = toHex(await sha256(new Uint8Array(nodeCert.rawData)));
-  if (nodeId !== r.node_id) fail("COTERIE_ERR_RECEIPT_NODE_ID_MISMATCH", "node_id is not SHA-256(cert DER)");
-  await checkEndorsement(nodeCert, serviceCert, r);
-  checkValidity(nodeCert, options.now ?? new Date());
-  await checkRootSignature(nodeCert, root, r.signature);
+  const node = await checkNodeCertificate(
+    r.cert,
+    serviceCert,
+    r.node_id,
+    options,
+    r.service_endorsements ?? [],
+  );
+  await checkRootSignature(node.publicKey, root, r.signature);
   return {
     transactionId: r.transaction_id,
     root: toHex(root),
-    nodeId,
+    nodeId: node.nodeId,
     claimsDigest: r.leaf_components.claims_digest,
   };
+}
+
+/** A node certificate that passed steps 5–7; `publicKey` is its ECDSA P-384 key, for verify. */
+export type VerifiedNodeCertificate = { nodeId: string; publicKey: CryptoKey };
+
+/**
+ * Steps 5–7 of docs/receipts.md on their own (for the COSE form, and for ledger verification):
+ * the node certificate parses, its SHA-256 is `expectedNodeId`, the service key signed it, it is
+ * valid at `options.now`, and its key is ECDSA P-384.
+ */
+export async function verifyNodeCertificate(
+  nodeCertPem: string,
+  serviceCertPem: string,
+  expectedNodeId: string,
+  options: VerifyReceiptOptions = {},
+): Promise<VerifiedNodeCertificate> {
+  return checkNodeCertificate(nodeCertPem, parseServiceCert(serviceCertPem), expectedNodeId, options, []);
+}
+
+/**
+ * The leaf data d of docs/receipts.md step 4: write_set_digest ‖ SHA-256(utf8(commit_evidence)) ‖
+ * claims_digest (96 bytes). The components must already be shape-checked.
+ */
+export async function leafDataOf(components: Receipt["leaf_components"]): Promise<Uint8Array> {
+  const evidenceDigest = await sha256(new TextEncoder().encode(components.commit_evidence));
+  return concat(fromHex(components.write_set_digest), evidenceDigest, fromHex(components.claims_digest));
+}
+
+async function checkNodeCertificate(
+  certPem: string,
+  serviceCert: X509Certificate,
+  expectedNodeId: string,
+  options: VerifyReceiptOptions,
+  endorsements: readonly string[],
+): Promise<VerifiedNodeCertificate> {
+  const nodeCert = parseCert(certPem, "COTERIE_ERR_RECEIPT_MALFORMED", "cert");
+  const nodeId = toHex(await sha256(new Uint8Array(nodeCert.rawData)));
+  if (nodeId !== expectedNodeId)
+    fail("COTERIE_ERR_RECEIPT_NODE_ID_MISMATCH", "node_id is not SHA-256(cert DER)");
+  await checkEndorsement(nodeCert, serviceCert, endorsements);
+  checkValidity(nodeCert, options.now ?? new Date());
+  const algorithm = nodeCert.publicKey.algorithm as EcKeyAlgorithm;
+  if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-384") {
+    fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the node key must be ECDSA P-384");
+  }
+  const publicKey = await nodeCert.publicKey.export(algorithm, ["verify"], globalThis.crypto);
+  return { nodeId, publicKey };
 }
 
 /** Step 1: every field present, of the right type and encoding (docs/receipts.md, "Format"). */
 export function checkReceiptShape(value: unknown): Receipt {
   const r = asObject(value, "receipt");
-  const lc = asObject(r.leaf_components, "leaf_components");
-  for (const f of ["write_set_digest", "claims_digest"] as const) hexField(lc[f], `leaf_components.${f}`);
-  if (typeof lc.commit_evidence !== "string" || !COMMIT_EVIDENCE.test(lc.commit_evidence)) {
-    malformed("leaf_components.commit_evidence must be ce:<view>.<seqno>:<64 lowercase hex>");
-  }
+  checkLeafComponents(r.leaf_components);
   for (const f of ["transaction_id", "signature_transaction_id"] as const) {
     if (typeof r[f] !== "string" || !TXID.test(r[f])) malformed(`${f} must be <view>.<seqno>`);
   }
@@ -106,6 +160,23 @@ export function checkReceiptShape(value: unknown): Receipt {
     malformed("service_endorsements must be an array of PEM strings");
   }
   return r as unknown as Receipt;
+}
+
+/** The `leaf_components` object of step 1, on its own (the COSE form takes it beside the receipt). */
+export function checkLeafComponents(value: unknown): Receipt["leaf_components"] {
+  const lc = asObject(value, "leaf_components");
+  for (const f of ["write_set_digest", "claims_digest"] as const) hexField(lc[f], `leaf_components.${f}`);
+  if (typeof lc.commit_evidence !== "string" || !COMMIT_EVIDENCE.test(lc.commit_evidence)) {
+    malformed("leaf_components.commit_evidence must be ce:<view>.<seqno>:<64 lowercase hex>");
+  }
+  return lc as Receipt["leaf_components"];
+}
+
+/** The transaction id named by a shape-checked commit evidence string. */
+export function commitEvidenceTxid(commitEvidence: string): { txid: string; view: number; seqno: number } {
+  const txid = commitEvidence.split(":")[1] ?? "";
+  const [view, seqno] = parseTxid(txid);
+  return { txid, view, seqno };
 }
 
 function checkProofStep(step: unknown, index: number): void {
@@ -139,9 +210,7 @@ async function checkProof(r: Receipt): Promise<Uint8Array> {
       `proof has ${r.proof.length} steps; leaf ${r.leaf_index} of ${r.tree_size} needs ${sides.length}`,
     );
   }
-  const lc = r.leaf_components;
-  const evidenceDigest = await sha256(new TextEncoder().encode(lc.commit_evidence));
-  let cur = await leafHash(concat(fromHex(lc.write_set_digest), evidenceDigest, fromHex(lc.claims_digest)));
+  let cur = await leafHash(await leafDataOf(r.leaf_components));
   for (let i = 0; i < r.proof.length; i++) {
     const step = r.proof[i]!;
     const side = "left" in step ? "left" : "right";
@@ -157,7 +226,7 @@ async function checkProof(r: Receipt): Promise<Uint8Array> {
 async function checkEndorsement(
   nodeCert: X509Certificate,
   serviceCert: X509Certificate,
-  r: Receipt,
+  endorsements: readonly string[],
 ): Promise<void> {
   let endorsed = false;
   try {
@@ -169,8 +238,7 @@ async function checkEndorsement(
     endorsed = false;
   }
   if (endorsed) return;
-  const note =
-    (r.service_endorsements ?? []).length > 0 ? " (service_endorsements are not yet followed)" : "";
+  const note = endorsements.length > 0 ? " (service_endorsements are not yet followed)" : "";
   fail(
     "COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED",
     `the node certificate is not signed by the service key${note}`,
@@ -187,20 +255,11 @@ function checkValidity(nodeCert: X509Certificate, now: Date): void {
 }
 
 /** Step 8: ECDSA P-384 / SHA-384 over the 32 raw root bytes, P1363 (r ‖ s), under the node key. */
-async function checkRootSignature(
-  nodeCert: X509Certificate,
-  root: Uint8Array,
-  signatureB64: string,
-): Promise<void> {
+async function checkRootSignature(key: CryptoKey, root: Uint8Array, signatureB64: string): Promise<void> {
   const signature = fromBase64(signatureB64);
   if (signature.length !== P384_SIGNATURE_BYTES) {
     malformed(`signature must be ${P384_SIGNATURE_BYTES} bytes (P-384, r ‖ s)`);
   }
-  const algorithm = nodeCert.publicKey.algorithm as EcKeyAlgorithm;
-  if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-384") {
-    fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the node key must be ECDSA P-384");
-  }
-  const key = await nodeCert.publicKey.export(algorithm, ["verify"], globalThis.crypto);
   const ok = await globalThis.crypto.subtle.verify(
     { name: "ECDSA", hash: "SHA-384" },
     key,
@@ -263,18 +322,6 @@ function concat(...parts: Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
 }
 
 function fromBase64(b64: string): Uint8Array {

@@ -141,6 +141,17 @@ describe("tampered digests and proofs fail with COTERIE_ERR_RECEIPT_BAD_PROOF", 
   });
 });
 
+describe("what the signature does not cover (docs/receipts.md)", () => {
+  test("tree_size and signature id of a same-shaped tree are not authenticated in the JSON form", async () => {
+    // Leaf 14 has the path shape right, left, left, left, right in trees of both 17 and 19 leaves.
+    const r = copy(good);
+    r.signature_transaction_id = "2.18";
+    r.tree_size = 17;
+    const v = await verifyReceipt(r, service.pem);
+    assert.equal(v.transactionId, "2.15", "the transaction and its inclusion are still proven");
+  });
+});
+
 describe("ids that disagree fail with COTERIE_ERR_RECEIPT_EVIDENCE_MISMATCH", () => {
   test("commit evidence names another transaction", async () => {
     for (const other of ["2.16", "3.15", "2.1"]) {
