@@ -1,5 +1,6 @@
 import { assert } from "../util/assert.ts";
 import { type RaftConfig, type RaftConfigInput, validateConfig } from "./config.ts";
+import { campaign } from "./election.ts";
 import { Raft } from "./raft.ts";
 import { bcastAppend, maybeCommit, sendAppend, sendTimeoutNow } from "./replication.ts";
 import type { Storage } from "./storage.ts";
@@ -105,6 +106,18 @@ export class RawNode {
     if (entry.kind === "reconfiguration") r.syncProgress();
     r.appendPending = true;
     return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  /**
+   * Starts an election now instead of waiting for the election timeout (with PreVote when enabled).
+   * For bootstrapping a service and for tests; false when this node is not a voter or already leads.
+   */
+  campaign(): boolean {
+    this.#assertIdle();
+    const r = this.#raft;
+    if (r.role === "leader" || !r.promotable()) return false;
+    campaign(r, "election");
+    return true;
   }
 
   /** Leader only: hands leadership to `to` (a voter of the newest configuration). False if refused. */

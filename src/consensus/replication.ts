@@ -86,9 +86,12 @@ export function handleAppendResponse(r: Raft, m: MsgAppResp): void {
     handleReject(r, pr, m);
     return;
   }
-  if (!pr.maybeUpdate(m.index)) return;
-  if (pr.state === "probe" || pr.state === "snapshot") pr.becomeReplicate();
-  if (maybeCommit(r)) bcastAppend(r);
+  const updated = pr.maybeUpdate(m.index);
+  // A probe answered at exactly our match (e.g. the first, empty one) also proves where we agree.
+  const probeAcked = pr.state === "probe" && m.index === pr.match && m.index === pr.next - 1;
+  if (!updated && !probeAcked) return;
+  if (pr.state !== "replicate") pr.becomeReplicate();
+  if (updated && maybeCommit(r)) bcastAppend(r);
   else fillWindow(r, m.from);
   if (r.role === "leader" && m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
     sendTimeoutNow(r, m.from);

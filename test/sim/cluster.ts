@@ -202,13 +202,19 @@ export class Cluster {
   #handleReady(node: SimNode, raw: RawNode, rd: Ready): void {
     const storage = node.storage;
     if (rd.snapshot !== null) {
+      this.options.onEvent?.(
+        `${node.id} installs snapshot ${rd.snapshot.meta.term}/${rd.snapshot.meta.index}`,
+      );
       storage.applySnapshot(rd.snapshot);
       node.applied = JSON.parse(new TextDecoder().decode(rd.snapshot.payload));
       node.appliedConfiguration = rd.snapshot.meta.configuration;
       for (const [k, entryIdentity] of node.applied.entries())
         this.checker.onApply(node.id, k + 1, entryIdentity);
     }
-    if (rd.rollbackTo !== null) storage.truncateAfter(rd.rollbackTo);
+    if (rd.rollbackTo !== null) {
+      this.options.onEvent?.(`${node.id} rolls back to ${rd.rollbackTo}`);
+      storage.truncateAfter(rd.rollbackTo);
+    }
     storage.append(rd.entries);
     this.checker.onPersist(node.id, rd.entries, (i) => storage.term(i));
     if (rd.hardState !== null) {
@@ -221,7 +227,11 @@ export class Cluster {
     }
     this.#apply(node, rd.committedEntries);
     raw.advance(rd);
-    if (rd.softState?.role === "leader") this.#onElected(node, raw);
+    if (rd.softState !== null) {
+      const { role, leader } = rd.softState;
+      this.options.onEvent?.(`${node.id} is ${role} in term ${raw.status().term}, leader ${leader ?? "-"}`);
+      if (role === "leader") this.#onElected(node, raw);
+    }
   }
 
   #apply(node: SimNode, entries: readonly Entry[]): void {
@@ -237,7 +247,6 @@ export class Cluster {
   }
 
   #onElected(node: SimNode, raw: RawNode): void {
-    this.options.onEvent?.(`${node.id} leads term ${raw.status().term}`);
     this.checker.onLeader(this.view(node));
     if (this.options.signOnElection !== false) {
       raw.propose({ kind: "signature", payload: this.payload(`sig-${node.id}`) });

@@ -24,6 +24,8 @@ export type FaultProfile = {
   reconfigureProbability: number;
   compactProbability: number;
   transferProbability: number;
+  /** Crashing the leader in particular makes elections, where most protocol bugs live. */
+  leaderCrashProbability: number;
   safetyStepsMax: number;
   /** The simulated caller signs at once when elected (else only with later proposals). */
   signOnElection: boolean;
@@ -42,6 +44,7 @@ export function pickProfile(random: () => number): FaultProfile {
     reconfigureProbability: pick(0, 0.004),
     compactProbability: pick(0, 0.01),
     transferProbability: pick(0, 0.003),
+    leaderCrashProbability: pick(0, 0.004),
     safetyStepsMax: Math.floor(pick(2000, 5000)),
     signOnElection: random() < 0.5,
   };
@@ -163,7 +166,8 @@ function injectFaults(cluster: Cluster, profile: FaultProfile, random: () => num
   if (random() < profile.reconfigureProbability) reconfigure(cluster, random);
   if (random() < profile.compactProbability) cluster.compact(id);
   const leader = cluster.leader();
-  if (leader !== null && random() < profile.transferProbability) {
+  if (leader !== null && random() < profile.leaderCrashProbability) cluster.crash(leader);
+  else if (leader !== null && random() < profile.transferProbability) {
     const ok = cluster.transferLeadership(leader, id);
     if (ok) cluster.options.onEvent?.(`${leader} transfers leadership to ${id}`);
   }
@@ -188,7 +192,7 @@ function reconfigure(cluster: Cluster, random: () => number): void {
  * Liveness: heal everything, restart every node, deliver reliably. Within livenessTicksMax ticks a
  * leader must be elected and commit a new proposal.
  */
-function liveness(cluster: Cluster): void {
+export function liveness(cluster: Cluster): void {
   cluster.groups = new Map();
   cluster.delayTicks = () => 0;
   for (const id of cluster.nodes.keys()) if (!cluster.alive(id)) cluster.restart(id);

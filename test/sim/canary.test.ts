@@ -1,0 +1,30 @@
+/**
+ * Canaries: bugs planted on purpose (RaftConfig.canary) that the simulator must find. If one of
+ * these tests fails, the simulator has lost its power to find that class of bug.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { runSeed } from "./random-run.ts";
+import { runScenario } from "./scenario.ts";
+
+const seedsMax = 1000;
+
+test("canary single-quorum (reconfiguration counts only the new configuration) is found by random seeds", () => {
+  let found: { seed: number; message: string } | null = null;
+  for (let seed = 1; seed <= seedsMax && found === null; seed++) {
+    const result = runSeed({ seed, canary: "single-quorum" });
+    if (result.outcome === "safety") found = { seed, message: result.message };
+  }
+  assert.ok(found !== null, `no safety violation within ${seedsMax} seeds`);
+});
+
+test("canary commit-previous-term is caught by the Figure 8 scenario (Raft §5.4.2)", () => {
+  const text = readFileSync(join(import.meta.dirname, "scenarios", "figure-8.txt"), "utf8");
+  assert.throws(
+    () => runScenario(text, { canary: "commit-previous-term" }),
+    /leader completeness|state machine safety/,
+  );
+  assert.doesNotThrow(() => runScenario(text));
+});
