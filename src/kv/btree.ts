@@ -30,8 +30,11 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Node size of every tree; 64 keeps path copies per commit small while the tree stays shallow. */
-const nodeSizeMax = 64;
+/**
+ * Node size of every tree. A commit copies one node per level on the path to each written key, so
+ * smaller nodes copy less per level; 32 measured best for 1-put commits on 1M records (vs 16, 64, 128).
+ */
+const nodeSizeMax = 32;
 
 /** An empty tree ordered by byte order of latin1-string keys. */
 export function newTree<V>(): BTree<string, V> {
