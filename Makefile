@@ -19,8 +19,11 @@ E2E_TESTS := $(shell find test/e2e -name '*.test.ts' 2>/dev/null | sort)
 
 all: test
 
+# `npm install`, not `npm ci`: npm 11.19's `npm ci` refuses the lock file it wrote itself when
+# packages have platform-specific optional dependencies (esbuild, biome, cbor-extract). `npm install`
+# still installs exactly the locked versions and checks their integrity hashes.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: node_modules/.installed
