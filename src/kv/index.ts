@@ -11,6 +11,7 @@ export {
 } from "./names.ts";
 export type { StoreLimits, StoreOptions } from "./options.ts";
 export { storeDefaults } from "./options.ts";
+export type { SnapshotMap, VersionedEntry } from "./restore.ts";
 export type { SnapshotEntriesOptions } from "./snapshot.ts";
 export { Snapshot } from "./snapshot.ts";
 export type { RunTransactionOptions } from "./store.ts";

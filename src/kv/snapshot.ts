@@ -1,5 +1,6 @@
 import { bytesToLatin1, checkBytes, latin1ToBytes } from "./bytes.ts";
 import { mergedRange } from "./merge.ts";
+import type { VersionedEntry } from "./restore.ts";
 import type { State } from "./state.ts";
 
 /** Bounds and direction of `Snapshot.entries`: `from` inclusive, `to` exclusive. */
@@ -46,6 +47,15 @@ export class Snapshot {
   versionOf(map: string, key: Uint8Array): number | undefined {
     checkBytes(key, "key");
     return this.state.maps.get(map)?.get(bytesToLatin1(key))?.version;
+  }
+
+  /** Entries of `map` with the version that last wrote each, in key order (for writing snapshots). */
+  *versionedEntries(map: string): Generator<VersionedEntry> {
+    const tree = this.state.maps.get(map);
+    if (tree === undefined) return;
+    for (const [key, entry] of tree.entries()) {
+      yield { key: latin1ToBytes(key), value: latin1ToBytes(entry.value), version: entry.version };
+    }
   }
 
   /** Iterates the entries of `map` in key order (bounded by the map's size). */

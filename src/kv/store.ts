@@ -2,6 +2,7 @@ import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { ConflictLog } from "./conflict.ts";
 import { type StoreLimits, type StoreOptions, validateStoreOptions } from "./options.ts";
+import { type SnapshotMap, stateFromSnapshot } from "./restore.ts";
 import { Snapshot } from "./snapshot.ts";
 import { emptyState, nextState, type PendingWrites, type State } from "./state.ts";
 import { Tx, type TxOptions } from "./tx.ts";
@@ -35,6 +36,17 @@ export class Store {
   constructor(options?: StoreOptions) {
     this.limits = validateStoreOptions(options);
     this.conflictLog = new ConflictLog(this.limits.conflictWindowVersions);
+  }
+
+  /**
+   * A store whose latest (and compacted) version is `version`, holding the given maps — for
+   * starting from a snapshot (what `Snapshot.mapNames` and `versionedEntries` produced).
+   */
+  static fromSnapshot(version: number, maps: Iterable<SnapshotMap>, options?: StoreOptions): Store {
+    const store = new Store(options);
+    store.states = [stateFromSnapshot(version, maps)];
+    store.compacted = version;
+    return store;
   }
 
   /** The latest applied version. */

@@ -206,3 +206,45 @@ test("snapshots are immutable: later commits do not change them", () => {
     ["k0102", "k0101", "k0100"],
   );
 });
+
+test("Store.fromSnapshot restores every map, entry and entry version of a snapshot", () => {
+  const store = new Store();
+  commitOk(store, (tx) => {
+    tx.put("m", b("a"), b("1"));
+    tx.put("public:p", Uint8Array.of(0xff), b("x"));
+  });
+  commitOk(store, (tx) => tx.put("m", b("b"), b("2")));
+  const snap = store.snapshotAt();
+  const maps = snap.mapNames().map((name) => ({ name, entries: [...snap.versionedEntries(name)] }));
+  const restored = Store.fromSnapshot(snap.version, maps);
+  assert.equal(restored.version, 2);
+  assert.equal(restored.compactedVersion, 2);
+  assert.throws(() => restored.rollback(1), /below compacted/);
+  assert.deepEqual(
+    restored
+      .snapshotAt()
+      .mapNames()
+      .map((name) => [name, [...restored.snapshotAt().versionedEntries(name)]]),
+    maps.map((m) => [m.name, m.entries]),
+  );
+  assert.equal(restored.beginTx().versionOf("m", b("a")), 1);
+  commitOk(restored, (tx) => tx.put("m", b("c"), b("3")));
+  assert.equal(restored.version, 3);
+  assert.throws(
+    () => Store.fromSnapshot(1, [{ name: "m", entries: [{ key: b("a"), value: b("1"), version: 2 }] }]),
+    /within the snapshot/,
+  );
+  assert.throws(
+    () =>
+      Store.fromSnapshot(5, [
+        {
+          name: "m",
+          entries: [
+            { key: b("b"), value: b("1"), version: 1 },
+            { key: b("a"), value: b("1"), version: 1 },
+          ],
+        },
+      ]),
+    /keys are sorted/,
+  );
+});
