@@ -66,10 +66,23 @@ export const errorCodes = {
     status: 404,
     summary: "The transaction is unknown or invalid, so it has no receipt.",
   },
-  COTERIE_ERR_LEDGER_MALFORMED: { status: 400, summary: "Ledger bytes do not follow docs/ledger-format.md (framing, lengths, encoding)." },
-  COTERIE_ERR_LEDGER_DECRYPT: { status: 500, summary: "A private section does not decrypt under the ledger secret it names." },
-  COTERIE_ERR_LEDGER_CORRUPT: { status: 500, summary: "A ledger file is damaged other than by a torn tail; the node refuses to start on it." },
-  COTERIE_ERR_LEDGER_VERIFY_FAILED: { status: 400, summary: "Offline verification found an entry whose digest, root, signature or certificate does not check." },
+  COTERIE_ERR_LEDGER_MALFORMED: {
+    status: 400,
+    summary: "Ledger bytes do not follow docs/ledger-format.md (framing, lengths, encoding).",
+  },
+  COTERIE_ERR_LEDGER_DECRYPT: {
+    status: 500,
+    summary: "A private section does not decrypt under the ledger secret it names.",
+  },
+  COTERIE_ERR_LEDGER_CORRUPT: {
+    status: 500,
+    summary: "A ledger file is damaged other than by a torn tail; the node refuses to start on it.",
+  },
+  COTERIE_ERR_LEDGER_VERIFY_FAILED: {
+    status: 400,
+    summary:
+      "Offline verification found an entry whose digest, root, signature or certificate does not check.",
+  },
   COTERIE_ERR_NOT_PRIMARY: {
     status: 307,
     summary: "This node is not the primary; the Location header names the primary.",
@@ -77,11 +90,13 @@ export const errorCodes = {
   // -- crypto
   COTERIE_ERR_COSE_MALFORMED: {
     status: 400,
-    summary: "A COSE Sign1 message is not of the expected shape: CBOR, tag 18, header types, duplicate labels, trailing bytes or a size limit.",
+    summary:
+      "A COSE Sign1 message is not of the expected shape: CBOR, tag 18, header types, duplicate labels, trailing bytes or a size limit.",
   },
   COTERIE_ERR_COSE_UNSUPPORTED_ALG: {
     status: 400,
-    summary: "A COSE message names an algorithm other than ES256 (-7) or ES384 (-35), or one that does not fit the key.",
+    summary:
+      "A COSE message names an algorithm other than ES256 (-7) or ES384 (-35), or one that does not fit the key.",
   },
   COTERIE_ERR_COSE_BAD_SIGNATURE: {
     status: 401,
@@ -97,7 +112,8 @@ export const errorCodes = {
   },
   COTERIE_ERR_RECEIPT_BAD_PROOF: {
     status: 400,
-    summary: "A receipt's Merkle proof has the wrong shape for its leaf index and tree size, or does not lead to its root.",
+    summary:
+      "A receipt's Merkle proof has the wrong shape for its leaf index and tree size, or does not lead to its root.",
   },
   COTERIE_ERR_RECEIPT_BAD_SIGNATURE: {
     status: 400,
@@ -121,6 +137,62 @@ export const errorCodes = {
   },
   // -- consensus
   // -- governance
+  COTERIE_ERR_GOV_REQUEST_MALFORMED: {
+    status: 400,
+    summary:
+      "A governance request is not a COSE Sign1 with the required protected headers (alg, kid, msg type, created_at, proposal id where needed), or its payload does not parse.",
+  },
+  COTERIE_ERR_GOV_WRONG_MESSAGE_TYPE: {
+    status: 400,
+    summary: "The COSE message type (or its proposal id) does not match the endpoint it was sent to.",
+  },
+  COTERIE_ERR_GOV_REQUEST_STALE: {
+    status: 401,
+    summary:
+      "The signed request's created_at is outside the accepted window around the node's time; sign it again.",
+  },
+  COTERIE_ERR_GOV_REQUEST_REPLAYED: {
+    status: 409,
+    summary: "This exact signed request was already accepted; a replay changes nothing.",
+  },
+  COTERIE_ERR_GOV_MEMBER_NOT_ACTIVE: {
+    status: 403,
+    summary:
+      "The member has not acknowledged the state digest yet (status Accepted); only an ack is allowed.",
+  },
+  COTERIE_ERR_GOV_PROPOSAL_INVALID: {
+    status: 400,
+    summary: "The constitution's validate refused the proposal; the message carries its reason.",
+  },
+  COTERIE_ERR_GOV_PROPOSAL_NOT_FOUND: {
+    status: 404,
+    summary: "No proposal has this id.",
+  },
+  COTERIE_ERR_GOV_PROPOSAL_NOT_OPEN: {
+    status: 409,
+    summary: "The proposal is no longer Open, so ballots and withdrawals are refused.",
+  },
+  COTERIE_ERR_GOV_NOT_PROPOSER: {
+    status: 403,
+    summary: "Only the member who submitted a proposal may withdraw it.",
+  },
+  COTERIE_ERR_GOV_STATE_DIGEST_MISMATCH: {
+    status: 409,
+    summary: "The acknowledged state digest is not the current one; fetch it again and re-sign.",
+  },
+  COTERIE_ERR_GOV_CONSTITUTION_ERROR: {
+    status: 500,
+    summary: "The constitution threw or hit a sandbox limit while validating; nothing was written.",
+  },
+  COTERIE_ERR_GOV_SIGNER_FAILED: {
+    status: 500,
+    summary: "The external signer command failed or printed something that is not a signature.",
+  },
+  COTERIE_ERR_GOV_AUDIT_FAILED: {
+    status: 400,
+    summary:
+      "Offline governance audit found a signature that does not verify or an outcome that does not recompute.",
+  },
   // -- apps and sandbox
   COTERIE_ERR_SANDBOX_SYNTAX: {
     status: 400,
@@ -166,14 +238,40 @@ export const errorCodes = {
     status: 503,
     summary: "The sandboxed module was unloaded (for example replaced by governance); retry.",
   },
+  // -- client (src/client; raised by the SDK itself, never sent by a node: status 0)
+  COTERIE_ERR_CLIENT_NETWORK: {
+    status: 0,
+    summary: "A read could not reach the service, after the SDK's bounded retries.",
+  },
+  COTERIE_ERR_CLIENT_OUTCOME_UNKNOWN: {
+    status: 0,
+    summary:
+      "A write was sent but no answer came back; it may or may not have executed. The SDK never retries it.",
+  },
+  COTERIE_ERR_CLIENT_TOO_MANY_REDIRECTS: {
+    status: 0,
+    summary: "Following redirects towards the primary exceeded the SDK's hop limit, or led off https.",
+  },
+  COTERIE_ERR_CLIENT_BAD_RESPONSE: {
+    status: 0,
+    summary:
+      "The service answered with something the SDK cannot read: not JSON, a missing field, or an unknown error code.",
+  },
+  COTERIE_ERR_CLIENT_TIMEOUT: {
+    status: 0,
+    summary: "The SDK stopped waiting (for commit, or for a response); the transaction may still commit.",
+  },
+  COTERIE_ERR_CLIENT_ABORTED: { status: 0, summary: "The caller's AbortSignal aborted the call." },
   // -- attestation
   COTERIE_ERR_ATTESTATION_MALFORMED: {
     status: 400,
-    summary: "Attestation evidence is truncated or malformed (wrong length, bad encoding, missing field, non-zero reserved bytes).",
+    summary:
+      "Attestation evidence is truncated or malformed (wrong length, bad encoding, missing field, non-zero reserved bytes).",
   },
   COTERIE_ERR_ATTESTATION_UNSUPPORTED_REPORT: {
     status: 400,
-    summary: "The attestation report has a version, signature algorithm or signing-key type this node does not verify.",
+    summary:
+      "The attestation report has a version, signature algorithm or signing-key type this node does not verify.",
   },
   COTERIE_ERR_ATTESTATION_BAD_SIGNATURE: {
     status: 403,
@@ -181,7 +279,8 @@ export const errorCodes = {
   },
   COTERIE_ERR_ATTESTATION_BAD_CHAIN: {
     status: 403,
-    summary: "The endorsement certificate chain is out of order, expired, wrongly signed, or does not match the report.",
+    summary:
+      "The endorsement certificate chain is out of order, expired, wrongly signed, or does not match the report.",
   },
   COTERIE_ERR_ATTESTATION_UNKNOWN_ROOT: {
     status: 403,
@@ -189,7 +288,8 @@ export const errorCodes = {
   },
   COTERIE_ERR_ATTESTATION_PLATFORM_NOT_ALLOWED: {
     status: 403,
-    summary: "The evidence comes from a platform the policy does not accept (e.g. virtual evidence in production).",
+    summary:
+      "The evidence comes from a platform the policy does not accept (e.g. virtual evidence in production).",
   },
   COTERIE_ERR_ATTESTATION_MEASUREMENT_NOT_ALLOWED: {
     status: 403,
@@ -201,7 +301,8 @@ export const errorCodes = {
   },
   COTERIE_ERR_ATTESTATION_REPORT_DATA_MISMATCH: {
     status: 403,
-    summary: "The evidence binds another public key than the one presented (replayed or misdirected evidence).",
+    summary:
+      "The evidence binds another public key than the one presented (replayed or misdirected evidence).",
   },
   COTERIE_ERR_ATTESTATION_DEBUG_POLICY: {
     status: 403,
@@ -217,7 +318,8 @@ export const errorCodes = {
   },
   COTERIE_ERR_ATTESTATION_UNSEAL_FAILED: {
     status: 500,
-    summary: "Sealed data could not be unsealed: wrong label, changed measurement, other machine, or corrupted file.",
+    summary:
+      "Sealed data could not be unsealed: wrong label, changed measurement, other machine, or corrupted file.",
   },
 } as const satisfies Record<string, { status: number; summary: string }>;
 

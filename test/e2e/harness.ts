@@ -80,11 +80,14 @@ export function killNode(node: NodeProcess, signal: NodeJS.Signals = "SIGKILL"):
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests check response bodies field by field
+type Json = any;
+
 export type Response = {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-  json: () => any;
+  json: () => Json;
 };
 
 export type Client = {

@@ -10,6 +10,7 @@ import {
   killNode,
   makeWorkspace,
   type NodeProcess,
+  type Response,
   runCli,
   startNodeProcess,
   type Workspace,
@@ -68,7 +69,7 @@ describe("single node", () => {
   test("bad input gets a clear error with its code, and nothing is written", async () => {
     const c = client(node, ws.user);
     const before = (await c.get("/node/state")).json().last_seqno as number;
-    const cases: Array<[Promise<{ status: number; body: string; json: () => any }>, number, string]> = [
+    const cases: Array<[Promise<Response>, number, string]> = [
       [
         c.raw("POST", "/app/log/private", "{not json", { "content-type": "application/json" }),
         400,
