@@ -23,6 +23,7 @@ export class LoadGenerator {
   private readonly histogram = new Histogram();
   private readonly errors: Record<string, number> = {};
   private sent = 0;
+  private nextConnection = 0;
   private completedOk = 0;
   private startMs = 0;
   private warmEndMs = 0;
@@ -139,8 +140,10 @@ export class LoadGenerator {
     const rate = this.config.ratePerSec!;
     const now = performance.now();
     const due = dueCount(Math.min(now, this.endMs - 1e-6), this.startMs, rate, this.config.requestsMax);
-    for (const conn of this.connections) {
-      if (this.sent >= due) break;
+    // Start where the previous dispatch stopped, so light load spreads over all connections.
+    for (let k = 0; k < this.connections.length && this.sent < due; k++) {
+      const conn = this.connections[this.nextConnection]!;
+      this.nextConnection = (this.nextConnection + 1) % this.connections.length;
       const n = Math.min(conn.free, due - this.sent);
       if (n <= 0) continue;
       let text = "";

@@ -12,11 +12,11 @@ export function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A "nice" upper bound (1, 2 or 5 times a power of ten) at or above `value`. */
+/** A "nice" upper bound (1, 2, 2.5 or 5 times a power of ten) at or above `value`. */
 export function niceCeiling(value: number): number {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const m of [1, 2, 5, 10]) if (m * power >= value) return m * power;
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= value) return m * power;
   return 10 * power;
 }
 

@@ -128,6 +128,7 @@ test("svg chart has a labelled series per workload with at least two points, log
   assert.ok(svg.trim().endsWith("</svg>"));
   assert.equal(niceCeiling(42_000), 50_000);
   assert.equal(niceCeiling(100), 100);
+  assert.equal(niceCeiling(2382), 2500);
   assert.equal(escapeXml(`"&'`), "&#34;&#38;&#39;");
 });
 
