@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as consensus from "../../../src/consensus/index.ts";
+import { MemoryStorage, type MsgApp, validateConfig } from "../../../src/consensus/index.ts";
+import { InvariantError } from "../../../src/util/assert.ts";
+import { bytes, drain, entry, handle, makeLeader, makeNode } from "./harness.ts";
+
+test("validateConfig fills defaults and rejects nonsense with clear errors", () => {
+  const config = validateConfig({ id: "1", initialConfiguration: ["1"] });
+  assert.equal(config.electionTimeoutTicks, 10);
+  assert.equal(config.preVote, true);
+  assert.equal(config.canary, null);
+  assert.throws(() => validateConfig({ id: "", initialConfiguration: [] }), TypeError);
+  assert.throws(() => validateConfig({ id: "1", initialConfiguration: ["1", "1"] }), /duplicate/);
+  assert.throws(
+    () => validateConfig({ id: "1", initialConfiguration: [], electionTimeoutTicks: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () =>
+      validateConfig({
+        id: "1",
+        initialConfiguration: [],
+        electionTimeoutTicks: 5,
+        heartbeatIntervalTicks: 5,
+      }),
+    /heartbeatIntervalTicks \(5\) must be below electionTimeoutTicks \(5\)/,
+  );
+  assert.throws(
+    () => validateConfig({ id: "1", initialConfiguration: [], appendBytesMax: 100, inflightBytesMax: 10 }),
+    /inflightBytesMax/,
+  );
+});
+
+test("MemoryStorage: entries(lo, hi) is half-open, keeps at least one entry, and respects bytesMax", () => {
+  const storage = new MemoryStorage();
+  storage.append([entry(1, 1), entry(2, 1), entry(3, 2)]);
+  assert.deepEqual(
+    storage.entries(1, 3, 1e9).map((e) => e.index),
+    [1, 2],
+  );
+  assert.deepEqual(
+    storage.entries(1, 4, 1).map((e) => e.index),
+    [1],
+  );
+  assert.equal(storage.term(0), 0);
+  assert.equal(storage.term(4), undefined);
+  assert.throws(() => storage.entries(0, 2, 1e9), InvariantError);
+  storage.compact(2, ["1"], bytes("state"));
+  assert.equal(storage.firstIndex(), 3);
+  assert.equal(storage.term(2), 1);
+  assert.equal(storage.term(1), undefined);
+});
+
+test("propose: refused off the leader, and a second reconfiguration while one is pending", () => {
+  const follower = makeNode("2", ["1", "2", "3"]);
+  assert.deepEqual(follower.raw.propose({ kind: "data", payload: bytes("x") }), {
+    ok: false,
+    reason: "not-leader",
+    leader: null,
+  });
+  const leader = makeLeader();
+  assert.equal(
+    leader.raw.propose({ kind: "reconfiguration", payload: bytes("c"), configuration: ["1", "2"] }).ok,
+    true,
+  );
+  const second = leader.raw.propose({ kind: "reconfiguration", payload: bytes("c"), configuration: ["1"] });
+  assert.equal(second.ok === false && second.reason, "reconfiguration-pending");
+  const empty = leader.raw.propose({ kind: "reconfiguration", payload: bytes("c"), configuration: [] });
+  assert.equal(empty.ok === false && empty.reason, "invalid-configuration");
+});
+
+test("propose: refused once uncommittedEntriesMax entries are uncommitted", () => {
+  const leader = makeLeader({ uncommittedEntriesMax: 2 });
+  assert.equal(leader.raw.propose({ kind: "data", payload: bytes("a") }).ok, true);
+  assert.equal(leader.raw.propose({ kind: "data", payload: bytes("b") }).ok, true);
+  const third = leader.raw.propose({ kind: "data", payload: bytes("c") });
+  assert.equal(third.ok === false && third.reason, "uncommitted-entries-max");
+});
+
+test("Ready contract: no input between ready() and advance()", () => {
+  const leader = makeLeader();
+  leader.raw.propose({ kind: "data", payload: bytes("a") });
+  const rd = leader.raw.ready();
+  assert.throws(() => leader.raw.tick(), /between ready\(\) and advance\(\)/);
+  leader.storage.append(rd.entries);
+  leader.raw.advance(rd);
+  assert.throws(() => leader.raw.advance(rd), /advance\(\) without a ready\(\)/);
+});
+
+test("flow control: MsgApps are cut at appendBytesMax and at most inflightMessagesMax are in flight", () => {
+  const leader = makeLeader({ appendBytesMax: 100, inflightMessagesMax: 2, inflightBytesMax: 1000 });
+  for (let k = 0; k < 20; k++) leader.raw.propose({ kind: "data", payload: new Uint8Array(40) });
+  const toTwo = drain(leader).filter((m): m is MsgApp => m.type === "MsgApp" && m.to === "2");
+  assert.equal(toTwo.length, 2, "the window holds two messages");
+  for (const m of toTwo)
+    assert.ok(m.entries.length >= 1 && m.entries.length <= 1, "72 bytes per entry: one fits in 100");
+  leader.raw.step({
+    type: "MsgAppResp",
+    from: "2",
+    to: "1",
+    term: 1,
+    index: 1,
+    reject: false,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+  const more = drain(leader).filter((m) => m.type === "MsgApp" && m.to === "2");
+  assert.equal(more.length, 1, "one acknowledgement frees one slot");
+});
+
+test("fast divergence: a reject hint skips the follower's whole conflicting term at once", () => {
+  const leader = makeLeader();
+  for (let k = 0; k < 5; k++) leader.raw.propose({ kind: "data", payload: bytes(`d${k}`) });
+  drain(leader);
+  leader.raw.step({
+    type: "MsgAppResp",
+    from: "2",
+    to: "1",
+    term: 1,
+    index: 5,
+    reject: true,
+    conflictTerm: 0,
+    conflictIndex: 2,
+  });
+  const retry = drain(leader).find((m): m is MsgApp => m.type === "MsgApp" && m.to === "2");
+  assert.equal(retry?.prevIndex, 1);
+});
+
+test("snapshot: a follower behind the leader's first index is sent the caller's snapshot", () => {
+  const leader = makeLeader();
+  leader.raw.propose({ kind: "data", payload: bytes("a") });
+  leader.raw.propose({ kind: "signature", payload: bytes("s") });
+  drain(leader);
+  leader.raw.step({
+    type: "MsgAppResp",
+    from: "3",
+    to: "1",
+    term: 1,
+    index: 2,
+    reject: false,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+  drain(leader);
+  assert.equal(leader.raw.status().commit, 2);
+  leader.storage.compact(2, ["1", "2", "3"], bytes("state@2"));
+  // Follower 2 lost everything (say, a new disk): it rejects index 2 and hints that it holds nothing.
+  leader.raw.step({
+    type: "MsgAppResp",
+    from: "2",
+    to: "1",
+    term: 1,
+    index: 2,
+    reject: true,
+    conflictTerm: 0,
+    conflictIndex: 1,
+  });
+  const snap = drain(leader).find((m) => m.type === "MsgSnap");
+  assert.ok(snap?.type === "MsgSnap");
+  assert.equal(new TextDecoder().decode(snap.snapshot.payload), "state@2");
+
+  const follower = makeNode("2", ["1", "2", "3"]);
+  follower.raw.step(snap);
+  const rd = handle(follower);
+  assert.equal(rd.snapshot?.meta.index, 2);
+  assert.equal(follower.storage.firstIndex(), 3);
+  assert.equal(follower.raw.status().commit, 2);
+});
+
+test("the public export list is deliberate", () => {
+  assert.deepEqual(Object.keys(consensus).sort(), [
+    "MemoryStorage",
+    "RawNode",
+    "describeEntry",
+    "describeMessage",
+    "emptySnapshot",
+    "entryBytes",
+    "seededRandom",
+    "validateConfig",
+  ]);
+});
