@@ -103,6 +103,7 @@ export class Tx {
 
   /** Calls `fn(key, value)` for every entry of `map` in key order; `fn` returning `false` stops. */
   forEach(map: string, fn: (key: Uint8Array, value: Uint8Array) => unknown): void {
+    this.checkOpen();
     checkMapName(map);
     this.reads.addRange(map, { lo: undefined, hi: undefined });
     const all: Bounds = { lo: undefined, hi: undefined };

@@ -137,6 +137,8 @@ test("a committed transaction refuses further use and a second commit", () => {
   store.commit(tx);
   assert.throws(() => tx.put("m", b("k"), b("w")), TypeError);
   assert.throws(() => tx.get("m", b("k")), TypeError);
+  assert.throws(() => tx.forEach("m", () => {}), TypeError);
+  assert.throws(() => tx.range("m", { limit: 1 }), TypeError);
   assert.throws(() => store.commit(tx), /at most once/);
   assert.throws(() => new Store().commit(store.beginTx()), /another store/);
 });
