@@ -1,0 +1,286 @@
+/**
+ * `verifyLedgerChunks`: the checks of `coterie ledger verify` (src/ledger/verify.ts) in a browser,
+ * over chunk files the user picked — framing and CRCs, entry structure, seqno continuity, the
+ * Merkle root in every signature transaction, every node signature (WebCrypto ECDSA, P1363), and
+ * every node certificate's endorsement by the service certificate (@peculiar/x509). The first
+ * failure throws COTERIE_ERR_LEDGER_VERIFY_FAILED with `details` {file, offset, seqno}, exactly as
+ * the CLI does; a test checks that the two agree on untouched and tampered ledgers.
+ */
+import { X509Certificate } from "@peculiar/x509";
+import { fromHex, leafHash, nodeHash, sha256, toHex } from "../crypto/merkle.ts";
+import { signedRootMessage } from "../crypto/receipt.ts";
+import { CoterieError } from "../util/errors.ts";
+import {
+  CHUNK_HEADER_BYTES,
+  decodeEntry,
+  decodeWriteSet,
+  ENTRY_KIND,
+  firstSeqnoOfChunk,
+  isChunkHeader,
+  type LedgerEntry,
+  scanFrame,
+} from "./ledger-format.ts";
+
+export type LedgerChunk = { name: string; bytes: Uint8Array };
+export type LedgerVerifyOptions = { serviceCertPem?: string };
+/** Same fields as src/ledger/verify.ts VerifyReport. */
+export type LedgerVerifyReport = {
+  entries: number;
+  signatures: number;
+  lastSignedSeqno: number;
+  unsignedTail: number;
+  serviceCertSource: "given" | "ledger";
+  chunks: string[];
+};
+
+/** Must equal SERVICE_INFO_MAP of src/tables/service.ts (a test checks; client may not import tables). */
+export const SERVICE_INFO_MAP = "public:coterie.gov.service.info";
+export const SIGNATURES_MAP = "public:coterie.internal.signatures";
+/** A chunk set larger than this is refused rather than read into memory. */
+export const LEDGER_CHUNKS_MAX = 100_000;
+
+type Position = { file: string; offset: number; seqno: number };
+
+function fail(at: Position, reason: string): CoterieError {
+  return new CoterieError(
+    "COTERIE_ERR_LEDGER_VERIFY_FAILED",
+    `entry ${at.seqno} (${at.file} at byte ${at.offset}): ${reason}`,
+    { details: at },
+  );
+}
+
+/**
+ * Verifies `chunks` (any order; named `ledger_<12-digit first seqno>.chunk`, other names ignored).
+ * @example
+ *   const report = await verifyLedgerChunks(files.map(f => ({ name: f.name, bytes })), { serviceCertPem });
+ */
+export async function verifyLedgerChunks(
+  chunks: readonly LedgerChunk[],
+  options: LedgerVerifyOptions = {},
+): Promise<LedgerVerifyReport> {
+  if (chunks.length > LEDGER_CHUNKS_MAX) throw new RangeError(`more than ${LEDGER_CHUNKS_MAX} chunks`);
+  const v = new BrowserVerifier(options.serviceCertPem);
+  const named = chunks
+    .filter((c) => firstSeqnoOfChunk(c.name) !== null)
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  let seqno = 0;
+  let view = 1;
+  for (const { name, bytes } of named) {
+    const first = firstSeqnoOfChunk(name) as number;
+    if (first !== seqno + 1)
+      throw fail({ file: name, offset: 0, seqno: seqno + 1 }, `chunk starts at ${first}`);
+    if (!isChunkHeader(bytes)) throw fail({ file: name, offset: 0, seqno: first }, "bad chunk header");
+    let offset = CHUNK_HEADER_BYTES;
+    while (offset < bytes.length) {
+      const at = { file: name, offset, seqno: seqno + 1 };
+      const frame = scanFrame(bytes, offset);
+      if (!frame.ok) throw fail(at, `frame ${frame.reason}`);
+      view = (await v.entry(frame.entry, at, view)).view;
+      seqno++;
+      offset = frame.next;
+    }
+    v.report.chunks.push(name);
+  }
+  v.report.unsignedTail = seqno - v.report.lastSignedSeqno;
+  return v.report;
+}
+
+/** RFC 9162 root of a growing tree, kept as the roots of its perfect subtrees (at most 64). */
+export class MerklePeaks {
+  private readonly peaks: { hash: Uint8Array; leaves: number }[] = [];
+  size = 0;
+
+  async append(leaf: Uint8Array): Promise<void> {
+    let node = { hash: leaf, leaves: 1 };
+    while (this.peaks.length > 0 && this.peaks[this.peaks.length - 1]?.leaves === node.leaves) {
+      const left = this.peaks.pop() as { hash: Uint8Array; leaves: number };
+      node = { hash: await nodeHash(left.hash, node.hash), leaves: left.leaves * 2 };
+    }
+    this.peaks.push(node);
+    this.size++;
+  }
+
+  async root(): Promise<Uint8Array> {
+    if (this.peaks.length === 0) return sha256(new Uint8Array(0));
+    let acc = (this.peaks[this.peaks.length - 1] as { hash: Uint8Array }).hash;
+    for (let i = this.peaks.length - 2; i >= 0; i--)
+      acc = await nodeHash((this.peaks[i] as { hash: Uint8Array }).hash, acc);
+    return acc;
+  }
+}
+
+class BrowserVerifier {
+  readonly tree = new MerklePeaks();
+  serviceCert: X509Certificate | null;
+  readonly report: LedgerVerifyReport;
+  private lastSignature: Position | null = null;
+  private readonly certs = new Map<string, { cert: X509Certificate; key: CryptoKey; hash: string }>();
+
+  constructor(serviceCertPem: string | undefined) {
+    this.serviceCert = serviceCertPem ? new X509Certificate(serviceCertPem) : null;
+    this.report = {
+      entries: 0,
+      signatures: 0,
+      lastSignedSeqno: 0,
+      unsignedTail: 0,
+      serviceCertSource: this.serviceCert ? "given" : "ledger",
+      chunks: [],
+    };
+  }
+
+  async entry(bytes: Uint8Array, at: Position, previousView: number): Promise<LedgerEntry> {
+    let e: LedgerEntry;
+    try {
+      e = decodeEntry(bytes);
+    } catch (err) {
+      throw fail(at, (err as Error).message);
+    }
+    if (e.seqno !== at.seqno) throw fail(at, `header says seqno ${e.seqno}`);
+    if (e.view < previousView) throw fail(at, `view ${e.view} goes back from ${previousView}`);
+    const leaf = concat(await sha256(e.writeSetBytes), e.commitEvidenceDigest, e.claimsDigest);
+    if (this.serviceCert === null) this.learnServiceCert(e, at);
+    if (e.kind === ENTRY_KIND.signature) await this.signature(e, at);
+    await this.tree.append(await leafHash(leaf));
+    this.report.entries++;
+    return e;
+  }
+
+  private learnServiceCert(e: LedgerEntry, at: Position): void {
+    for (const m of publicWrites(e, at)) {
+      if (m.name !== SERVICE_INFO_MAP) continue;
+      for (const w of m.writes) {
+        if (w.value === null) continue;
+        const info = JSON.parse(new TextDecoder().decode(w.value)) as { cert?: string };
+        if (typeof info.cert === "string") this.serviceCert = new X509Certificate(info.cert);
+      }
+    }
+  }
+
+  private async signature(e: LedgerEntry, at: Position): Promise<void> {
+    let r: SignatureRecord;
+    try {
+      r = signatureRecordOf(publicWrites(e, at), e.view, e.seqno);
+    } catch (err) {
+      throw fail(at, (err as Error).message);
+    }
+    const from = (this.lastSignature?.seqno ?? 0) + 1;
+    const root = toHex(await this.tree.root());
+    if (this.tree.size !== r.tree_size || root !== r.root) {
+      throw fail(
+        at,
+        `signed root does not match the entries ${from}..${at.seqno - 1}: one of them was altered`,
+      );
+    }
+    const node = await this.nodeCert(r.cert, at);
+    if (node.hash !== r.node_id) throw fail(at, "node_id is not the SHA-256 of the node certificate");
+    const signed = signedRootMessage(fromHex(r.root), r.view, r.seqno);
+    if (!(await verifyP1363(node.key, signed, r.signature))) {
+      throw fail(at, "node signature over the root does not verify");
+    }
+    this.report.signatures++;
+    this.report.lastSignedSeqno = at.seqno;
+    this.lastSignature = at;
+  }
+
+  private async nodeCert(pem: string, at: Position) {
+    const cached = this.certs.get(pem);
+    if (cached) return cached;
+    if (this.serviceCert === null)
+      throw fail(at, "no service certificate given and none recorded before this signature");
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(pem);
+    } catch {
+      throw fail(at, "node certificate does not parse");
+    }
+    let endorsed = false;
+    try {
+      endorsed = await cert.verify(
+        { publicKey: this.serviceCert.publicKey, signatureOnly: true },
+        globalThis.crypto,
+      );
+    } catch {
+      endorsed = false;
+    }
+    if (!endorsed) throw fail(at, "node certificate is not endorsed by the service certificate");
+    const algorithm = cert.publicKey.algorithm as EcKeyAlgorithm;
+    const key = await cert.publicKey.export(algorithm, ["verify"], globalThis.crypto);
+    const entry = { cert, key, hash: toHex(await sha256(new Uint8Array(cert.rawData))) };
+    this.certs.set(pem, entry);
+    return entry;
+  }
+}
+
+type SignatureRecord = {
+  view: number;
+  seqno: number;
+  tree_size: number;
+  root: string;
+  node_id: string;
+  signature: string;
+  cert: string;
+};
+
+/** Mirrors src/ledger/signature.ts signatureRecordOf, message for message. */
+function signatureRecordOf(
+  writes: ReturnType<typeof decodeWriteSet>,
+  view: number,
+  seqno: number,
+): SignatureRecord {
+  const bad = (why: string) =>
+    new CoterieError("COTERIE_ERR_LEDGER_MALFORMED", `signature entry ${view}.${seqno}: ${why}`);
+  if (writes.length !== 1 || writes[0]?.name !== SIGNATURES_MAP || writes[0].writes.length !== 1) {
+    throw bad(`must write exactly one record to ${SIGNATURES_MAP}`);
+  }
+  const value = writes[0].writes[0]?.value;
+  if (!value) throw bad("signature record deleted");
+  let r: SignatureRecord;
+  try {
+    r = JSON.parse(new TextDecoder().decode(value)) as SignatureRecord;
+  } catch {
+    throw bad("record is not JSON");
+  }
+  const hex64 = /^[0-9a-f]{64}$/;
+  if (r.view !== view || r.seqno !== seqno) throw bad("record names another transaction id");
+  if (r.tree_size !== seqno - 1) throw bad("tree_size must be seqno - 1");
+  if (typeof r.root !== "string" || !hex64.test(r.root)) throw bad("root is not 64 hex digits");
+  if (typeof r.node_id !== "string" || !hex64.test(r.node_id)) throw bad("node_id is not 64 hex digits");
+  if (typeof r.signature !== "string" || typeof r.cert !== "string")
+    throw bad("signature and cert are strings");
+  return r;
+}
+
+function publicWrites(e: LedgerEntry, at: Position) {
+  try {
+    return decodeWriteSet(e.publicSection);
+  } catch (err) {
+    throw fail(at, (err as Error).message);
+  }
+}
+
+async function verifyP1363(key: CryptoKey, data: Uint8Array, signatureB64: string): Promise<boolean> {
+  const curve = (key.algorithm as EcKeyAlgorithm).namedCurve;
+  const hash = curve === "P-256" ? "SHA-256" : curve === "P-384" ? "SHA-384" : "SHA-512";
+  let sig: Uint8Array;
+  try {
+    sig = Uint8Array.from(atob(signatureB64), (c) => c.charCodeAt(0));
+  } catch {
+    return false;
+  }
+  return globalThis.crypto.subtle.verify(
+    { name: "ECDSA", hash },
+    key,
+    sig as Uint8Array<ArrayBuffer>,
+    data as Uint8Array<ArrayBuffer>,
+  );
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

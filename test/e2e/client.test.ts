@@ -1,0 +1,182 @@
+// The SDK against a real node process: pinned service certificate and mutual TLS through
+// `coterie/client/node`, writes with and without respond-on-commit, waitForCommit, receipts that
+// verify offline, typed errors, a 307 from a stand-in backup followed with the client certificate
+// kept, and the browser ledger verifier agreeing with `coterie ledger verify` on real ledgers.
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { CoterieClientError, createClient, verifyLedgerChunks } from "../../src/client/index.ts";
+import { createNodeClient, createNodeFetch } from "../../src/client/node.ts";
+import { verifyLedgerDirectory } from "../../src/ledger/verify.ts";
+import { killNode, makeWorkspace, type NodeProcess, startNodeProcess, type Workspace } from "./harness.ts";
+
+const read = (p: string) => readFileSync(p, "utf8");
+
+describe("client SDK against a real node", () => {
+  let ws: Workspace;
+  let node: NodeProcess;
+  before(async () => {
+    ws = await makeWorkspace();
+    node = await startNodeProcess(ws);
+  });
+  after(async () => {
+    await killNode(node, "SIGTERM");
+  });
+
+  const userClient = () =>
+    createNodeClient({
+      url: node.url,
+      serviceCert: node.serviceCert,
+      cert: read(ws.user.certPath),
+      key: read(ws.user.keyPath),
+    });
+
+  test("write, read, wait for commit, receipt, verify", async () => {
+    const client = await userClient();
+    const w = await client.write("/app/log/private", { id: 1, msg: "hello" });
+    assert.equal(w.status, "Pending");
+    assert.match(w.transactionId, /^\d+\.\d+$/);
+    assert.deepEqual(await client.get("/app/log/private", { query: { id: 1 } }), { id: 1, msg: "hello" });
+    const done = await client.waitForCommit(w.transactionId, { timeoutMs: 10_000 });
+    assert.equal(done.status, "Committed");
+    const receipt = await client.getReceipt(w.transactionId);
+    assert.equal((await client.verifyReceipt(receipt)).transactionId, w.transactionId);
+
+    const c = await client.write("/app/log/public", { id: 2, msg: "world" }, { waitForCommit: true });
+    assert.equal(c.status, "Committed");
+    assert.ok(c.receipt);
+    assert.equal((await client.verifyReceipt(c.receipt)).transactionId, c.transactionId);
+    assert.match(await client.commit(), /^\d+\.\d+$/);
+    assert.equal((await client.network()).service_certificate.trim(), node.serviceCert.trim());
+    await client.close();
+  });
+
+  test("errors are typed with the service's codes", async () => {
+    const client = await userClient();
+    await assert.rejects(client.get("/app/log/private", { query: { id: 999 } }), (e: unknown) => {
+      assert.ok(e instanceof CoterieClientError);
+      assert.equal(e.code, "COTERIE_ERR_NOT_FOUND");
+      assert.equal(e.status, 404);
+      return true;
+    });
+    await assert.rejects(client.write("/app/log/private", { id: "x", msg: "m" }), {
+      code: "COTERIE_ERR_INVALID_INPUT",
+      status: 400,
+    });
+    await assert.rejects(client.txStatus("nonsense"), RangeError);
+    const stranger = await createNodeClient({
+      url: node.url,
+      serviceCert: node.serviceCert,
+      cert: read(ws.other.certPath),
+      key: read(ws.other.keyPath),
+    });
+    await assert.rejects(stranger.write("/app/log/private", { id: 1, msg: "m" }), {
+      code: "COTERIE_ERR_UNAUTHENTICATED",
+    });
+    await stranger.close();
+    await client.close();
+  });
+
+  test("a service certificate other than the pinned one is refused (no request is made)", async () => {
+    const other = await makeWorkspace();
+    const otherNode = await startNodeProcess(other);
+    try {
+      const client = await createNodeClient({
+        url: otherNode.url,
+        serviceCert: node.serviceCert,
+        readRetriesMax: 0,
+      });
+      await assert.rejects(client.nodeState(), { code: "COTERIE_ERR_CLIENT_NETWORK" });
+      await client.close();
+    } finally {
+      await killNode(otherNode);
+    }
+  });
+
+  test("a 307 from a backup is followed to the primary with the client certificate kept", async () => {
+    const seen: string[] = [];
+    const backup: Server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} auth=${req.headers.authorization ?? ""}`);
+      req.resume();
+      res.writeHead(307, { location: `${node.url}${req.url}`, "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "COTERIE_ERR_NOT_PRIMARY", message: "not the primary" } }));
+    });
+    await new Promise<void>((r) => backup.listen(0, "127.0.0.1", r));
+    const fetchFn = createNodeFetch({
+      serviceCert: node.serviceCert,
+      cert: read(ws.user.certPath),
+      key: read(ws.user.keyPath),
+    });
+    const client = createClient({
+      url: `http://127.0.0.1:${(backup.address() as AddressInfo).port}`,
+      fetch: fetchFn,
+      headers: { authorization: "Bearer kept-across-hops" },
+    });
+    const w = await client.write("/app/log/private", { id: 3, msg: "via backup" }, { waitForCommit: true });
+    assert.equal(w.status, "Committed");
+    assert.deepEqual(seen, ["POST /app/log/private auth=Bearer kept-across-hops"]);
+    await fetchFn.close();
+    backup.close();
+  });
+
+  test("the browser ledger verifier agrees with `coterie ledger verify`, untouched and tampered", async () => {
+    const client = await userClient();
+    for (let i = 0; i < 5; i++)
+      await client.write("/app/log/private", { id: 10 + i, msg: `m${i}` }, { waitForCommit: true });
+    await client.close();
+    const copy = mkdtempSync(join(tmpdir(), "coterie-ledger-copy-"));
+    cpSync(join(ws.dir, "node0", "ledger"), copy, { recursive: true });
+    await assertAgree(copy, node.serviceCert, "untouched");
+    const names = readdirSync(copy)
+      .filter((n) => n.endsWith(".chunk"))
+      .sort();
+    const last = join(copy, names[names.length - 1] as string);
+    const original = readFileSync(last);
+    for (const offset of [0, 20, 100, Math.floor(original.length / 2), original.length - 5]) {
+      const tampered = Buffer.from(original);
+      tampered[offset] = (tampered[offset] as number) ^ 0x01;
+      writeFileSync(last, tampered);
+      await assertAgree(copy, node.serviceCert, `byte ${offset} flipped`);
+    }
+    writeFileSync(last, original.subarray(0, original.length - 3));
+    await assertAgree(copy, node.serviceCert, "truncated");
+    writeFileSync(last, original);
+    await assertAgree(copy, undefined, "service certificate from the ledger");
+  });
+});
+
+async function assertAgree(dir: string, serviceCertPem: string | undefined, what: string): Promise<void> {
+  const options = serviceCertPem === undefined ? {} : { serviceCertPem };
+  const chunks = readdirSync(dir).map((name) => ({
+    name,
+    bytes: new Uint8Array(readFileSync(join(dir, name))),
+  }));
+  let expected: unknown;
+  try {
+    expected = { ok: verifyLedgerDirectory(dir, options) };
+  } catch (e) {
+    expected = {
+      code: (e as CoterieClientError).code,
+      message: (e as Error).message,
+      details: (e as CoterieClientError).details,
+    };
+  }
+  let actual: unknown;
+  try {
+    actual = { ok: await verifyLedgerChunks(chunks, options) };
+  } catch (e) {
+    actual = {
+      code: (e as CoterieClientError).code,
+      message: (e as Error).message,
+      details: (e as CoterieClientError).details,
+    };
+  }
+  assert.deepEqual(actual, expected, what);
+  if (what === "untouched") assert.ok("ok" in (expected as object), "the untouched ledger verifies");
+  else if (what !== "service certificate from the ledger")
+    assert.ok(!("ok" in (expected as object)), `${what} is detected`);
+}
