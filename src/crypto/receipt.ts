@@ -80,7 +80,7 @@ export async function verifyReceipt(
     options,
     r.service_endorsements ?? [],
   );
-  await checkRootSignature(node.publicKey, root, r.signature);
+  await checkRootSignature(node.publicKey, root, r.signature_transaction_id, r.signature);
   return {
     transactionId: r.transaction_id,
     root: toHex(root),
@@ -254,8 +254,28 @@ function checkValidity(nodeCert: X509Certificate, now: Date): void {
     fail("COTERIE_ERR_RECEIPT_CERT_EXPIRED", "the node certificate has expired");
 }
 
-/** Step 8: ECDSA P-384 / SHA-384 over the 32 raw root bytes, P1363 (r ‖ s), under the node key. */
-async function checkRootSignature(key: CryptoKey, root: Uint8Array, signatureB64: string): Promise<void> {
+/**
+ * The bytes a node signs in a signature transaction: the Merkle root ‖ u64le(view) ‖ u64le(seqno)
+ * of the signature transaction itself (48 bytes). Signing the signature's own id, not only the
+ * root, binds `signature_transaction_id` and `tree_size` (= seqno - 1) in a receipt: with the root
+ * alone they could be rewritten to any tree size with the same proof shape.
+ */
+export function signedRootMessage(root: Uint8Array, view: number, seqno: number): Uint8Array {
+  const out = new Uint8Array(48);
+  out.set(root, 0);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(32, BigInt(view), true);
+  dv.setBigUint64(40, BigInt(seqno), true);
+  return out;
+}
+
+/** Step 8: ECDSA P-384 / SHA-384 over `signedRootMessage`, P1363 (r ‖ s), under the node key. */
+async function checkRootSignature(
+  key: CryptoKey,
+  root: Uint8Array,
+  signatureTxid: string,
+  signatureB64: string,
+): Promise<void> {
   const signature = fromBase64(signatureB64);
   if (signature.length !== P384_SIGNATURE_BYTES) {
     malformed(`signature must be ${P384_SIGNATURE_BYTES} bytes (P-384, r ‖ s)`);
@@ -264,7 +284,7 @@ async function checkRootSignature(key: CryptoKey, root: Uint8Array, signatureB64
     { name: "ECDSA", hash: "SHA-384" },
     key,
     signature as Uint8Array<ArrayBuffer>,
-    root as Uint8Array<ArrayBuffer>,
+    signedRootMessage(root, ...parseTxid(signatureTxid)) as Uint8Array<ArrayBuffer>,
   );
   if (!ok) fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the root signature does not verify under the node key");
 }

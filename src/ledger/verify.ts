@@ -8,12 +8,13 @@ import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyP1363 } from "../crypto/keys.ts";
+import { signedRootMessage } from "../crypto/receipt.ts";
 import { certificateId } from "../crypto/x509.ts";
+import { SERVICE_INFO_MAP } from "../tables/service.ts";
 import { CoterieError } from "../util/errors.ts";
 import { CHUNK_HEADER_BYTES, firstSeqnoOfChunk, isChunkHeader, scanFrame } from "./chunk-format.ts";
 import { type DecodedEntry, decodeEntry, EntryKind, leafOf, publicWritesOf } from "./entry.ts";
 import { leafHashSync, MerkleTree } from "./merkle-tree.ts";
-import { SERVICE_INFO_MAP } from "../tables/service.ts";
 import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
 
 export type VerifyOptions = { serviceCertPem?: string };
@@ -103,7 +104,8 @@ class Verifier {
     const cert = this.nodeCert(r.cert, at);
     if (certificateId(cert.raw) !== r.node_id)
       throw fail(at, "node_id is not the SHA-256 of the node certificate");
-    if (!verifyP1363(cert.publicKey, Buffer.from(r.root, "hex"), Buffer.from(r.signature, "base64"))) {
+    const signed = signedRootMessage(Buffer.from(r.root, "hex"), r.view, r.seqno);
+    if (!verifyP1363(cert.publicKey, signed, Buffer.from(r.signature, "base64"))) {
       throw fail(at, "node signature over the root does not verify");
     }
     this.report.signatures++;

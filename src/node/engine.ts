@@ -6,6 +6,7 @@
  * transaction id and wakes the requests waiting for their commit.
  */
 import { signP1363 } from "../crypto/keys.ts";
+import { signedRootMessage } from "../crypto/receipt.ts";
 import type { Store, Tx, WriteSet } from "../kv/index.ts";
 import { isPublicMapName } from "../kv/index.ts";
 import { commitEvidence, commitEvidenceDigest, commitEvidenceKey } from "../ledger/commit-evidence.ts";
@@ -183,7 +184,9 @@ export class Engine {
       tree_size: seqno - 1,
       root: root.toString("hex"),
       node_id: this.identity.nodeId,
-      signature: Buffer.from(signP1363(this.identity.node.privateKey, root)).toString("base64"),
+      signature: Buffer.from(
+        signP1363(this.identity.node.privateKey, signedRootMessage(root, this.view, seqno)),
+      ).toString("base64"),
       cert: this.identity.nodeCert,
     };
     const tx = this.store.beginTx({ reservedWrites: true });

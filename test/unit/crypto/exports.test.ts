@@ -66,6 +66,7 @@ const expected: Record<string, [object, string[]]> = {
       "checkReceiptShape",
       "commitEvidenceTxid",
       "leafDataOf",
+      "signedRootMessage",
       "verifyNodeCertificate",
       "verifyReceipt",
     ],

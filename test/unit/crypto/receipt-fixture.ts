@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { inclusionProofSides } from "../../../src/crypto/merkle.ts";
-import type { Receipt } from "../../../src/crypto/receipt.ts";
+import { type Receipt, signedRootMessage } from "../../../src/crypto/receipt.ts";
 import { leafHashSync, MerkleTree } from "../../../src/ledger/merkle-tree.ts";
 
 const subtle = globalThis.crypto.subtle;
@@ -89,7 +89,8 @@ export async function makeReceipt(
   const proof = tree
     .inclusionProof(seqno - 1, treeSize)
     .map((h, i) => ({ [sides[i]!]: hex(h) })) as Receipt["proof"];
-  const signature = new Uint8Array(await subtle.sign(SIGN, node.keys.privateKey, new Uint8Array(root)));
+  const signed = signedRootMessage(root, signatureView, signatureSeqno) as Uint8Array<ArrayBuffer>;
+  const signature = new Uint8Array(await subtle.sign(SIGN, node.keys.privateKey, signed));
   return {
     transaction_id: txid,
     leaf_components: leafComponents,
@@ -108,7 +109,9 @@ export async function makeReceipt(
 /** Re-signs `receipt.root` with `node`'s key and swaps in its certificate and id. */
 export async function resignWith(receipt: Receipt, node: Identity): Promise<Receipt> {
   const root = Buffer.from(receipt.root, "hex");
-  const signature = new Uint8Array(await subtle.sign(SIGN, node.keys.privateKey, root));
+  const [view, seqno] = receipt.signature_transaction_id.split(".").map(Number) as [number, number];
+  const signed = signedRootMessage(root, view, seqno) as Uint8Array<ArrayBuffer>;
+  const signature = new Uint8Array(await subtle.sign(SIGN, node.keys.privateKey, signed));
   return {
     ...receipt,
     signature: Buffer.from(signature).toString("base64"),

@@ -141,14 +141,20 @@ describe("tampered digests and proofs fail with COTERIE_ERR_RECEIPT_BAD_PROOF", 
   });
 });
 
-describe("what the signature does not cover (docs/receipts.md)", () => {
-  test("tree_size and signature id of a same-shaped tree are not authenticated in the JSON form", async () => {
-    // Leaf 14 has the path shape right, left, left, left, right in trees of both 17 and 19 leaves.
+describe("the signature covers the signature transaction id, hence tree_size", () => {
+  test("moving to a same-shaped tree (17 instead of 19 leaves) breaks the signature", async () => {
+    // Leaf 14 has the path shape right, left, left, left, right in trees of both 17 and 19 leaves,
+    // so only the signed (view, seqno) of the signature transaction catches this.
     const r = copy(good);
     r.signature_transaction_id = "2.18";
     r.tree_size = 17;
-    const v = await verifyReceipt(r, service.pem);
-    assert.equal(v.transactionId, "2.15", "the transaction and its inclusion are still proven");
+    await expectCode(r, "COTERIE_ERR_RECEIPT_BAD_SIGNATURE");
+  });
+
+  test("changing only the signature's view breaks the signature", async () => {
+    const r = copy(good);
+    r.signature_transaction_id = "3.20";
+    await expectCode(r, "COTERIE_ERR_RECEIPT_BAD_SIGNATURE");
   });
 });
 

@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, type KeyPair, signP1363 } from "../../../src/crypto/keys.ts";
+import { signedRootMessage } from "../../../src/crypto/receipt.ts";
 import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../../../src/crypto/x509.ts";
 import {
   commitEvidence,
@@ -13,8 +14,8 @@ import {
 } from "../../../src/ledger/commit-evidence.ts";
 import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../../../src/ledger/entry.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
-import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../../../src/tables/service.ts";
 import { signatureWriteSet } from "../../../src/ledger/signature.ts";
+import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../../../src/tables/service.ts";
 
 export const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -101,7 +102,9 @@ export function appendSignature(ledger: Ledger, id: Identity, view: number): num
     tree_size: seqno - 1,
     root: root.toString("hex"),
     node_id: certificateId(id.nodeCert),
-    signature: Buffer.from(signP1363(id.node.privateKey, root)).toString("base64"),
+    signature: Buffer.from(signP1363(id.node.privateKey, signedRootMessage(root, view, seqno))).toString(
+      "base64",
+    ),
     cert: id.nodeCert,
   };
   const entry = encodeEntry(
