@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
-import { writeBenchCerts } from "./certs.ts";
+import { type CertFiles, writeBenchCerts } from "./certs.ts";
 import { type Options, parseOptions } from "./options.ts";
 import { takenPorts } from "./ports.ts";
 import { ProcessGroup } from "./procs.ts";
@@ -15,7 +15,7 @@ import { renderSvg } from "./report-svg.ts";
 import { FULL_TIMING, QUICK_TIMING, runTargetWorkloads, type SuiteContext } from "./suite.ts";
 import { type PointRecord, summarise } from "./summary.ts";
 import { ceilingTarget, coterieTarget, etcdTarget, type TargetSpec } from "./targets.ts";
-import { WORKLOADS } from "./workloads.ts";
+import { WORKLOADS, type Workload } from "./workloads.ts";
 
 /** The targets in the order they run; a new node count is one more entry here (see workloads.ts). */
 function targetSpecs(base: number): TargetSpec[] {
@@ -60,26 +60,13 @@ async function main(): Promise<number> {
   const ctx: SuiteContext = { group, repoRoot, timing: options.quick ? QUICK_TIMING : FULL_TIMING, log };
   const targetNotes: Record<string, string> = {};
   const points: PointRecord[] = [];
-  for (const spec of specs) {
-    log(`${spec.name}: starting`);
-    const target = await spec.start({ group, repoRoot, tmpDir, certs }).catch((err: Error) => err);
-    if (target instanceof Error) {
-      targetNotes[spec.name] = `not available (${target.message})`;
-      log(`${spec.name}: not available (${target.message})`);
-      await group.stopAll();
-      continue;
+  // Repeats restart every target and interleave them in time, so a noisy minute on the machine
+  // spreads over all targets instead of skewing one of them (and each repeat starts from empty state).
+  for (let repeat = 0; repeat < options.repeats; repeat++) {
+    for (const spec of specs) {
+      const workloads = selected.filter((w) => w.target === spec.name);
+      points.push(...(await runTarget(ctx, spec, workloads, repeat, { tmpDir, certs }, targetNotes)));
     }
-    targetNotes[spec.name] = target.note;
-    const workloads = selected.filter((w) => w.target === spec.name);
-    points.push(
-      ...(await runTargetWorkloads(ctx, target, workloads, options.repeats).catch((err: Error) => {
-        targetNotes[spec.name] += `; run aborted: ${err.message}`;
-        log(`${spec.name}: run aborted: ${err.message}`);
-        return [];
-      })),
-    );
-    const problems = await group.stopAll();
-    if (problems.length > 0) log(`warning: ${problems.join("; ")}`);
   }
   const leftover = await group.stopAll();
   if (leftover.length > 0 || group.running > 0) log(`warning: processes left behind: ${leftover.join("; ")}`);
@@ -93,6 +80,39 @@ async function main(): Promise<number> {
   };
   writeResults(repoRoot, header, points, options, ctx);
   return 0;
+}
+
+/** Starts one target in a fresh directory, runs its workloads once, stops it and removes its data. */
+async function runTarget(
+  ctx: SuiteContext,
+  spec: TargetSpec,
+  workloads: readonly Workload[],
+  repeat: number,
+  shared: { tmpDir: string; certs: CertFiles },
+  notes: Record<string, string>,
+): Promise<PointRecord[]> {
+  const label = `${spec.name} (repeat ${repeat + 1})`;
+  ctx.log(`${label}: starting`);
+  const runDir = join(shared.tmpDir, `${spec.name}-${repeat}`);
+  mkdirSync(runDir);
+  const start = { group: ctx.group, repoRoot: ctx.repoRoot, tmpDir: runDir, certs: shared.certs };
+  const target = await spec.start(start).catch((err: Error) => err);
+  let points: PointRecord[] = [];
+  if (target instanceof Error) {
+    notes[spec.name] = `not available (${target.message})`;
+    ctx.log(`${label}: not available (${target.message})`);
+  } else {
+    notes[spec.name] ??= target.note;
+    points = await runTargetWorkloads(ctx, target, workloads, repeat).catch((err: Error) => {
+      notes[spec.name] += `; repeat ${repeat + 1} aborted: ${err.message}`;
+      ctx.log(`${label}: aborted: ${err.message}`);
+      return [];
+    });
+  }
+  const problems = await ctx.group.stopAll();
+  if (problems.length > 0) ctx.log(`warning: ${problems.join("; ")}`);
+  rmSync(runDir, { recursive: true, force: true });
+  return points;
 }
 
 function writeResults(

@@ -108,41 +108,35 @@ function describe(r: LoadResult): string {
   return `${Math.round(r.throughputPerSec)}/s p50 ${ms(r.latencyUs.p50)} ms p99 ${ms(r.latencyUs.p99)} ms${errors.length > 0 ? ` errors ${errors.join(",")}` : ""}`;
 }
 
-/** All points of the given workloads on one target, `repeats` times; returns the raw records. */
+/** All points of the given workloads on one started target, once; returns the raw records. */
 export async function runTargetWorkloads(
   ctx: SuiteContext,
   target: Target,
   workloads: readonly Workload[],
-  repeats: number,
+  repeat: number,
 ): Promise<PointRecord[]> {
   const records: PointRecord[] = [];
   const preloaded = new Set<string>();
   let pointIndex = 0;
-  for (let repeat = 0; repeat < repeats; repeat++) {
-    for (const w of workloads) {
-      const key = JSON.stringify(w.preload);
-      if (w.preload !== undefined && !preloaded.has(key)) {
-        ctx.log(`  ${w.name}: preloading ${w.preload.count} records`);
-        await preload(ctx, target, w);
-        preloaded.add(key);
-      }
-      const record = (point: string, result: LoadResult) => {
-        records.push({ workload: w.name, target: target.name, point, repeat, result });
-        ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}`);
-      };
-      const idStart = () => WRITE_ID_START + pointIndex++ * IDS_PER_POINT;
-      const closed = await runGenerator(ctx, baseConfig(target, w, ctx.timing, idStart()));
-      record("closed", closed);
-      if (!w.openLoop || !closed.ok || !(closed.throughputPerSec > 0)) continue;
-      for (const fraction of OPEN_LOOP_FRACTIONS) {
-        const ratePerSec = Math.max(1, Math.round(closed.throughputPerSec * fraction));
-        const open: LoadConfig = {
-          ...baseConfig(target, w, ctx.timing, idStart()),
-          mode: "open",
-          ratePerSec,
-        };
-        record(`open ${Math.round(fraction * 100)}%`, await runGenerator(ctx, open));
-      }
+  for (const w of workloads) {
+    const key = JSON.stringify(w.preload);
+    if (w.preload !== undefined && !preloaded.has(key)) {
+      ctx.log(`  ${w.name}: preloading ${w.preload.count} records`);
+      await preload(ctx, target, w);
+      preloaded.add(key);
+    }
+    const record = (point: string, result: LoadResult) => {
+      records.push({ workload: w.name, target: target.name, point, repeat, result });
+      ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}`);
+    };
+    const idStart = () => WRITE_ID_START + pointIndex++ * IDS_PER_POINT;
+    const closed = await runGenerator(ctx, baseConfig(target, w, ctx.timing, idStart()));
+    record("closed", closed);
+    if (!w.openLoop || !closed.ok || !(closed.throughputPerSec > 0)) continue;
+    for (const fraction of OPEN_LOOP_FRACTIONS) {
+      const ratePerSec = Math.max(1, Math.round(closed.throughputPerSec * fraction));
+      const open: LoadConfig = { ...baseConfig(target, w, ctx.timing, idStart()), mode: "open", ratePerSec };
+      record(`open ${Math.round(fraction * 100)}%`, await runGenerator(ctx, open));
     }
   }
   return records;
