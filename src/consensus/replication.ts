@@ -118,6 +118,8 @@ export function handleHeartbeatResponse(r: Raft, m: MsgHeartbeatResp): void {
   if (pr === undefined) return;
   pr.recentActive = true;
   pr.probeSent = false;
+  // The follower is alive: let one more MsgApp through even if the window is full of lost ones.
+  if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirst();
   if (pr.state === "replicate" && pr.match < r.log.lastIndex() && pr.match === pr.matchAtLastHeartbeat) {
     // No progress over a whole heartbeat round: a MsgApp was probably lost, so probe again.
     pr.becomeProbe();
