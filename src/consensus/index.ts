@@ -2,6 +2,7 @@
 export type { Canary, RaftConfig, RaftConfigInput } from "./config.ts";
 export { validateConfig } from "./config.ts";
 export { describeEntry, describeMessage } from "./describe.ts";
+export { checkMessage } from "./guard.ts";
 export { seededRandom } from "./random.ts";
 export type { RawNodeOptions, Status } from "./raw-node.ts";
 export { RawNode } from "./raw-node.ts";

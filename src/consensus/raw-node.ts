@@ -162,6 +162,13 @@ export class RawNode {
       log.emitted < log.committed
         ? log.slice(log.emitted + 1, log.committed + 1, this.config.committedBytesMax)
         : [];
+    const lastCommitted = committedEntries[committedEntries.length - 1];
+    assert(
+      lastCommitted === undefined ||
+        lastCommitted.index < log.committed ||
+        lastCommitted.kind === "signature",
+      "committed entries end at a signature",
+    );
     const ready: Ready = {
       softState: sameSoft(this.#soft, soft) ? null : soft,
       hardState: hardChanged ? hard : null,

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as consensus from "../../../src/consensus/index.ts";
-import { MemoryStorage, type MsgApp, validateConfig } from "../../../src/consensus/index.ts";
+import {
+  checkMessage,
+  MemoryStorage,
+  type MsgApp,
+  seededRandom,
+  validateConfig,
+} from "../../../src/consensus/index.ts";
+import { jointMatch } from "../../../src/consensus/quorum.ts";
 import { InvariantError } from "../../../src/util/assert.ts";
 import { bytes, drain, entry, handle, makeLeader, makeNode } from "./harness.ts";
 
@@ -172,6 +179,7 @@ test("the public export list is deliberate", () => {
   assert.deepEqual(Object.keys(consensus).sort(), [
     "MemoryStorage",
     "RawNode",
+    "checkMessage",
     "describeEntry",
     "describeMessage",
     "emptySnapshot",
@@ -179,4 +187,46 @@ test("the public export list is deliberate", () => {
     "seededRandom",
     "validateConfig",
   ]);
+});
+
+test("jointMatch equals a naive search for the largest index on a majority of every configuration", () => {
+  const random = seededRandom(42);
+  const ids = ["1", "2", "3", "4", "5", "6"];
+  for (let round = 0; round < 500; round++) {
+    const pick = () => ids.filter(() => random() < 0.6);
+    const configs = [pick(), pick()].filter((c) => c.length > 0);
+    if (configs.length === 0) continue;
+    const match = new Map(ids.map((id) => [id, Math.floor(random() * 8)]));
+    const matchOf = (id: string) => match.get(id)!;
+    let naive = 0;
+    for (let i = 0; i <= 8; i++) {
+      if (configs.every((c) => c.filter((id) => matchOf(id) >= i).length > c.length / 2)) naive = i;
+    }
+    assert.equal(jointMatch(configs, matchOf), naive, JSON.stringify({ configs, match: [...match] }));
+  }
+});
+
+test("checkMessage refuses malformed network input with TypeError/RangeError and accepts real messages", () => {
+  const leader = makeLeader();
+  leader.raw.propose({ kind: "reconfiguration", payload: bytes("c"), configuration: ["1", "2"] });
+  for (const m of drain(leader)) assert.equal(checkMessage(m), m);
+  assert.throws(() => checkMessage(null), TypeError);
+  assert.throws(() => checkMessage({ type: "MsgNope", from: "1", to: "2", term: 1 }), /unknown type/);
+  assert.throws(
+    () => checkMessage({ type: "MsgHeartbeat", from: "1", to: "2", term: -1, commit: 0 }),
+    RangeError,
+  );
+  const bad = { type: "MsgApp", from: "1", to: "2", term: 1, prevIndex: 0, prevTerm: 0, commit: 0 };
+  assert.throws(
+    () => checkMessage({ ...bad, entries: [{ index: 1, term: 1, kind: "data", payload: "x" }] }),
+    /payload/,
+  );
+  assert.throws(
+    () =>
+      checkMessage({
+        ...bad,
+        entries: [{ index: 1, term: 1, kind: "reconfiguration", payload: new Uint8Array() }],
+      }),
+    /configuration/,
+  );
 });
