@@ -198,29 +198,32 @@ export function liveness(cluster: Cluster): void {
   for (const id of cluster.nodes.keys()) if (!cluster.alive(id)) cluster.restart(id);
   cluster.processAll();
   let target: number | null = null;
-  let targetLeader: NodeId | null = null;
+  let targetTerm: string | null = null;
   for (let tick = 0; tick < livenessTicksMax; tick++) {
     cluster.now++;
     for (const id of cluster.nodes.keys()) cluster.tick(id);
     cluster.deliverAllNow(20);
     const leader = cluster.leader();
     if (leader === null) continue;
-    if (leader !== targetLeader) target = null;
+    const status = cluster.nodes.get(leader)!.raw!.status();
+    // A proposal of an earlier leadership may never commit (it needs a signature of the new term).
+    if (`${leader}@${status.term}` !== targetTerm) target = null;
     if (target === null) {
-      targetLeader = leader;
+      targetTerm = `${leader}@${status.term}`;
       const ok = cluster.propose(leader, { kind: "data", payload: cluster.payload("live") });
       if (ok && cluster.propose(leader, { kind: "signature", payload: cluster.payload("live-sig") })) {
         target = cluster.nodes.get(leader)!.raw!.status().lastIndex;
       }
       cluster.processAll();
-    } else if (cluster.nodes.get(leader)!.raw!.status().commit >= target) {
+    } else if (status.commit >= target) {
       return;
     }
   }
   for (const node of cluster.nodes.values()) {
     const st = node.raw!.status();
     const line = `${st.id} ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} last ${st.lastIndex}`;
-    cluster.options.onEvent?.(`${line} configs ${JSON.stringify(st.configurations)}`);
+    const progress = [...st.progress].map(([id, p]) => `${id}:${p.state}/${p.match}/${p.next}`).join(" ");
+    cluster.options.onEvent?.(`${line} configs ${JSON.stringify(st.configurations)} ${progress}`);
   }
   throw new LivenessFailure(
     `no leader committed a new proposal within ${livenessTicksMax} ticks (target ${target})`,
