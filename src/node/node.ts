@@ -9,6 +9,7 @@ import type { App } from "../app/index.ts";
 import { createPlatform, type Platform, virtualMeasurement } from "../attestation/index.ts";
 import { privateKeyToPem } from "../crypto/keys.ts";
 import { certificateId } from "../crypto/x509.ts";
+import { ConstitutionRuntime, genesisGovernance } from "../governance/index.ts";
 import { Store } from "../kv/index.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
@@ -18,6 +19,7 @@ import { CoterieError } from "../util/errors.ts";
 import type { NodeConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
 import { Frontend } from "./frontend.ts";
+import { createGovernanceApp } from "./gov-app.ts";
 import { createIdentity, hasIdentity, type Identity, loadIdentity, saveIdentity } from "./identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -121,10 +123,14 @@ async function serve(
     const tx = engine.store.beginTx();
     return serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open";
   };
+  const governance = new ConstitutionRuntime();
   const frontend = new Frontend({
     config,
     engine,
-    mounts: [{ prefix: "/app", app, reservedWrites: false, requireOpen: true }],
+    mounts: [
+      { prefix: "/app", app, reservedWrites: false, requireOpen: true },
+      { prefix: "/gov", app: createGovernanceApp(governance), reservedWrites: true, requireOpen: false },
+    ],
     log,
     metrics,
     serviceOpen,
@@ -146,6 +152,7 @@ async function serve(
     serviceCertPem: identity.serviceCert,
     async close() {
       await frontend.close();
+      governance.dispose();
       await engine.close();
       await engine.ledger.close();
     },
@@ -178,6 +185,7 @@ async function genesis(engine: Engine, identity: Identity, config: NodeConfig, l
         if (m.encryption_public_key !== undefined) info.encryption_public_key = m.encryption_public_key;
         memberInfo.in(tx).put(id, info);
       }
+      genesisGovernance(tx);
       for (const u of config.genesis.users) {
         const id = certificateId(u.cert);
         userCerts.in(tx).put(id, u.cert);

@@ -194,6 +194,14 @@ export const errorCodes = {
       "Offline governance audit found a signature that does not verify or an outcome that does not recompute.",
   },
   // -- apps and sandbox
+  COTERIE_ERR_APP_BUNDLE_INVALID: {
+    status: 400,
+    summary: "An app bundle loads but does not describe a valid app (ABI, endpoints, handlers, tables, limits).",
+  },
+  COTERIE_ERR_APP_NOT_DEPLOYED: {
+    status: 404,
+    summary: "No application is deployed on this service yet (governance `set_app`).",
+  },
   COTERIE_ERR_SANDBOX_SYNTAX: {
     status: 400,
     summary: "A sandboxed module does not compile; the message and details give the file, line and column.",
