@@ -4,7 +4,7 @@ export { validateConfig } from "./config.ts";
 export { describeEntry, describeMessage } from "./describe.ts";
 export { checkMessage } from "./guard.ts";
 export { seededRandom } from "./random.ts";
-export type { RawNodeOptions, Status } from "./raw-node.ts";
+export type { BasicStatus, RawNodeOptions, Status } from "./raw-node.ts";
 export { RawNode } from "./raw-node.ts";
 export type { Storage } from "./storage.ts";
 export { emptySnapshot, entryBytes, MemoryStorage } from "./storage.ts";

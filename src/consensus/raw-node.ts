@@ -24,8 +24,8 @@ export type RawNodeOptions = {
   applied?: number;
 };
 
-/** A read-only picture of the node, for routing, metrics and tests. */
-export type Status = {
+/** The cheap part of the node's state (no allocation beyond the record), for every request. */
+export type BasicStatus = {
   id: NodeId;
   term: number;
   vote: NodeId | null;
@@ -33,6 +33,10 @@ export type Status = {
   leader: NodeId | null;
   commit: number;
   lastIndex: number;
+};
+
+/** A read-only picture of the node, for routing, metrics and tests. */
+export type Status = BasicStatus & {
   lastSignature: number;
   configurations: readonly (readonly NodeId[])[];
   progress: ReadonlyMap<NodeId, { state: string; match: number; next: number }>;
@@ -215,15 +219,25 @@ export class RawNode {
     if (self?.maybeUpdate(storage.lastIndex()) && maybeCommit(r)) bcastAppend(r);
   }
 
+  basicStatus(): BasicStatus {
+    const r = this.#raft;
+    return {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      role: r.role,
+      leader: r.leader,
+      commit: r.log.committed,
+      lastIndex: r.log.lastIndex(),
+    };
+  }
+
   status(): Status {
     const r = this.#raft;
     const progress = new Map<NodeId, { state: string; match: number; next: number }>();
     for (const [id, pr] of r.progress) progress.set(id, { state: pr.state, match: pr.match, next: pr.next });
     return {
-      ...this.#softState(),
-      ...this.#hardState(),
-      id: r.id,
-      lastIndex: r.log.lastIndex(),
+      ...this.basicStatus(),
       lastSignature: r.log.lastSignature(),
       configurations: r.log.configurations.active(),
       progress,

@@ -229,7 +229,9 @@ export class Cluster {
     raw.advance(rd);
     if (rd.softState !== null) {
       const { role, leader } = rd.softState;
-      this.options.onEvent?.(`${node.id} is ${role} in term ${raw.status().term}, leader ${leader ?? "-"}`);
+      this.options.onEvent?.(
+        `${node.id} is ${role} in term ${raw.basicStatus().term}, leader ${leader ?? "-"}`,
+      );
       if (role === "leader") this.#onElected(node, raw);
     }
   }
@@ -269,7 +271,7 @@ export class Cluster {
 
   view(node: SimNode): NodeView {
     const raw = node.raw!;
-    const status = raw.status();
+    const status = raw.basicStatus();
     const firstIndex = raw.firstIndex();
     return {
       id: node.id,
@@ -288,7 +290,7 @@ export class Cluster {
   leader(): NodeId | null {
     let best: { id: NodeId; term: number } | null = null;
     for (const node of this.nodes.values()) {
-      const status = node.raw?.status();
+      const status = node.raw?.basicStatus();
       if (status?.role === "leader" && (best === null || status.term > best.term))
         best = { id: node.id, term: status.term };
     }

@@ -205,14 +205,14 @@ export function liveness(cluster: Cluster): void {
     cluster.deliverAllNow(20);
     const leader = cluster.leader();
     if (leader === null) continue;
-    const status = cluster.nodes.get(leader)!.raw!.status();
+    const status = cluster.nodes.get(leader)!.raw!.basicStatus();
     // A proposal of an earlier leadership may never commit (it needs a signature of the new term).
     if (`${leader}@${status.term}` !== targetTerm) target = null;
     if (target === null) {
       targetTerm = `${leader}@${status.term}`;
       const ok = cluster.propose(leader, { kind: "data", payload: cluster.payload("live") });
       if (ok && cluster.propose(leader, { kind: "signature", payload: cluster.payload("live-sig") })) {
-        target = cluster.nodes.get(leader)!.raw!.status().lastIndex;
+        target = cluster.nodes.get(leader)!.raw!.basicStatus().lastIndex;
       }
       cluster.processAll();
     } else if (status.commit >= target) {
