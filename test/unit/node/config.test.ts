@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { configDefaults, validateConfig } from "../../../src/node/config.ts";
+
+test("defaults are filled in and nested sections merge", () => {
+  const c = validateConfig({ dataDir: "/tmp/x", http: { bodyBytesMax: 2048 } });
+  assert.equal(c.http.bodyBytesMax, 2048);
+  assert.equal(c.http.requestsInFlightMax, configDefaults.http.requestsInFlightMax);
+  assert.deepEqual(c.signatures, configDefaults.signatures);
+});
+
+test("nonsense is refused with a message naming the field", () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [null, /must be a JSON object/],
+    [{}, /dataDir/],
+    [{ dataDir: "d", rpc: { port: 70000 } }, /rpc\.port/],
+    [{ dataDir: "d", signatures: { intervalTxs: 0 } }, /signatures\.intervalTxs/],
+    [{ dataDir: "d", http: { bodyBytesMax: -1 } }, /http\.bodyBytesMax/],
+    [{ dataDir: "d", http: { bodyByteMax: 1 } }, /http\.bodyByteMax: unknown field/],
+    [{ dataDir: "d", surprise: 1 }, /surprise: unknown field/],
+    [{ dataDir: "d", platform: "sgx" }, /platform/],
+    [{ dataDir: "d", log: { level: "loud" } }, /log\.level/],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(
+      () => validateConfig(input),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "COTERIE_ERR_INVALID_INPUT");
+        assert.match(e.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+test("relations between limits are checked at load", () => {
+  assert.throws(
+    () => validateConfig({ dataDir: "d", kv: { valueBytesMax: 10, writeSetBytesMax: 5 } }),
+    /valueBytesMax/,
+  );
+  assert.throws(
+    () =>
+      validateConfig({ dataDir: "d", kv: { writeSetBytesMax: 1 << 24 }, ledger: { batchBytesMax: 1 << 20 } }),
+    /one entry must fit in a flush batch/,
+  );
+  assert.throws(() => validateConfig({ dataDir: "d", http: { bodyBytesMax: 1 << 26 } }), /bodyBytesMax/);
+  assert.throws(() => validateConfig({ dataDir: "d", uncommittedTxsMax: 10 }), /uncommittedTxsMax/);
+});
