@@ -140,7 +140,8 @@ function withWait(opts: WriteOptions): RequestOptions {
 
 function withQuery(path: string, query: RequestOptions["query"]): string {
   if (query === undefined) return path;
-  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  const entries = Object.entries(query).filter(([, v]) => v !== undefined);
+  const params = new URLSearchParams(entries.map(([k, v]) => [k, String(v)]));
   return `${path}${path.includes("?") ? "&" : "?"}${params}`;
 }
 

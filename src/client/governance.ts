@@ -24,7 +24,7 @@ export type ProposalInfo = { proposal_id: string; state: string } & Record<strin
 export type GovMessageOptions = { proposalId?: string; createdAtSeconds?: number };
 
 /** Signs one governance request; exported for callers that submit it some other way. */
-export function signGovRequest(
+export async function signGovRequest(
   signer: CoseSigner,
   type: GovMessageType,
   payload: unknown,
@@ -55,10 +55,18 @@ const json = (res: HttpResponse): unknown =>
 
 /** The `gov` part of a client; `signer` may be absent for read-only use. */
 export function createGovernance(request: Requester, signer: CoseSigner | undefined) {
-  const signed = async (path: string, type: GovMessageType, payload: unknown, proposalId?: string) => {
+  const needSigner = (): CoseSigner => {
     if (signer === undefined)
       throw new TypeError("governance requests need a signer (createClient({ signer }))");
-    const body = await signGovRequest(signer, type, payload, proposalId === undefined ? {} : { proposalId });
+    return signer;
+  };
+  const signed = async (path: string, type: GovMessageType, payload: unknown, proposalId?: string) => {
+    const body = await signGovRequest(
+      needSigner(),
+      type,
+      payload,
+      proposalId === undefined ? {} : { proposalId },
+    );
     return json(await request("POST", path, body, { headers: { "content-type": COSE_CONTENT_TYPE } }));
   };
   const id = (proposalId: string) => {
@@ -94,6 +102,7 @@ export function createGovernance(request: Requester, signer: CoseSigner | undefi
       json(await request("GET", "/gov/v1/members/state-digest", undefined)) as { state_digest: string },
     /** Acknowledges the current state digest, which activates a newly added member. */
     ack: async () => {
+      needSigner();
       const digest = json(await request("GET", "/gov/v1/members/state-digest", undefined)) as {
         state_digest?: unknown;
       };
