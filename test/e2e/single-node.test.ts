@@ -107,6 +107,20 @@ describe("single node", () => {
     c.close();
   });
 
+  test("TLS 1.2 is refused: the service speaks TLS 1.3 only", async () => {
+    const { connect } = await import("node:tls");
+    const url = new URL(node.url);
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = connect({ host: url.hostname, port: Number(url.port), ca: node.serviceCert, maxVersion: "TLSv1.2" });
+      socket.once("secureConnect", () => {
+        socket.destroy();
+        resolve("connected");
+      });
+      socket.once("error", (e: Error & { code?: string }) => resolve(e.code ?? e.message));
+    });
+    assert.notEqual(outcome, "connected");
+  });
+
   test("health, readiness and Prometheus metrics", async () => {
     const c = client(node, null);
     assert.equal((await c.get("/node/health")).status, 200);

@@ -1,0 +1,121 @@
+// The engine's write path without HTTP: optimistic concurrency re-runs a conflicting handler,
+// gives up with 409 after the configured attempts, and a handler that throws appends nothing.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Store, utf8 } from "../../../src/kv/index.ts";
+import { Ledger } from "../../../src/ledger/ledger.ts";
+import { Engine } from "../../../src/node/engine.ts";
+import { createIdentity } from "../../../src/node/identity.ts";
+import { LocalReplicator } from "../../../src/node/replicator.ts";
+import { ViewHistory } from "../../../src/node/view-history.ts";
+import { tempDir } from "../ledger/helpers.ts";
+
+async function makeEngine(txAttemptsMax = 3) {
+  const { ledger } = Ledger.open(join(tempDir(), "ledger"), {
+    chunkBytesMax: 1 << 20,
+    batchBytesMax: 1 << 20,
+  });
+  const replicator = new LocalReplicator(ledger, (e) => {
+    throw e;
+  });
+  return new Engine({
+    store: new Store(),
+    ledger,
+    identity: await createIdentity([]),
+    replicator,
+    views: new ViewHistory(1),
+    committedSeqno: 0,
+    options: {
+      signatureIntervalTxs: 1000,
+      signatureIntervalMs: 1000,
+      txAttemptsMax,
+      uncommittedTxsMax: 10_000,
+    },
+  });
+}
+
+const counter = (tx: Parameters<Parameters<Engine["execute"]>[0]>[0]) => tx.typed("counter", utf8, utf8);
+
+test("a handler that read a key another transaction changed is re-run, and both increments land", async () => {
+  const engine = await makeEngine();
+  let runs = 0;
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const slow = engine.execute(
+    async (tx) => {
+      runs++;
+      const n = Number(counter(tx).get("n") ?? "0");
+      if (runs === 1) await gate; // the fast writer commits meanwhile
+      counter(tx).put("n", String(n + 1));
+    },
+    { reservedWrites: false },
+  );
+  await engine.execute((tx) => counter(tx).put("n", String(Number(counter(tx).get("n") ?? "0") + 1)), {
+    reservedWrites: false,
+  });
+  release();
+  const { txId } = await slow;
+  assert.equal(runs, 2, "the conflicting handler ran again");
+  assert.equal(txId?.seqno, 2);
+  assert.equal(counter(engine.store.beginTx()).get("n"), "2");
+  await engine.close();
+});
+
+test("after txAttemptsMax conflicts the write fails with COTERIE_ERR_KV_CONFLICT (409)", async () => {
+  const engine = await makeEngine(2);
+  const attempt = engine.execute(
+    async (tx) => {
+      counter(tx).get("n");
+      // Another writer commits while this handler waits, every time.
+      await engine.execute((t) => counter(t).put("n", "x"), { reservedWrites: false });
+      counter(tx).put("n", "mine");
+    },
+    { reservedWrites: false },
+  );
+  await assert.rejects(attempt, (e: Error & { code?: string; status?: number }) => {
+    assert.equal(e.code, "COTERIE_ERR_KV_CONFLICT");
+    assert.equal(e.status, 409);
+    return true;
+  });
+  await engine.close();
+});
+
+test("a handler that throws appends nothing; read-only handlers get no transaction id", async () => {
+  const engine = await makeEngine();
+  await assert.rejects(
+    engine.execute(
+      (tx) => {
+        counter(tx).put("n", "1");
+        throw new Error("bug");
+      },
+      { reservedWrites: false },
+    ),
+    /bug/,
+  );
+  assert.equal(engine.lastSeqno, 0);
+  const { txId } = await engine.execute((tx) => counter(tx).get("n"), { reservedWrites: false });
+  assert.equal(txId, null);
+  assert.equal(engine.lastSeqno, 0);
+  await engine.close();
+});
+
+test("signatures every N transactions commit them, and receipts follow", async () => {
+  const engine = await makeEngine();
+  const ids = [];
+  for (let i = 0; i < 3; i++) {
+    ids.push((await engine.execute((tx) => counter(tx).put(`k${i}`, "v"), { reservedWrites: false })).txId);
+  }
+  assert.equal(engine.status(ids[0] as { view: number; seqno: number }), "Pending");
+  engine.appendSignature();
+  assert.equal(await engine.waitForCommit(ids[2] as { view: number; seqno: number }, 5000), "Committed");
+  assert.equal(engine.committedSeqno, 4);
+  const receipt = engine.receipt(ids[1] as { view: number; seqno: number });
+  assert.equal(receipt?.transaction_id, "1.2");
+  assert.equal(receipt?.signature_transaction_id, "1.4");
+  assert.equal(engine.status({ view: 1, seqno: 99 }), "Unknown");
+  assert.equal(engine.status({ view: 0, seqno: 2 }), "Invalid");
+  await engine.close();
+});
