@@ -6,10 +6,12 @@
  *   ledger verify DIR [--service-cert PEM]                     re-check a whole ledger offline
  *   receipt verify FILE --service-cert PEM                     check one receipt offline
  *   keygen --name NAME [--out DIR]                             a member or user key and certificate
+ *   gov propose|vote|withdraw|list|show|ack|audit ...          governance (src/cli/gov.ts)
  * Exit codes: 0 success, 1 verification failed or bad input, 2 usage error.
  */
 import { parseArgs } from "node:util";
 import { isCoterieError } from "../util/errors.ts";
+import { runGov } from "./gov.ts";
 import { runKeygen, runLedgerVerify, runReceiptVerify } from "./offline.ts";
 import { runSandbox, runStart } from "./serve.ts";
 
@@ -18,13 +20,15 @@ const usage = `usage: coterie <command>
   start --config FILE [--app NAME|PATH]
   ledger verify DIR [--service-cert PEM]
   receipt verify FILE --service-cert PEM
-  keygen --name NAME [--out DIR]`;
+  keygen --name NAME [--out DIR]
+  gov propose|vote|withdraw|list|show|ack|audit ...   (coterie gov --help)`;
 
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "gov") return runGov(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

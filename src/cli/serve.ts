@@ -4,7 +4,8 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { type NodeConfig, validateConfig } from "../node/config.ts";
 import { type RunningNode, startNode } from "../node/node.ts";
 import { loadApp } from "./apps.ts";
-import { ensureIdentityFiles } from "./identity-files.ts";
+import { openServiceByVote } from "./gov.ts";
+import { ensureIdentityFiles, type IdentityFiles } from "./identity-files.ts";
 import { UsageError } from "./main.ts";
 
 type Values = { workspace?: string; port?: string; app?: string; config?: string };
@@ -62,14 +63,22 @@ export async function runSandbox(values: Values): Promise<number> {
     const config = {
       dataDir: "node0",
       rpc: { host: "127.0.0.1", port },
-      genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: true },
+      genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: false },
     };
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
   const config = loadConfigFile(configPath);
   if (values.port !== undefined) config.rpc.port = port;
   const node = await startNode(config, await loadApp(values.app ?? "logging"));
-  printHowTo(node, workspace, user.certPath, user.keyPath, member.certPath);
+  const serviceCertPath = join(workspace, "node0", "service_cert.pem");
+  const opened = await openServiceByVote({
+    url: node.url,
+    "service-cert": serviceCertPath,
+    cert: member.certPath,
+    key: member.keyPath,
+  });
+  if (opened !== null) console.log(`coterie: member0 acknowledged and opened the service by proposal ${opened}`);
+  printHowTo(node, workspace, user.certPath, user.keyPath, member);
   stopOnSignals(node, () => process.exit(0));
   return -1;
 }
@@ -79,17 +88,18 @@ function printHowTo(
   workspace: string,
   userCert: string,
   userKey: string,
-  memberCert: string,
+  member: IdentityFiles,
 ): void {
   const rel = (p: string) => relative(process.cwd(), p) || ".";
   const serviceCert = rel(join(workspace, "node0", "service_cert.pem"));
+  const gov = `node src/cli/main.ts gov --url ${node.url} --service-cert ${serviceCert} --cert ${rel(member.certPath)} --key ${rel(member.keyPath)}`;
   const curl = `curl --cacert ${serviceCert} --cert ${rel(userCert)} --key ${rel(userKey)}`;
   console.log(`
 coterie: sandbox listening on ${node.url}
   workspace:            ${rel(workspace)}
   service certificate:  ${serviceCert}   (clients pin this)
   user identity:        ${rel(userCert)} / ${rel(userKey)}
-  member identity:      ${rel(memberCert)}
+  member identity:      ${rel(member.certPath)} / ${rel(member.keyPath)}
 
 Try it:
   ${curl} -H 'content-type: application/json' -d '{"id": 1, "msg": "hello"}' '${node.url}/app/log/private?wait_for_commit=true'
@@ -98,6 +108,14 @@ Try it:
   ${curl} '${node.url}/app/receipt?transaction_id=<id>' > receipt.json
   node src/cli/main.ts receipt verify receipt.json --service-cert ${serviceCert}
   node src/cli/main.ts ledger verify ${rel(join(workspace, "node0", "ledger"))} --service-cert ${serviceCert}
+
+Govern it (docs/governance.md): write a proposal and a ballot, then
+  echo '{"actions":[{"name":"set_user","args":{"cert":"<PEM>"}}]}' > proposal.json
+  echo 'export function vote(proposal, proposerId) { return true; }' > ballot.js
+  ${gov} propose proposal.json
+  ${gov} vote <proposal id> ballot.js
+  ${gov} list
+  node src/cli/main.ts gov audit ${rel(join(workspace, "node0", "ledger"))} --service-cert ${serviceCert}
 
 Ctrl-C stops the node cleanly; run the same command again to restart it from its ledger.
 coterie: listening on ${node.url}`);
