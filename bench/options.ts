@@ -1,12 +1,18 @@
 // Command-line options of bench/run.ts, parsed and validated in one place.
 
 const REPEATS_MAX = 20;
+/**
+ * Below Linux's ephemeral range (32768-60999 by default): a port inside it can be taken for a
+ * moment by any outgoing connection — e.g. one of the generator's own — and a target then fails to
+ * bind it mid-run.
+ */
+export const PORT_BASE_DEFAULT = 24100;
 
 export type Options = { quick: boolean; repeats: number; only: string | null; portBase: number };
 
 /** Parses argv (without node and script); throws TypeError/RangeError on bad input. */
 export function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { quick: false, repeats: 0, only: null, portBase: 47100 };
+  const options: Options = { quick: false, repeats: 0, only: null, portBase: PORT_BASE_DEFAULT };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {

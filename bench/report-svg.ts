@@ -69,7 +69,7 @@ export function renderSvg(title: string, rows: readonly SummaryRow[]): string {
   });
   const ly = PLOT.top + 20 + series.length * 20;
   out.push(`<text x="660" y="${ly}">solid: p99, dashed: p50</text>`);
-  out.push(`<text x="660" y="${ly + 16}">rightmost point: closed loop</text>`);
+  out.push(`<text x="660" y="${ly + 16}">points: open loop at ¼ and ¾, closed loop</text>`);
   out.push("</svg>", "");
   return out.join("\n");
 }

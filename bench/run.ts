@@ -8,7 +8,7 @@ import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { type CertFiles, writeBenchCerts } from "./certs.ts";
 import { type Options, parseOptions } from "./options.ts";
-import { takenPorts } from "./ports.ts";
+import { ephemeralPorts, takenPorts } from "./ports.ts";
 import { ProcessGroup } from "./procs.ts";
 import { type ReportHeader, renderMarkdown } from "./report-markdown.ts";
 import { renderSvg } from "./report-svg.ts";
@@ -43,7 +43,14 @@ async function main(): Promise<number> {
     (w) => options.only === null || w.name.includes(options.only) || w.target.includes(options.only),
   );
   const specs = targetSpecs(options.portBase).filter((s) => selected.some((w) => w.target === s.name));
-  const taken = await takenPorts(specs.flatMap((s) => s.ports));
+  const ports = specs.flatMap((s) => s.ports);
+  const ephemeral = ephemeralPorts(ports);
+  if (ephemeral.length > 0) {
+    process.stderr.write(
+      `warning: port(s) ${ephemeral.join(", ")} are in the ephemeral range; a target may fail to bind\n`,
+    );
+  }
+  const taken = await takenPorts(ports);
   if (taken.length > 0) {
     process.stderr.write(
       `refusing to run: port(s) ${taken.join(", ")} on 127.0.0.1 already in use ` +

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LoadResult } from "../../../bench/load-config.ts";
-import { parseOptions } from "../../../bench/options.ts";
+import { PORT_BASE_DEFAULT, parseOptions } from "../../../bench/options.ts";
 import { formatNumber, renderMarkdown } from "../../../bench/report-markdown.ts";
 import { chartSeries, escapeXml, niceCeiling, renderSvg } from "../../../bench/report-svg.ts";
 import { median, type PointRecord, summarise } from "../../../bench/summary.ts";
@@ -133,12 +133,12 @@ test("svg chart has a labelled series per workload with at least two points, log
 });
 
 test("options: defaults, quick, and refusal of nonsense", () => {
-  assert.deepEqual(parseOptions([]), { quick: false, repeats: 3, only: null, portBase: 47100 });
+  assert.deepEqual(parseOptions([]), { quick: false, repeats: 3, only: null, portBase: PORT_BASE_DEFAULT });
   assert.deepEqual(parseOptions(["--quick", "--only", "etcd"]), {
     quick: true,
     repeats: 1,
     only: "etcd",
-    portBase: 47100,
+    portBase: PORT_BASE_DEFAULT,
   });
   assert.equal(parseOptions(["--repeat", "5"]).repeats, 5);
   assert.throws(() => parseOptions(["--repeat", "0.5"]), RangeError);
