@@ -14,8 +14,10 @@ export NODE_OPTIONS := --no-node-snapshot $(NODE_OPTIONS)
 TEST_CONCURRENCY ?= 2
 UNIT_TESTS := $(shell find test/unit test/sim -name '*.test.ts' 2>/dev/null | sort)
 E2E_TESTS := $(shell find test/e2e -name '*.test.ts' 2>/dev/null | sort)
+# Browser tests run Debian's Chromium (tools/ensure-chromium.sh installs it as root, else they skip and say why).
+BROWSER_TESTS := $(shell find test/browser -name '*.test.ts' 2>/dev/null | sort)
 
-.PHONY: all install sandbox test typecheck lint fmt unit e2e bench bench-quick clean
+.PHONY: all install sandbox test typecheck lint fmt unit e2e browser bench bench-quick clean
 
 all: test
 
@@ -46,8 +48,11 @@ unit: install
 e2e: install
 	node --test --test-concurrency=1 $(E2E_TESTS)
 
+browser: install
+	node --test --test-concurrency=1 $(BROWSER_TESTS)
+
 test: typecheck lint
-	node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS) $(E2E_TESTS)
+	node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS) $(E2E_TESTS) $(BROWSER_TESTS)
 
 bench: install
 	node bench/run.ts
