@@ -1,20 +1,13 @@
 import { CoterieError } from "../util/errors.ts";
-import type { App, AuthPolicy, Endpoint, HttpMethod } from "./types.ts";
+import { checkConfidentialSpec, checkEndpointShape, endpointsMax, invalid } from "./shape.ts";
+import type { App, AuthRequirement } from "./types.ts";
 
-const methods: readonly HttpMethod[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-const policies: readonly AuthPolicy[] = ["user_cert", "member_cert", "no_auth"];
-const segment = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\})$/;
-
-function invalid(endpoint: Endpoint, why: string): CoterieError {
-  return new CoterieError(
-    "COTERIE_ERR_INVALID_INPUT",
-    `endpoint ${endpoint.method} ${endpoint.path}: ${why}`,
-  );
-}
+export { checkEndpointShape, endpointsMax, isWellFormedAuth } from "./shape.ts";
 
 /**
  * Declares an application, checking every endpoint once: a known method, a well-formed path
- * template, at least one known auth policy, a handler, and no two endpoints on one route.
+ * template, well-formed auth requirements, a handler, no two endpoints on one route, and
+ * well-formed confidential tables.
  *
  * @example
  * export default defineApp({ name: "hello", endpoints: [
@@ -24,25 +17,31 @@ function invalid(endpoint: Endpoint, why: string): CoterieError {
 export function defineApp(app: App): App {
   if (typeof app.name !== "string" || app.name === "")
     throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "app name is required");
+  if (!Array.isArray(app.endpoints) || app.endpoints.length > endpointsMax) {
+    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", `an app has at most ${endpointsMax} endpoints`);
+  }
   const seen = new Set<string>();
   for (const e of app.endpoints) {
-    if (!methods.includes(e.method)) throw invalid(e, "unknown method");
-    if (
-      !e.path.startsWith("/") ||
-      !e.path
-        .slice(1)
-        .split("/")
-        .every((s) => segment.test(s))
-    ) {
-      throw invalid(e, "path must be /segment/... with segments [A-Za-z0-9._~-] or {name}");
-    }
-    if (e.auth.length === 0 || !e.auth.every((p) => policies.includes(p)))
-      throw invalid(e, "auth lists known policies");
-    if (!["readwrite", "readonly", "historical"].includes(e.mode)) throw invalid(e, "unknown mode");
+    const route = checkEndpointShape(e);
     if (typeof e.handler !== "function") throw invalid(e, "handler must be a function");
-    const route = `${e.method} ${e.path.replace(/\{[^}]+\}/g, "{}")}`;
     if (seen.has(route)) throw invalid(e, "another endpoint has the same route");
     seen.add(route);
   }
+  const names = new Set<string>();
+  for (const t of app.tables ?? []) {
+    try {
+      checkConfidentialSpec(t);
+    } catch (error) {
+      throw new CoterieError("COTERIE_ERR_INVALID_INPUT", (error as Error).message);
+    }
+    if (names.has(t.name))
+      throw new CoterieError("COTERIE_ERR_INVALID_INPUT", `table ${t.name} is listed twice`);
+    names.add(t.name);
+  }
   return app;
+}
+
+/** The policy names an auth list uses, flattened (for checking them against the node's table). */
+export function policyNamesOf(auth: readonly AuthRequirement[]): string[] {
+  return auth.flatMap((a) => (typeof a === "string" ? [a] : [...a.all_of]));
 }

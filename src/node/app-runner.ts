@@ -3,9 +3,24 @@
  * (read-write on the primary; read-only anywhere), commit, and answer — at once with the
  * transaction id, or after commit with its receipt when the client asked to wait.
  */
+
+import { createPublicKey, verify } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { App, AppRequest, Endpoint, HandlerContext, HandlerResponse, HttpMethod } from "../app/index.ts";
-import { assert } from "../util/assert.ts";
+import {
+  type App,
+  type AppCrypto,
+  type AppRequest,
+  type Caller,
+  checkSchema,
+  type Endpoint,
+  guardTx,
+  type HandlerContext,
+  type HandlerResponse,
+  type HandlerResult,
+  type HttpMethod,
+  readerPartiesOf,
+} from "../app/index.ts";
+import { sha256 } from "../crypto/hash.ts";
 import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
@@ -43,8 +58,17 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   if (call.mount.requireOpen && !deps.serviceOpen()) {
     throw new CoterieError("COTERIE_ERR_SERVICE_NOT_OPEN", "the service is not open yet");
   }
-  const body = await readBody(req, deps.config.http.bodyBytesMax);
-  const caller = authenticate(engine.store, { certId: call.certId, req, body }, endpoint.auth);
+  const raw = await readBody(req, deps.config.http.bodyBytesMax);
+  const caller = authenticate(engine.store, { certId: call.certId, req, body: raw }, endpoint.auth);
+  // A COSE-signed request's handler sees the verified payload as its body (JSON by convention).
+  const cose = coseCallerOf(caller);
+  const body = cose?.payload ?? raw;
+  const json = () =>
+    cose ? parseJsonBody("application/json", body) : parseJsonBody(req.headers["content-type"], body);
+  if (endpoint.requestSchema !== undefined) {
+    const why = checkSchema(endpoint.requestSchema, json());
+    if (why !== null) throw new CoterieError("COTERIE_ERR_INVALID_INPUT", why);
+  }
   const request: AppRequest = {
     method: endpoint.method as HttpMethod,
     path: url.pathname,
@@ -52,15 +76,20 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     query: url.searchParams,
     headers: req.headers,
     body,
-    json: () => parseJsonBody(req.headers["content-type"], body),
+    json,
   };
   let claims: Uint8Array | null = null;
-  const historical = historicalReader(engine);
+  const readerParties = readerPartiesOf(caller);
+  const tables = call.mount.app.tables ?? [];
+  const historical = historicalReader(engine, { specs: tables, readerParties });
   const ctxFor = (tx: HandlerContext["tx"]): HandlerContext => ({
     request,
     caller,
-    tx,
+    readerParties,
+    tx: guardTx(tx, tables, readerParties),
     historical,
+    crypto: appCrypto,
+    untrustedTime: () => Date.now(),
     setClaimsDigest(digest) {
       if (!(digest instanceof Uint8Array) || digest.length !== 32)
         throw new TypeError("claims digest must be 32 bytes");
@@ -70,18 +99,24 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   if (endpoint.mode !== "readwrite") {
     const tx = engine.store.beginTx({ reservedWrites: call.mount.reservedWrites });
     const out = await endpoint.handler(ctxFor(tx));
-    assert(tx.writeSet().length === 0, `read-only endpoint ${endpoint.path} must not write`);
-    return respond(res, out, {});
+    if (tx.writeSet().length > 0) {
+      throw new CoterieError(
+        "COTERIE_ERR_FORBIDDEN",
+        `${endpoint.mode} endpoint ${endpoint.path} may not write`,
+      );
+    }
+    return respond(res, typeof out === "function" ? undefined : out, {});
   }
   const { result, txId } = await engine.execute((tx) => endpoint.handler(ctxFor(tx)), {
     reservedWrites: call.mount.reservedWrites,
     claimsDigest: () => claims,
   });
-  if (txId === null) return respond(res, result, {});
+  if (txId === null) return respond(res, typeof result === "function" ? undefined : result, {});
   const id = `${txId.view}.${txId.seqno}`;
+  const out = responseOf(result, id);
   const headers = { [TX_ID_HEADER]: id };
   if (!wantsCommit(req, url)) {
-    return respond(res, result ?? { body: { transaction_id: id } }, headers);
+    return respond(res, out ?? { body: { transaction_id: id } }, headers);
   }
   const status = await engine.waitForCommit(txId, deps.config.http.commitWaitMsMax);
   if (status !== "Committed") {
@@ -94,9 +129,34 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     );
   }
   const receipt = engine.receipt(txId);
-  sendJson(res, 200, { transaction_id: id, status, receipt, response: result?.body ?? null }, headers);
+  sendJson(res, 200, { transaction_id: id, status, receipt, response: out?.body ?? null }, headers);
   return 200;
 }
+
+function responseOf(result: HandlerResult, transactionId: string): HandlerResponse | undefined {
+  return typeof result === "function" ? result(transactionId) : result;
+}
+
+function coseCallerOf(caller: Caller): { payload: Uint8Array } | null {
+  if (caller.policy === "user_cose_sign1") return caller;
+  if (caller.policy !== "all_of") return null;
+  for (const c of caller.callers) if (c.policy === "user_cose_sign1") return c;
+  return null;
+}
+
+/** Crypto helpers of the handler context (no node key material). */
+export const appCrypto: AppCrypto = {
+  sha256: (data) => sha256(data),
+  verifySignature(publicKeyPem, data, signature) {
+    try {
+      const key = createPublicKey(publicKeyPem);
+      const ec = key.asymmetricKeyType === "ec";
+      return verify("sha256", data, ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
+    } catch {
+      return false;
+    }
+  },
+};
 
 function respond(
   res: ServerResponse,

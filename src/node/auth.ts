@@ -11,11 +11,14 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { AuthPolicy, Caller } from "../app/index.ts";
+import type { AuthPolicy, AuthRequirement, Caller } from "../app/index.ts";
 import { certificateId } from "../crypto/x509.ts";
 import type { Store } from "../kv/index.ts";
 import { memberCerts, memberInfo, userCerts, userInfo } from "../tables/identities.ts";
 import { CoterieError } from "../util/errors.ts";
+import { authenticateMemberCose } from "./auth-cose.ts";
+import { jwtAuthenticator } from "./auth-jwt.ts";
+import { userCoseAuthenticator } from "./auth-user-cose.ts";
 
 const certIds = new WeakMap<TLSSocket, string | null>();
 
@@ -51,23 +54,48 @@ export const authenticators: Record<AuthPolicy, Authenticator> = {
     certId !== null && memberCerts.in(tx).has(certId)
       ? { policy: "member_cert", id: certId, data: memberInfo.in(tx).get(certId)?.member_data ?? null }
       : null,
+  jwt: (input) => jwtAuthenticator(input),
+  user_cose_sign1: (input) => userCoseAuthenticator(input),
+  member_cose_sign1: (input) => authenticateMemberCose(input),
 };
+
+/** True iff the node has an authenticator for every policy `auth` names (checked when mounting). */
+export function knowsPolicies(auth: readonly AuthRequirement[]): boolean {
+  return auth.every((a) =>
+    (typeof a === "string" ? [a] : a.all_of).every((p) => Object.hasOwn(authenticators, p)),
+  );
+}
+
+function admit(requirement: AuthRequirement, input: AuthInput): Caller | null {
+  if (typeof requirement === "string") return authenticators[requirement](input);
+  const callers: Caller[] = [];
+  for (const policy of requirement.all_of) {
+    const caller = authenticators[policy](input);
+    if (caller === null) return null;
+    callers.push(caller);
+  }
+  return { policy: "all_of", callers };
+}
 
 /** Returns the first policy in `policies` that admits the caller, or throws 401. */
 export function authenticate(
   store: Store,
   input: Omit<AuthInput, "tx">,
-  policies: readonly AuthPolicy[],
+  policies: readonly AuthRequirement[],
 ): Caller {
   const tx = store.beginTx();
-  for (const policy of policies) {
-    const caller = authenticators[policy]({ ...input, tx });
+  for (const requirement of policies) {
+    const caller = admit(requirement, { ...input, tx });
     if (caller !== null) return caller;
   }
   throw new CoterieError(
     "COTERIE_ERR_UNAUTHENTICATED",
-    input.certId === null && policies.every((p) => p.endsWith("_cert"))
+    input.certId === null && policies.every((p) => typeof p === "string" && p.endsWith("_cert"))
       ? `this endpoint requires one of: ${policies.join(", ")}; no client certificate was presented`
-      : `no credential presented is accepted by: ${policies.join(", ")}`,
+      : `no credential presented is accepted by: ${policies.map(describe).join(", ")}`,
   );
+}
+
+function describe(requirement: AuthRequirement): string {
+  return typeof requirement === "string" ? requirement : `all_of(${requirement.all_of.join(" + ")})`;
 }

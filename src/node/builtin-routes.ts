@@ -3,9 +3,11 @@
  * transaction routes — status (`/app/tx`), receipt (`/app/receipt`) and commit id (`/app/commit`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readerPartiesOf } from "../app/index.ts";
 import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
+import { mayReadTransaction } from "./historical.ts";
 import { parseTxId, sendJson } from "./http.ts";
 
 export type BuiltinCall = {
@@ -108,9 +110,22 @@ export const builtinRoutes: BuiltinRoute[] = [
     method: "GET",
     path: "/app/receipt",
     handle: ({ req, res, url, deps, certId }) => {
-      authenticate(deps.engine.store, { certId, req, body: new Uint8Array(0) }, ["user_cert", "member_cert"]);
+      const caller = authenticate(deps.engine.store, { certId, req, body: new Uint8Array(0) }, [
+        "user_cert",
+        "member_cert",
+        "jwt",
+      ]);
       const id = parseTxId(url.searchParams.get("transaction_id"));
-      const status = deps.engine.status(id);
+      let status = deps.engine.status(id);
+      // The app's read policy: a transaction the caller may not read answers as a nonexistent one.
+      const specs = deps.mounts.find((m) => m.prefix === "/app")?.app.tables ?? [];
+      const known = status === "Committed" || status === "Pending";
+      if (
+        known &&
+        !mayReadTransaction(deps.engine, id.seqno, { specs, readerParties: readerPartiesOf(caller) })
+      ) {
+        status = "Unknown";
+      }
       const receipt = status === "Committed" ? deps.engine.receipt(id) : null;
       if (receipt !== null) {
         sendJson(res, 200, receipt);

@@ -32,16 +32,13 @@ export type FrontendDeps = {
 export class Frontend {
   readonly server: Server;
   private readonly deps: FrontendDeps;
-  private readonly routers: Array<{ mount: Mount; router: Router }>;
+  /** Routers by app object: a mount whose `app` is swapped (governance `set_app`) gets a new one. */
+  private readonly routers = new WeakMap<Mount["app"], Router>();
   private readonly builtins: Map<string, BuiltinRoute>;
   private inFlight = 0;
 
   constructor(deps: FrontendDeps) {
     this.deps = deps;
-    this.routers = deps.mounts.map((mount) => ({
-      mount,
-      router: new Router(mount.app.endpoints, mount.prefix),
-    }));
     this.builtins = new Map(builtinRoutes.map((r) => [`${r.method} ${r.path}`, r]));
     this.server = createServer(
       {
@@ -76,6 +73,12 @@ export class Frontend {
     });
   }
 
+  private routerOf(prefix: string, app: Mount["app"]): Router {
+    let router = this.routers.get(app);
+    if (router === undefined) this.routers.set(app, (router = new Router(app.endpoints, prefix)));
+    return router;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const url = new URL(req.url ?? "/", "https://node");
@@ -95,13 +98,16 @@ export class Frontend {
         route = builtin.path;
         return builtin.handle({ req, res, url, certId, deps: this.deps });
       }
-      for (const { mount, router } of this.routers) {
+      for (const mount of this.deps.mounts) {
         if (!url.pathname.startsWith(`${mount.prefix}/`)) continue;
-        const match = router.match(req.method ?? "GET", url.pathname);
+        // One app version per request, even if governance swaps the mount meanwhile.
+        const app = mount.app;
+        const match = this.routerOf(mount.prefix, app).match(req.method ?? "GET", url.pathname);
         if (match.kind === "found") {
           route = `${mount.prefix}${match.endpoint.path}`;
           const { endpoint, params } = match;
-          return runAppEndpoint({ req, res, url, certId, deps: this.deps, endpoint, params, mount });
+          const pinned = { ...mount, app };
+          return runAppEndpoint({ req, res, url, certId, deps: this.deps, endpoint, params, mount: pinned });
         }
         if (match.kind === "method-not-allowed") {
           throw new CoterieError(

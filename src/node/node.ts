@@ -16,6 +16,8 @@ import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../table
 import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
+import { appBundleValidator } from "./bundle.ts";
+import { AppMount } from "./bundle-mount.ts";
 import type { NodeConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
 import { Frontend } from "./frontend.ts";
@@ -123,12 +125,15 @@ async function serve(
     const tx = engine.store.beginTx();
     return serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open";
   };
-  const governance = new ConstitutionRuntime();
+  // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
+  const appMount = new AppMount(engine, app, log);
+  appMount.start();
+  const governance = new ConstitutionRuntime({ validateAppBundle: (source) => appBundleValidator(source) });
   const frontend = new Frontend({
     config,
     engine,
     mounts: [
-      { prefix: "/app", app, reservedWrites: false, requireOpen: true },
+      appMount.mount,
       { prefix: "/gov", app: createGovernanceApp(governance), reservedWrites: true, requireOpen: false },
     ],
     log,
@@ -152,6 +157,7 @@ async function serve(
     serviceCertPem: identity.serviceCert,
     async close() {
       await frontend.close();
+      appMount.stop();
       governance.dispose();
       await engine.close();
       await engine.ledger.close();

@@ -1,0 +1,103 @@
+/**
+ * The `/app` mount: the built-in app the node was started with, replaced by the governed bundle
+ * once a `set_app` commits, and restored when a `remove_app` commits — without a restart.
+ *
+ * The bundle is read from committed history (the history index names the last committed write of
+ * `public:coterie.gov.app.bundle` key "bundle"), never from uncommitted state, so a proposal that
+ * is rolled back is never served. The swap is one assignment of `mount.app`; the frontend pins the
+ * app per request, so requests in flight finish on the version they started with, and the old
+ * sandbox is disposed only after `retireGraceMs`.
+ */
+import { type App, withOpenApi } from "../app/index.ts";
+import { utf8 } from "../kv/index.ts";
+import { APP_BUNDLE_KEY, type AppBundle, appBundle } from "../tables/governance.ts";
+import { CoterieError } from "../util/errors.ts";
+import type { Mount } from "./app-runner.ts";
+import { knowsPolicies } from "./auth.ts";
+import { type LoadedBundle, loadBundle } from "./bundle.ts";
+import type { Engine } from "./engine.ts";
+import { historyIndexOf, writesAt } from "./indexes.ts";
+import type { Logger } from "./logger.ts";
+
+export const bundlePollMs = 50;
+export const retireGraceMs = 30_000;
+const bundleKey = utf8.encode(APP_BUNDLE_KEY);
+
+/** Refuses an app using a policy this node has no authenticator for (at start, not per request). */
+export function checkAppPolicies(app: App): void {
+  for (const e of app.endpoints) {
+    if (!knowsPolicies(e.auth)) {
+      throw new CoterieError(
+        "COTERIE_ERR_INVALID_INPUT",
+        `endpoint ${e.method} ${e.path} uses an unknown auth policy`,
+      );
+    }
+  }
+}
+
+export class AppMount {
+  readonly mount: Mount;
+  private readonly engine: Engine;
+  private readonly builtin: App;
+  private readonly log: Logger;
+  private current: LoadedBundle | null = null;
+  /** Seqno of the committed bundle write now served (0: the built-in app). */
+  private servedSeqno = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(engine: Engine, builtin: App, log: Logger) {
+    checkAppPolicies(builtin);
+    this.engine = engine;
+    this.builtin = withOpenApi(builtin);
+    this.log = log;
+    this.mount = { prefix: "/app", app: this.builtin, reservedWrites: false, requireOpen: true };
+  }
+
+  /** Serves the committed bundle now (indexing all history first), then follows changes. */
+  start(): void {
+    const index = historyIndexOf(this.engine);
+    while (index.indexedSeqno < this.engine.committedSeqno && !index.isFull) index.catchUp(10_000);
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), bundlePollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.current?.dispose();
+    this.current = null;
+  }
+
+  /** Swaps the mount if the last committed write of the bundle key is not the one served. */
+  refresh(): void {
+    const index = historyIndexOf(this.engine);
+    const seqno = index.keySeqnos(appBundle.name, bundleKey, this.servedSeqno + 1, index.indexedSeqno).at(-1);
+    if (seqno === undefined) return;
+    const m = writesAt(this.engine, seqno).writes.find((w) => w.name === appBundle.name);
+    const value = m?.writes.find((w) => Buffer.from(w.key).equals(bundleKey))?.value;
+    this.servedSeqno = seqno;
+    if (value === undefined) return;
+    const previous = this.current;
+    if (value === null) {
+      this.current = null;
+      this.mount.app = this.builtin;
+      this.log.info("app bundle removed; serving the built-in app", { seqno });
+    } else {
+      const bundle = appBundle.valueCodec.decode(value) as AppBundle;
+      try {
+        this.current = loadBundle(bundle.source, bundle.limits ?? {}, `app-bundle@${seqno}.js`);
+      } catch (error) {
+        // Governance validated it; a failure here means this node differs (e.g. fewer auth policies).
+        this.log.error("committed app bundle failed to load; still serving the previous app", {
+          seqno,
+          error: String(error),
+        });
+        return;
+      }
+      this.mount.app = withOpenApi(this.current.app);
+      this.log.info("serving the governed app bundle", { seqno, name: this.current.app.name });
+    }
+    if (previous !== null) setTimeout(() => previous.dispose(), retireGraceMs).unref();
+  }
+}

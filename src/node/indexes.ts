@@ -1,0 +1,131 @@
+/**
+ * Indexes over committed transactions, so historical queries do not scan the ledger: for each map,
+ * the seqnos that wrote it, and for each (map, key), the seqnos that wrote that key. Values are not
+ * indexed: a query reads only the entries the index names.
+ *
+ * Decision (docs/apps.md, "Indexes"): the index lives in memory, never on disk. Keys of private
+ * maps are confidential (they are encrypted in the ledger); a disk index would store them in
+ * plaintext outside the TEE. It is rebuilt from the ledger after a restart, in the background, a
+ * bounded batch per tick; queries over seqnos not indexed yet read those entries directly.
+ * Memory is bounded by `postingsMax`: once full, the index stops growing and later seqnos are
+ * served by the bounded direct read (the range limit still applies).
+ */
+import type { WriteSet } from "../kv/index.ts";
+import {
+  type DecodedEntry,
+  decodeEntry,
+  EntryKind,
+  privateWritesOf,
+  publicWritesOf,
+} from "../ledger/entry.ts";
+import type { Engine } from "./engine.ts";
+
+export const indexPostingsMax = 4_000_000;
+/** Entries indexed per background tick, so indexing never blocks requests for long. */
+export const indexBatchEntriesMax = 2_000;
+export const indexTickMs = 20;
+
+export type IndexedWrite = { map: string; key: Uint8Array; value: Uint8Array | null };
+
+/** The write set of the entry at `seqno`, public and private, or [] for a signature. */
+export function writesAt(engine: Engine, seqno: number): { entry: DecodedEntry; writes: WriteSet } {
+  const entry = decodeEntry(engine.ledger.files.read(seqno));
+  if (entry.header.kind !== EntryKind.transaction) return { entry, writes: [] };
+  const writes = publicWritesOf(entry);
+  if (entry.header.privateBytes > 0)
+    writes.push(...privateWritesOf(entry, engine.secretFor(entry.header.secretVersion)));
+  return { entry, writes };
+}
+
+export class HistoryIndex {
+  /** Every seqno <= this is indexed (or the index is full and stopped at it). */
+  indexedSeqno = 0;
+  private postings = 0;
+  private readonly byMap = new Map<string, number[]>();
+  private readonly byKey = new Map<string, Map<string, number[]>>();
+  private readonly engine: Engine;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  get isFull(): boolean {
+    return this.postings >= indexPostingsMax;
+  }
+
+  /** Starts background catch-up with the commit seqno; idempotent. */
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.catchUp(indexBatchEntriesMax), indexTickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Indexes up to `entriesMax` committed entries after `indexedSeqno`. */
+  catchUp(entriesMax: number): void {
+    const to = Math.min(this.engine.committedSeqno, this.indexedSeqno + entriesMax);
+    for (let seqno = this.indexedSeqno + 1; seqno <= to && !this.isFull; seqno++) {
+      for (const m of writesAt(this.engine, seqno).writes) this.add(m.name, m.writes, seqno);
+      this.indexedSeqno = seqno;
+    }
+  }
+
+  private add(map: string, writes: Array<{ key: Uint8Array }>, seqno: number): void {
+    push(this.byMap, map, seqno);
+    let keys = this.byKey.get(map);
+    if (keys === undefined) this.byKey.set(map, (keys = new Map()));
+    for (const w of writes) push(keys, Buffer.from(w.key).toString("latin1"), seqno);
+    this.postings += 1 + writes.length;
+  }
+
+  /** Seqnos in [from, to] that wrote `key` of `map` (to is clamped to the indexed part). */
+  keySeqnos(map: string, key: Uint8Array, from: number, to: number): number[] {
+    return slice(
+      this.byKey.get(map)?.get(Buffer.from(key).toString("latin1")),
+      from,
+      Math.min(to, this.indexedSeqno),
+    );
+  }
+
+  mapSeqnos(map: string, from: number, to: number): number[] {
+    return slice(this.byMap.get(map), from, Math.min(to, this.indexedSeqno));
+  }
+}
+
+function push<K>(m: Map<K, number[]>, k: K, seqno: number): void {
+  const list = m.get(k);
+  if (list === undefined) m.set(k, [seqno]);
+  else if (list.at(-1) !== seqno) list.push(seqno);
+}
+
+/** The elements of an ascending list within [from, to], by binary search. */
+function slice(list: number[] | undefined, from: number, to: number): number[] {
+  if (list === undefined || from > to) return [];
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: number[] = [];
+  for (let i = lo; i < list.length && (list[i] as number) <= to; i++) out.push(list[i] as number);
+  return out;
+}
+
+const indexes = new WeakMap<Engine, HistoryIndex>();
+
+/** The one index of an engine, created and started on first use. */
+export function historyIndexOf(engine: Engine): HistoryIndex {
+  let index = indexes.get(engine);
+  if (index === undefined) {
+    indexes.set(engine, (index = new HistoryIndex(engine)));
+    index.start();
+  }
+  return index;
+}
