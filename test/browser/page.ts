@@ -56,7 +56,8 @@ function checks(f: Fixture): Check[] {
       run: () => {
         const cs = chunks();
         const last = cs[cs.length - 1] as { bytes: Uint8Array };
-        last.bytes[Math.floor(last.bytes.length / 2)] ^= 1;
+        const at = Math.floor(last.bytes.length / 2);
+        last.bytes[at] = (last.bytes[at] as number) ^ 1;
         return refusedWith(verifyLedgerChunks(cs, { serviceCertPem: f.serviceCert }));
       },
     },
