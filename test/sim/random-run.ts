@@ -26,6 +26,8 @@ export type FaultProfile = {
   transferProbability: number;
   /** Crashing the leader in particular makes elections, where most protocol bugs live. */
   leaderCrashProbability: number;
+  /** Cutting the leader off alone leaves divergent uncommitted suffixes (Figure 8's precondition). */
+  isolateLeaderProbability: number;
   safetyStepsMax: number;
   /** The simulated caller signs at once when elected (else only with later proposals). */
   signOnElection: boolean;
@@ -45,6 +47,7 @@ export function pickProfile(random: () => number): FaultProfile {
     compactProbability: pick(0, 0.01),
     transferProbability: pick(0, 0.003),
     leaderCrashProbability: pick(0, 0.004),
+    isolateLeaderProbability: pick(0, 0.004),
     safetyStepsMax: Math.floor(pick(2000, 5000)),
     signOnElection: random() < 0.5,
   };
@@ -167,7 +170,10 @@ function injectFaults(cluster: Cluster, profile: FaultProfile, random: () => num
   if (random() < profile.compactProbability) cluster.compact(id);
   const leader = cluster.leader();
   if (leader !== null && random() < profile.leaderCrashProbability) cluster.crash(leader);
-  else if (leader !== null && random() < profile.transferProbability) {
+  else if (leader !== null && random() < profile.isolateLeaderProbability) {
+    cluster.groups = new Map(ids.map((n) => [n, n === leader ? 1 : 0]));
+    cluster.options.onEvent?.(`isolate leader ${leader}`);
+  } else if (leader !== null && random() < profile.transferProbability) {
     const ok = cluster.transferLeadership(leader, id);
     if (ok) cluster.options.onEvent?.(`${leader} transfers leadership to ${id}`);
   }
