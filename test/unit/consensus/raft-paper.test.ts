@@ -175,3 +175,70 @@ test("§9.6 (thesis): PreVote — a node in a leader's lease ignores vote reques
   assert.deepEqual(drain(node), [], "ignored: the leader was heard from within an election timeout");
   assert.equal(node.raw.status().term, 1);
 });
+
+test("§5.1: a leader that discovers its term is out of date immediately reverts to follower", () => {
+  const leader = makeLeader();
+  leader.raw.step({ type: "MsgHeartbeatResp", from: "2", to: "1", term: 5 });
+  drain(leader);
+  const status = leader.raw.basicStatus();
+  assert.deepEqual([status.role, status.term], ["follower", 5]);
+});
+
+test("§5.2: a candidate that receives AppendEntries from a leader of its term returns to follower", () => {
+  const node = makeNode("1", ["1", "2", "3"], { preVote: false });
+  node.raw.campaign();
+  drain(node);
+  assert.equal(node.raw.basicStatus().role, "candidate");
+  node.raw.step({
+    type: "MsgApp",
+    from: "2",
+    to: "1",
+    term: 1,
+    prevIndex: 0,
+    prevTerm: 0,
+    entries: [],
+    commit: 0,
+  });
+  drain(node);
+  assert.deepEqual([node.raw.basicStatus().role, node.raw.basicStatus().leader], ["follower", "2"]);
+});
+
+test("§5.2: a candidate wins with votes from a majority (and loses once a majority refuses)", () => {
+  const node = makeNode("1", ["1", "2", "3", "4", "5"], { preVote: false });
+  node.raw.campaign();
+  drain(node);
+  const answer = (from: string, reject: boolean) =>
+    node.raw.step({ type: "MsgVoteResp", from, to: "1", term: 1, reject, commit: 0, commitTerm: 0 });
+  answer("2", true);
+  answer("3", false);
+  assert.equal(node.raw.basicStatus().role, "candidate", "2 of 5 is not a majority");
+  answer("4", true);
+  answer("5", true);
+  assert.equal(node.raw.basicStatus().role, "follower", "3 refusals: the election is lost");
+});
+
+test("ours: a candidate learns from a vote answer that its reconfiguration committed, and wins alone", () => {
+  // Node 3 holds [conf [3] at 2, signature at 3] but missed that they committed, so it still
+  // believes [1,2,3] is active too, and 1 and 2 (retired, longer logs) refuse to vote for it.
+  const storage = makeNode("3", ["1", "2", "3"]).storage;
+  const conf = { ...entry(2, 1, "reconfiguration"), configuration: ["3"] };
+  storage.append([entry(1, 1, "signature"), conf, entry(3, 1, "signature")]);
+  storage.setHardState({ term: 1, vote: null, commit: 1 });
+  const node = makeNode("3", ["1", "2", "3"], {}, storage);
+  assert.deepEqual(node.raw.status().configurations, [["1", "2", "3"], ["3"]]);
+  node.raw.campaign();
+  drain(node);
+  node.raw.step({
+    type: "MsgPreVoteResp",
+    from: "1",
+    to: "3",
+    term: 1,
+    reject: true,
+    commit: 3,
+    commitTerm: 1,
+  });
+  drain(node);
+  const status = node.raw.status();
+  assert.deepEqual(status.configurations, [["3"]]);
+  assert.deepEqual([status.role, status.commit], ["leader", 3]);
+});
