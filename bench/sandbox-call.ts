@@ -2,7 +2,7 @@
 // `SandboxModule.call`, beside the same function called directly in the host and through bare
 // isolated-vm (`applySync` with a timeout, no marshalling) in the same run, so the ratios show what
 // our layer adds. Also: a call that makes one host-function round trip, and one moving 1 KiB of
-// bytes as base64 each way.
+// bytes as base64 each way; and the same trivial call with `isolation: "process"`.
 // Usage: node bench/sandbox-call.ts [calls]   (NODE_OPTIONS must include --no-node-snapshot)
 import ivm from "isolated-vm";
 import { createSandbox } from "../src/sandbox/index.ts";
@@ -55,8 +55,12 @@ const bare = add("bare isolated-vm applySync + timeout", (i) =>
 const ours = add("SandboxModule.call add(i, 1)", (i) => m.call("add", [i, 1]));
 add("SandboxModule.call with one host round trip", (i) => m.call("viaHost", [String(i)], host));
 add("SandboxModule.call, 1 KiB base64 each way", () => m.call("reverse", [kib]), calls / 10);
+const remote = createSandbox({ isolation: "process" });
+const rm = remote.loadModule(source, "bench.js");
+add('isolation "process": call add(i, 1)', (i) => rm.call("add", [i, 1]), calls / 25);
 runAll();
 console.log(`ratio ours / bare isolated-vm: ${(ours.bestUs / bare.bestUs).toFixed(2)}`);
 console.log(`ratio ours / direct call: ${(ours.bestUs / direct_.bestUs).toFixed(0)}`);
 sandbox.dispose();
+remote.dispose();
 isolate.dispose();

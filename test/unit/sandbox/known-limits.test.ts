@@ -1,7 +1,7 @@
 // Documents, and watches, a limit of the engine rather than of our code: isolated-vm's memory limit
 // is not airtight (laverdet/isolated-vm#527). Growing a Map until the limit aborts the whole
 // process. The test runs the bomb in a child process so this suite survives, and it FAILS once the
-// child survives — then src/sandbox/README.md ("Known limit") must be updated.
+// child survives — then src/sandbox/README.md ("Isolation modes") must be updated.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
