@@ -2,12 +2,27 @@
  * AES-256-GCM with explicit nonce and additional data (node-only). Callers own nonce uniqueness:
  * the ledger derives nonces from (view, seqno), which never repeat under one ledger secret.
  */
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
 import { assert } from "../util/assert.ts";
 
 export const AES_KEY_BYTES = 32;
 export const GCM_NONCE_BYTES = 12;
 export const GCM_TAG_BYTES = 16;
+
+/**
+ * KeyObjects for raw keys, made once per key: building one per call dominated the write path
+ * (key validation inside createCipheriv), so long-lived keys are wrapped once and reused.
+ */
+const keyObjects = new WeakMap<Uint8Array, KeyObject>();
+
+export function secretKeyObject(key: Uint8Array): KeyObject {
+  let k = keyObjects.get(key);
+  if (k === undefined) {
+    k = createSecretKey(key);
+    keyObjects.set(key, k);
+  }
+  return k;
+}
 
 /** Returns ciphertext ‖ tag. */
 export function aesGcmEncrypt(
@@ -18,7 +33,7 @@ export function aesGcmEncrypt(
 ): Buffer {
   assert(key.length === AES_KEY_BYTES, "AES-256-GCM key must be 32 bytes");
   assert(nonce.length === GCM_NONCE_BYTES, "GCM nonce must be 12 bytes");
-  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  const cipher = createCipheriv("aes-256-gcm", secretKeyObject(key), nonce);
   cipher.setAAD(aad);
   const head = cipher.update(plaintext);
   const tail = cipher.final();
@@ -34,7 +49,7 @@ export function aesGcmDecrypt(
 ): Buffer | null {
   if (key.length !== AES_KEY_BYTES || nonce.length !== GCM_NONCE_BYTES || sealed.length < GCM_TAG_BYTES)
     return null;
-  const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+  const decipher = createDecipheriv("aes-256-gcm", secretKeyObject(key), nonce);
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
   try {

@@ -1,5 +1,6 @@
 /** SHA-2 digests on node:crypto (node-only; browser code uses WebCrypto in the browser-safe files). */
 import { createHash, createHmac } from "node:crypto";
+import { secretKeyObject } from "./aead.ts";
 
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
@@ -19,5 +20,5 @@ export function sha384(...parts: Uint8Array[]): Uint8Array {
 }
 
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return createHmac("sha256", key).update(data).digest();
+  return createHmac("sha256", secretKeyObject(key)).update(data).digest();
 }
