@@ -84,6 +84,15 @@ export class ProcessSandbox implements Sandbox {
     if (this.#modules.size >= this.limits.modulesMax) {
       throw new RangeError(`a sandbox holds at most ${this.limits.modulesMax} modules`);
     }
+    if (exceedsBytes(source, this.limits.sourceBytesMax)) {
+      throw new CoterieError(
+        "COTERIE_ERR_SANDBOX_INPUT_TOO_LARGE",
+        `${filename} exceeds ${this.limits.sourceBytesMax} bytes`,
+        {
+          details: { filename, sourceBytesMax: this.limits.sourceBytesMax },
+        },
+      );
+    }
     const module = new RemoteModule(this, source, filename, options.requiredFunctions ?? []);
     this.#modules.add(module);
     return module;

@@ -23,7 +23,7 @@ import type {
 /**
  * `isolation`: "in-process" (default; ~6 µs per call) runs the isolate in this process;
  * "process" runs it in a child process (slower per call) so that a V8 out-of-memory abort, which
- * isolated-vm cannot always prevent, kills only the child. See README.md, "Known limit".
+ * isolated-vm cannot always prevent, kills only the child. See README.md, "Isolation modes".
  */
 export type CreateSandboxParameters = {
   limits?: Partial<SandboxLimits>;
@@ -94,7 +94,7 @@ class IsolateSandbox implements Sandbox {
     if (this.#modules.size >= this.limits.modulesMax) {
       throw new RangeError(`a sandbox holds at most ${this.limits.modulesMax} modules`);
     }
-    if (source.length > this.limits.sourceBytesMax) {
+    if (exceedsBytes(source, this.limits.sourceBytesMax)) {
       throw new CoterieError(
         "COTERIE_ERR_SANDBOX_INPUT_TOO_LARGE",
         `${filename} exceeds ${this.limits.sourceBytesMax} bytes`,

@@ -69,6 +69,8 @@ test("process isolation: load, exports, call, host functions and their errors", 
 test("process isolation: the same error codes as in-process", () => {
   const sandbox = processSandbox({ resultBytesMax: 100, argsBytesMax: 100 });
   expectCode(() => sandbox.loadModule("export const x = ;", "bad.js"), "COTERIE_ERR_SANDBOX_SYNTAX");
+  const huge = `export const s = "${"x".repeat(3 * MiB)}";`;
+  expectCode(() => sandbox.loadModule(huge, "huge.js"), "COTERIE_ERR_SANDBOX_INPUT_TOO_LARGE");
   expectCode(
     () => sandbox.loadModule(source, "c.js", { requiredFunctions: ["validate"] }),
     "COTERIE_ERR_SANDBOX_MISSING_EXPORT",
