@@ -6,12 +6,14 @@
  *   ledger verify DIR [--service-cert PEM]                     re-check a whole ledger offline
  *   receipt verify FILE --service-cert PEM                     check one receipt offline
  *   keygen --name NAME [--out DIR]                             a member or user key and certificate
+ *   app build DIR | deploy DIR|FILE ...                        bundle an app; propose it (src/cli/app.ts)
  *   gov propose|vote|withdraw|list|show|ack|audit ...          governance (src/cli/gov.ts)
  * Exit codes: 0 success, 1 verification failed or bad input, 2 usage error.
  */
 import { parseArgs } from "node:util";
 import { isCoterieError } from "../util/errors.ts";
 import { runGov } from "./gov.ts";
+import { runApp } from "./app.ts";
 import { runKeygen, runLedgerVerify, runReceiptVerify } from "./offline.ts";
 import { runSandbox, runStart } from "./serve.ts";
 
@@ -21,7 +23,8 @@ const usage = `usage: coterie <command>
   ledger verify DIR [--service-cert PEM]
   receipt verify FILE --service-cert PEM
   keygen --name NAME [--out DIR]
-  gov propose|vote|withdraw|list|show|ack|audit ...   (coterie gov --help)`;
+  gov propose|vote|withdraw|list|show|ack|audit ...   (coterie gov --help)
+  app build DIR | deploy DIR|FILE ...                 (coterie app --help)`;
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -29,6 +32,7 @@ export class UsageError extends Error {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "gov") return runGov(argv.slice(1));
+  if (argv[0] === "app") return runApp(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
