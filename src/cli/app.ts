@@ -14,7 +14,6 @@ import { dirname, join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { endpointsMax } from "../app/index.ts";
 import { loadBundle } from "../node/bundle.ts";
-import { runGov } from "./gov.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const appApi = join(root, "src/app/index.ts");
@@ -102,6 +101,8 @@ export async function runApp(argv: string[]): Promise<number> {
   if (command === "deploy") {
     const [limitsText, govArgs] = takeOption(rest, "limits");
     const file = await writeProposal(target, limitsText);
+    // Imported here: gov.ts imports main.ts, whose import runs the command (fine from the CLI only).
+    const { runGov } = await import("./gov.ts");
     return runGov(["propose", file, ...govArgs]);
   }
   throw new Error(`unknown app command: ${command}\n${appUsage}`);
