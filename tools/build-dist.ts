@@ -16,7 +16,14 @@ const common = {
 await build({ ...common, entryPoints: { coterie: "src/cli/main.ts" }, outdir: "dist" });
 await build({
   ...common,
-  entryPoints: { app: "src/app/index.ts", client: "src/client/index.ts" },
+  entryPoints: {
+    app: "src/app/index.ts",
+    client: "src/client/index.ts",
+    "client-node": "src/client/node.ts",
+  },
   outdir: "dist",
+  // client-node.js and client.js share one copy of the SDK (so `instanceof CoterieClientError` holds).
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
 });
-console.log("dist/ built: coterie.js, app.js, client.js");
+console.log("dist/ built: coterie.js, app.js, client.js, client-node.js");

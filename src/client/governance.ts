@@ -3,7 +3,8 @@
  * Protected headers of every request: alg, kid (SHA-256 of the member certificate DER),
  * "coterie.gov.msg.type" (proposal | ballot | withdrawal | ack), "coterie.gov.msg.created_at"
  * (integer seconds) and, for ballots and withdrawals, "coterie.gov.msg.proposal_id".
- * Payloads are UTF-8 JSON: a proposal `{"actions":[...]}`, a ballot `{"ballot":"<JS source>"}`,
+ * Payloads (src/governance/requests.ts): a proposal is UTF-8 JSON `{"actions":[...]}`, a ballot the
+ * UTF-8 JavaScript source of a module exporting `vote`,
  * a withdrawal empty, an ack `{"state_digest":"<hex>"}` as read from /gov/v1/members/state-digest.
  */
 import { type CoseSigner, signCoseSign1 } from "../crypto/cose.ts";
@@ -39,7 +40,7 @@ export async function signGovRequest(
       throw new TypeError(`a ${type} needs the proposal id`);
     headers[GOV_MSG.proposalId] = options.proposalId;
   }
-  const bytes = payload === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(payload));
+  const bytes = payloadBytes(payload);
   return signCoseSign1(signer, bytes, headers);
 }
 
@@ -94,7 +95,7 @@ export function createGovernance(request: Requester, signer: CoseSigner | undefi
         signed(
           `/gov/v1/proposals/${id(proposalId)}/ballots`,
           "ballot",
-          { ballot: ballotSource },
+          ballotSource,
           proposalId,
         ) as Promise<ProposalInfo>,
     },
@@ -109,6 +110,13 @@ export function createGovernance(request: Requester, signer: CoseSigner | undefi
       return signed("/gov/v1/members/ack", "ack", { state_digest: digest?.state_digest ?? null });
     },
   };
+}
+
+/** Bytes as given, a string as UTF-8 text, nothing as empty, anything else as JSON. */
+function payloadBytes(payload: unknown): Uint8Array {
+  if (payload === undefined) return new Uint8Array(0);
+  if (payload instanceof Uint8Array) return payload;
+  return new TextEncoder().encode(typeof payload === "string" ? payload : JSON.stringify(payload));
 }
 
 /** A ballot that votes for (or against) whatever it is asked. */

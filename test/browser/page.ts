@@ -67,7 +67,7 @@ function checks(f: Fixture): Check[] {
         const id = await createMemberIdentity("browser member");
         if (id.privateKey.extractable) throw new Error("the key is extractable");
         const msg = decodeCoseSign1(
-          await signGovRequest(id.signer, "ballot", { ballot: fixedBallot(true) }, { proposalId: "p1" }),
+          await signGovRequest(id.signer, "ballot", fixedBallot(true), { proposalId: "p1" }),
         );
         const jwk = await crypto.subtle.exportKey("jwk", await publicKeyOf(id.certPem));
         await verifyCoseSign1(msg, jwk);
