@@ -21,8 +21,8 @@ export class Progress {
   probeSent = false;
   pendingSnapshot = 0;
   snapshotElapsedTicks = 0;
-  /** `match` when the previous heartbeat response arrived (to detect a stalled pipeline). */
-  matchAtLastHeartbeat = 0;
+  /** Ticks in replicate state with entries outstanding and no acknowledgement (a stalled pipeline). */
+  stalledTicks = 0;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
   readonly inflights: Inflights;
@@ -58,6 +58,7 @@ export class Progress {
     this.probeSent = false;
     this.pendingSnapshot = 0;
     this.snapshotElapsedTicks = 0;
+    this.stalledTicks = 0;
     this.inflights.clear();
   }
 
@@ -67,6 +68,7 @@ export class Progress {
     this.match = index;
     this.next = Math.max(this.next, index + 1);
     this.probeSent = false;
+    this.stalledTicks = 0;
     this.inflights.freeTo(index);
     return true;
   }

@@ -10,7 +10,7 @@ import {
   bcastHeartbeat,
   handleAppendResponse,
   handleHeartbeatResponse,
-  tickSnapshots,
+  tickProgress,
 } from "./replication.ts";
 import type { Storage } from "./storage.ts";
 import type { Message, NodeId, Role } from "./types.ts";
@@ -124,7 +124,7 @@ export class Raft {
         return;
       }
     }
-    tickSnapshots(this);
+    tickProgress(this);
     if (this.heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
       this.heartbeatElapsedTicks = 0;
       bcastHeartbeat(this);

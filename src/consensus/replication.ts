@@ -45,10 +45,7 @@ function sendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
     snapshot.meta.index > 0,
     `follower ${to} needs entries before the first index but there is no snapshot`,
   );
-  assert(
-    r.log.isCommitPoint(snapshot.meta.index) || snapshot.meta.index <= r.log.committed,
-    "snapshot at a commit point",
-  );
+  assert(snapshot.meta.index <= r.log.committed, "the caller snapshots only committed state");
   pr.becomeSnapshot(snapshot.meta.index);
   r.send({ type: "MsgSnap", from: r.id, to, term: r.term, snapshot });
   return false;
@@ -119,20 +116,30 @@ export function handleHeartbeatResponse(r: Raft, m: MsgHeartbeatResp): void {
   pr.recentActive = true;
   pr.probeSent = false;
   // The follower is alive: let one more MsgApp through even if the window is full of lost ones.
-  if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirst();
-  if (pr.state === "replicate" && pr.match < r.log.lastIndex() && pr.match === pr.matchAtLastHeartbeat) {
-    // No progress over a whole heartbeat round: a MsgApp was probably lost, so probe again.
-    pr.becomeProbe();
+  if (pr.state === "replicate" && pr.inflights.full()) {
+    pr.inflights.freeFirst();
+    sendAppend(r, m.from, false);
   }
-  pr.matchAtLastHeartbeat = pr.match;
-  if (pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
+  if (pr.state === "probe" && pr.match < r.log.lastIndex()) sendAppend(r, m.from, true);
 }
 
-/** Counts snapshot wait time; a snapshot unacknowledged for too long is retried from a probe. */
-export function tickSnapshots(r: Raft): void {
-  for (const pr of r.progress.values()) {
-    if (pr.state !== "snapshot") continue;
-    if (++pr.snapshotElapsedTicks >= r.config.snapshotTimeoutTicks) pr.becomeProbe();
+/**
+ * Per-tick flow-control timers: a snapshot unacknowledged for `snapshotTimeoutTicks`, or a follower
+ * in replicate state whose match has not moved for an election timeout while entries are
+ * outstanding (the last MsgApps were lost, so no later one reveals the gap), goes back to probe.
+ */
+export function tickProgress(r: Raft): void {
+  const last = r.log.lastIndex();
+  for (const [id, pr] of r.progress) {
+    if (id === r.id) continue;
+    if (pr.state === "snapshot" && ++pr.snapshotElapsedTicks >= r.config.snapshotTimeoutTicks)
+      pr.becomeProbe();
+    if (pr.state !== "replicate" || pr.match >= last) {
+      pr.stalledTicks = 0;
+    } else if (++pr.stalledTicks >= r.config.electionTimeoutTicks) {
+      pr.becomeProbe();
+      sendAppend(r, id, true);
+    }
   }
 }
 
