@@ -1,4 +1,6 @@
 /** Public surface of src/governance. */
+
+export { attestationPolicyOf } from "./attestation-policy.ts";
 export { type AuditFinding, type AuditReport, auditGovernance } from "./audit.ts";
 export { constitutionSource, type ShippedConstitution, shippedConstitutions } from "./constitutions/index.ts";
 export { genesisGovernance } from "./genesis.ts";

@@ -249,3 +249,33 @@ describe("shipped policies", () => {
     }
   });
 });
+
+describe("the attestation policy governance sets", () => {
+  test("allow-list actions produce a policy src/attestation accepts", async () => {
+    const { validatePolicy } = await import("../../../src/attestation/policy.ts");
+    const { attestationPolicyOf } = await import("./imports.ts");
+    const gov = await makeGov(1);
+    try {
+      const actions = [
+        { name: "add_code_measurement", args: { measurement: m48 } },
+        { name: "add_host_data", args: { host_data: h32 } },
+        {
+          name: "set_snp_minimum_tcb",
+          args: { product: "Milan", tcb: { bootloader: 3, tee: 0, snp: 8, microcode: 115 } },
+        },
+      ];
+      const req = await gov.request(gov.members[0]!, "proposal", JSON.stringify({ actions }));
+      const id = gov.run((tx, ctx) => submitProposal(tx, req, ctx));
+      await voteYes(gov, id);
+      const policy = gov.read((tx) => attestationPolicyOf(tx));
+      validatePolicy(policy);
+      assert.deepEqual(policy, {
+        measurements: [m48],
+        hostData: [h32],
+        minTcb: { Milan: { bootloader: 3, tee: 0, snp: 8, microcode: 115 } },
+      });
+    } finally {
+      gov.dispose();
+    }
+  });
+});
