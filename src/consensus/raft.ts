@@ -218,6 +218,13 @@ export class Raft {
     // The unsigned suffix after the last signature can never be committed by anyone (commits happen
     // only at signatures of the current term), so the new leader discards it before appending.
     this.log.truncateAfter(this.log.lastSignature());
+    if (!this.promotable()) {
+      // The rollback removed the unsigned reconfiguration that made us a voter: we must not lead
+      // (we could never retire properly). Removing configurations only removes quorum
+      // requirements, so the others are unaffected; a voter with a longer log can now be elected.
+      this.becomeFollower(this.term, null);
+      return;
+    }
     this.progress.clear();
     this.syncProgress();
     const self = this.progress.get(this.id);

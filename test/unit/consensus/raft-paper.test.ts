@@ -242,3 +242,28 @@ test("ours: a candidate learns from a vote answer that its reconfiguration commi
   assert.deepEqual(status.configurations, [["3"]]);
   assert.deepEqual([status.role, status.commit], ["leader", 3]);
 });
+
+test("ours: a winner whose rollback removes the reconfiguration that made it a voter does not lead", () => {
+  // Found by the simulator (seed 21525 before the fix): 7 led without being a voter, then after a
+  // crash nobody could be elected.
+  const storage = makeNode("7", ["1"]).storage;
+  const conf = { ...entry(2, 1, "reconfiguration"), configuration: ["1", "7"] };
+  storage.append([entry(1, 1, "signature"), conf]);
+  storage.setHardState({ term: 1, vote: null, commit: 1 });
+  const node = makeNode("7", ["1"], { preVote: false }, storage);
+  node.raw.campaign();
+  drain(node);
+  node.raw.step({
+    type: "MsgVoteResp",
+    from: "1",
+    to: "7",
+    term: 2,
+    reject: false,
+    commit: 1,
+    commitTerm: 1,
+  });
+  const rd = handle(node);
+  assert.equal(rd.rollbackTo, 1);
+  assert.equal(node.raw.basicStatus().role, "follower");
+  assert.deepEqual(node.raw.status().configurations, [["1"]]);
+});
