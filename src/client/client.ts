@@ -93,6 +93,9 @@ export function createClient(options: ClientOptions) {
     request,
     /** GET `path` and parse its JSON (or return text/bytes by content type). */
     get: getJson,
+    /** Any method, parsed body, no transaction id expected (e.g. a read-only POST). */
+    call: async <T = unknown>(method: HttpMethod, path: string, body?: unknown, opts?: RequestOptions) =>
+      parseBody(await request(method, path, body, opts)) as T,
     write: async <T = unknown>(path: string, body: unknown, opts: WriteOptions = {}) =>
       parseWrite<T>(await request(opts.method ?? "POST", path, body, withWait(opts))),
     txStatus,

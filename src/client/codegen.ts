@@ -97,7 +97,10 @@ function methodSource({ method, path, op, pathParams }: Op, basePath: string): s
   const args: string[] = [];
   if (inPath.length > 0) args.push(`params: ${paramsType(inPath, true)}`);
   const body = method === "get" ? null : requestBodyType(op.requestBody);
+  // An operation that does not describe its body may still take one (apps without a request
+  // schema): accept anything rather than nothing.
   if (body !== null) args.push(`body: ${body}`);
+  else if (method !== "get") args.push("body?: unknown");
   const queryOptional = inQuery.every((p) => p.required !== true);
   if (inQuery.length > 0) args.push(`query${queryOptional ? "?" : ""}: ${paramsType(inQuery, false)}`);
   const response = responseType(op.responses);
@@ -122,12 +125,20 @@ function methodSource({ method, path, op, pathParams }: Op, basePath: string): s
       `  client.get<${response}>(${url}, ${opts("options")}),`,
     ];
   }
+  if ((op as { "x-coterie-mode"?: unknown })["x-coterie-mode"] === "readonly") {
+    // A read that is not a GET (e.g. a query with a body): no transaction, no WriteResult.
+    args.push("options: RequestOptions = {}");
+    return [
+      ...(doc ? [`/** ${doc} */`] : []),
+      `${name}: (${args.join(", ")}): Promise<${response}> =>`,
+      `  client.call<${response}>("${method.toUpperCase()}", ${url}, body, ${opts("options")}),`,
+    ];
+  }
   args.push("options: WriteOptions = {}");
-  const bodyArg = body === null ? "undefined" : "body";
   return [
     ...(doc ? [`/** ${doc} */`] : []),
     `${name}: (${args.join(", ")}): Promise<WriteResult<${response}>> =>`,
-    `  client.write<${response}>(${url}, ${bodyArg}, ${opts(`{ ...options, method: "${method.toUpperCase()}" as const }`)}),`,
+    `  client.write<${response}>(${url}, body, ${opts(`{ ...options, method: "${method.toUpperCase()}" as const }`)}),`,
   ];
 }
 

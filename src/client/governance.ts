@@ -8,6 +8,7 @@
  * a withdrawal empty, an ack `{"state_digest":"<hex>"}` as read from /gov/v1/members/state-digest.
  */
 import { type CoseSigner, signCoseSign1 } from "../crypto/cose.ts";
+import { isCoterieClientError } from "./errors.ts";
 import type { HttpMethod, HttpResponse } from "./transport.ts";
 
 export const GOV_MSG = {
@@ -21,6 +22,7 @@ export const COSE_CONTENT_TYPE = "application/cose";
 /** One action of a proposal: its name in the constitution and its arguments. */
 export type ProposalAction = { name: string; args?: Record<string, unknown> };
 export type ProposalInfo = { proposal_id: string; state: string } & Record<string, unknown>;
+export type AckResult = { member_id: string; status: string };
 
 export type GovMessageOptions = { proposalId?: string; createdAtSeconds?: number };
 
@@ -101,13 +103,28 @@ export function createGovernance(request: Requester, signer: CoseSigner | undefi
     },
     stateDigest: async () =>
       json(await request("GET", "/gov/v1/members/state-digest", undefined)) as { state_digest: string },
-    /** Acknowledges the current state digest, which activates a newly added member. */
-    ack: async () => {
+    /**
+     * Acknowledges the state digest, which activates a newly added (Accepted) member. Reading the
+     * digest needs the member's TLS certificate; without one (a browser key), pass `stateDigest`.
+     */
+    ack: async (options: { stateDigest?: string } = {}) => {
       needSigner();
-      const digest = json(await request("GET", "/gov/v1/members/state-digest", undefined)) as {
-        state_digest?: unknown;
-      };
-      return signed("/gov/v1/members/ack", "ack", { state_digest: digest?.state_digest ?? null });
+      const digest =
+        options.stateDigest ??
+        (json(await request("GET", "/gov/v1/members/state-digest", undefined)) as { state_digest: string })
+          .state_digest;
+      try {
+        return (await signed("/gov/v1/members/ack", "ack", { state_digest: digest })) as AckResult;
+      } catch (error) {
+        // The state changed between reading the digest and acking: the service refused the ack
+        // (nothing was written) and named the current digest, so signing that one is not a retry
+        // of an unknown outcome. Once only.
+        const current = (error as { details?: { state_digest?: unknown } }).details?.state_digest;
+        if (!isCoterieClientError(error) || error.code !== "COTERIE_ERR_GOV_STATE_DIGEST_MISMATCH")
+          throw error;
+        if (typeof current !== "string" || current === digest) throw error;
+        return (await signed("/gov/v1/members/ack", "ack", { state_digest: current })) as AckResult;
+      }
     },
   };
 }

@@ -18,7 +18,13 @@ export type {
 export { CLIENT_DEFAULTS, createClient } from "./client.ts";
 export type { ClientErrorCode, CoterieClientErrorOptions } from "./errors.ts";
 export { CoterieClientError, isCoterieClientError } from "./errors.ts";
-export type { GovMessageOptions, GovMessageType, ProposalAction, ProposalInfo } from "./governance.ts";
+export type {
+  AckResult,
+  GovMessageOptions,
+  GovMessageType,
+  ProposalAction,
+  ProposalInfo,
+} from "./governance.ts";
 export { fixedBallot, GOV_MSG, signGovRequest } from "./governance.ts";
 export type { LedgerChunk, LedgerVerifyOptions, LedgerVerifyReport } from "./ledger-verify.ts";
 export { verifyLedgerChunks } from "./ledger-verify.ts";

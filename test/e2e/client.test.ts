@@ -1,18 +1,35 @@
 // The SDK against a real node process: pinned service certificate and mutual TLS through
 // `coterie/client/node`, writes with and without respond-on-commit, waitForCommit, receipts that
 // verify offline, typed errors, a 307 from a stand-in backup followed with the client certificate
-// kept, and the browser ledger verifier agreeing with `coterie ledger verify` on real ledgers.
+// kept, members governing with COSE-signed requests (one of them a non-extractable WebCrypto key),
+// a typed client generated from the node's OpenAPI, and the browser ledger verifier agreeing with
+// `coterie ledger verify` on real and tampered ledgers.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CoterieClientError, createClient, verifyLedgerChunks } from "../../src/client/index.ts";
+import {
+  CoterieClientError,
+  createClient,
+  createMemberIdentity,
+  fixedBallot,
+  memberKeyId,
+  verifyLedgerChunks,
+} from "../../src/client/index.ts";
 import { createNodeClient, createNodeFetch } from "../../src/client/node.ts";
 import { verifyLedgerDirectory } from "../../src/ledger/verify.ts";
-import { killNode, makeWorkspace, type NodeProcess, startNodeProcess, type Workspace } from "./harness.ts";
+import {
+  killNode,
+  makeWorkspace,
+  type NodeProcess,
+  root,
+  startNodeProcess,
+  type Workspace,
+} from "./harness.ts";
 
 const read = (p: string) => readFileSync(p, "utf8");
 
@@ -121,6 +138,72 @@ describe("client SDK against a real node", () => {
     assert.deepEqual(seen, ["POST /app/log/private auth=Bearer kept-across-hops"]);
     await fetchFn.close();
     backup.close();
+  });
+
+  test("members govern through the SDK: a WebCrypto member is added, acks, and proposals are withdrawn", async () => {
+    const member0 = await createNodeClient({
+      url: node.url,
+      serviceCert: node.serviceCert,
+      cert: read(ws.member.certPath),
+      key: read(ws.member.keyPath),
+      memberKey: read(ws.member.keyPath),
+    });
+    // A genesis member is Accepted until it acknowledges the state digest (read over its TLS identity).
+    assert.equal((await member0.gov.ack()).status, "Active");
+    const browserMember = await createMemberIdentity("member1");
+    const p = await member0.gov.proposals.create([
+      { name: "set_member", args: { cert: browserMember.certPem } },
+    ]);
+    assert.match(p.proposal_id, /^[0-9a-f]{64}$/);
+    assert.equal(p.state, "Open");
+    assert.equal((await member0.gov.ballots.submit(p.proposal_id, fixedBallot(true))).state, "Accepted");
+    assert.equal((await member0.gov.proposals.get(p.proposal_id)).state, "Accepted");
+
+    // The new member has no TLS certificate here (a browser key): it signs, and is given the digest.
+    const fetchFn = createNodeFetch({ serviceCert: node.serviceCert });
+    const member1 = createClient({ url: node.url, fetch: fetchFn, signer: browserMember.signer });
+    const { state_digest } = await member0.gov.stateDigest();
+    const acked = await member1.gov.ack({ stateDigest: state_digest });
+    assert.equal(acked.status, "Active");
+    assert.equal(acked.member_id, Buffer.from(await memberKeyId(browserMember.certPem)).toString("hex"));
+    const p2 = await member0.gov.proposals.create([
+      { name: "set_user", args: { cert: read(ws.other.certPath) } },
+    ]);
+    await assert.rejects(member1.gov.proposals.withdraw(p2.proposal_id), {
+      code: "COTERIE_ERR_GOV_NOT_PROPOSER",
+    });
+    assert.equal((await member0.gov.proposals.withdraw(p2.proposal_id)).state, "Withdrawn");
+    await assert.rejects(member0.gov.ballots.submit(p2.proposal_id, fixedBallot(true)), {
+      code: "COTERIE_ERR_GOV_PROPOSAL_NOT_OPEN",
+    });
+    await fetchFn.close();
+    await member0.close();
+  });
+
+  test("a typed client generated from the node's /app/openapi.json calls the app", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "coterie-app-client-"));
+    const out = join(dir, "logging-client.ts");
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, "tools/app-client.ts"),
+        ...["--url", node.url, "--service-cert", join(ws.dir, "node0", "service_cert.pem")],
+        ...["--cert", ws.user.certPath, "--key", ws.user.keyPath, "--out", out],
+        ...["--import-from", join(root, "src/client/index.ts")],
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    writeFileSync(join(dir, "package.json"), '{"type":"module"}');
+    const { createLoggingClient } = (await import(out)) as {
+      createLoggingClient: (c: unknown) => Record<string, (...args: unknown[]) => Promise<unknown>>;
+    };
+    const client = await userClient();
+    const app = createLoggingClient(client);
+    const w = await app.postAppLogPublic?.({ id: 30, msg: "typed" }, { waitForCommit: true });
+    assert.equal((w as { status: string }).status, "Committed");
+    assert.deepEqual(await app.getAppLogPublic?.({ query: { id: 30 } }), { id: 30, msg: "typed" });
+    await client.close();
   });
 
   test("the browser ledger verifier agrees with `coterie ledger verify`, untouched and tampered", async () => {

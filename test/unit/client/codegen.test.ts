@@ -78,6 +78,7 @@ test("the generated client type-checks, and misuse does not", () => {
       "export const b = app.getLogPrivate({ id: 1 }).then((e) => e.msg.toUpperCase());",
       "export const c = app.privateHistory({ id: 1 }).then((h) => h.entries[0]?.seqno);",
       'export const d = app.putItemsByItemId({ "item-id": "i1" }, { kind: "a", tags: ["t"] });',
+      'export const e: Promise<Array<{ id: number; msg: string }>> = app.search({ prefix: "m" });',
     ].join("\n"),
   );
   assert.match(source, /\* \/ safely/, "a */ in a summary cannot close the doc comment");
@@ -102,6 +103,7 @@ test("generated calls hit the right routes with the right methods", async () => 
     json(200, { id: 1, msg: "m" }),
     json(200, { entries: [] }),
     new Response(null, { status: 204, headers: { "x-coterie-transaction-id": "1.3" } }),
+    json(200, [{ id: 1, msg: "m" }]),
   ]);
   const app = createLoggingClient(createClient({ url: "https://node.example", fetch }));
   await app.postLogPrivate?.({ id: 1, msg: "m" });
@@ -109,12 +111,18 @@ test("generated calls hit the right routes with the right methods", async () => 
   await app.privateHistory?.({ id: 1, from_seqno: 3 });
   await app.deleteItemsByItemId?.({ "item-id": "a/b" });
   assert.deepEqual(
+    await app.search?.({ prefix: "m" }),
+    [{ id: 1, msg: "m" }],
+    "a read-only POST returns its body",
+  );
+  assert.deepEqual(
     fetch.calls.map((c) => `${c.method} ${c.url.replace("https://node.example", "")}`),
     [
       "POST /app/log/private",
       "GET /app/log/private?id=1",
       "GET /app/log/private/history?id=1&from_seqno=3",
       "DELETE /app/items/a%2Fb",
+      "POST /app/search",
     ],
   );
 });

@@ -32,6 +32,7 @@ test("coterie/client/node exports exactly this list", () => {
 test("a client has exactly these verbs", () => {
   const c = client.createClient({ url: "https://x.example", fetch: async () => new Response() });
   assert.deepEqual(Object.keys(c).sort(), [
+    "call",
     "commit",
     "get",
     "getReceipt",
