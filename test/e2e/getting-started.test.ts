@@ -115,6 +115,7 @@ describe("docs/getting-started.md", () => {
       /committed \d+\.\d+, receipt verified/,
       /read back: \{ id: 11, msg: 'later' \}/,
       /no message 999, as expected/,
+      /postAppLogPrivate: \(/,
       /proposal [0-9a-f]{64}: Open/,
       /after the vote: Accepted/,
       /\{"id":1,"msg":"hello"\}\s*$/,
