@@ -165,9 +165,19 @@ function encodeBody(body: unknown, opts: RequestOptions) {
 
 function checked(res: HttpResponse): HttpResponse {
   if (res.status >= 200 && res.status < 300 && res.status !== 202) return res;
-  // 202 is how the service says "not ready yet" (a receipt of a pending transaction): an error body.
-  if (res.status === 202 && !new TextDecoder().decode(res.body).includes('"error"')) return res;
-  throw errorFromResponse(res.status, new TextDecoder().decode(res.body), res.transactionId);
+  const text = new TextDecoder().decode(res.body);
+  // 202 with an error body is how the service says "not ready yet" (a receipt of a pending
+  // transaction); any other 202 is an app's success.
+  if (res.status === 202 && !hasErrorShape(text)) return res;
+  throw errorFromResponse(res.status, text, res.transactionId);
+}
+
+function hasErrorShape(text: string): boolean {
+  try {
+    return typeof (JSON.parse(text) as { error?: { code?: unknown } } | null)?.error?.code === "string";
+  } catch {
+    return false;
+  }
 }
 
 /** JSON for `application/json`, text for `text/*`, bytes otherwise, `null` for an empty body. */

@@ -66,7 +66,7 @@ export async function send(options: TransportOptions, req: HttpRequest): Promise
       response = await sendFollowingRedirects(options, req);
     } catch (error) {
       if (error instanceof CoterieClientError) throw error;
-      if (req.signal?.aborted) throw abortedError(req.signal);
+      if (req.signal?.aborted) throw abortedSend(req, req.signal, error);
       if (!retriesLeft) throw networkError(req, error);
       await sleep(backoffDelayMs(options.retryBackoff, attempt), req.signal);
       continue;
@@ -158,6 +158,18 @@ function causeCode(error: unknown): string | null {
     if (typeof code === "string") return code;
   }
   return null;
+}
+
+/** The caller aborted; a write may already have reached the service, so say so. */
+function abortedSend(req: HttpRequest, signal: AbortSignal, error: unknown): CoterieClientError {
+  if (req.method === "GET") return abortedError(signal);
+  const transactionId = (error as { transactionId?: string | null }).transactionId ?? null;
+  return new CoterieClientError(
+    "COTERIE_ERR_CLIENT_ABORTED",
+    `${req.method} ${req.path} was aborted after it may have been sent; it may or may not have executed` +
+      (transactionId === null ? "" : ` (transaction ${transactionId})`),
+    { cause: signal.reason, transactionId, details: { transaction_id: transactionId } },
+  );
 }
 
 /** A read that failed on the network, or a write whose outcome may be unknown. */

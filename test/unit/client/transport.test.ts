@@ -138,3 +138,29 @@ test("responses over responseBytesMax are refused", async () => {
     code: "COTERIE_ERR_CLIENT_BAD_RESPONSE",
   });
 });
+
+test("a write aborted by its caller says its outcome is unknown", async () => {
+  const controller = new AbortController();
+  const fetch = scriptedFetch([
+    () => {
+      controller.abort();
+      throw new DOMException("aborted", "AbortError");
+    },
+  ]);
+  await assert.rejects(createClient({ url, fetch }).write("/app/log", {}, { signal: controller.signal }), {
+    code: "COTERIE_ERR_CLIENT_ABORTED",
+    message: /may or may not have executed/,
+  });
+});
+
+test("an app's own 202 is a success; a 202 error body is an error", async () => {
+  const fetch = scriptedFetch([
+    json(202, { accepted: true }),
+    json(202, { error: { code: "COTERIE_ERR_RECEIPT_NOT_READY", message: "x" } }),
+  ]);
+  const client = createClient({ url, fetch });
+  assert.deepEqual(await client.get("/app/job"), { accepted: true });
+  await assert.rejects(client.get("/app/receipt?transaction_id=1.2"), {
+    code: "COTERIE_ERR_RECEIPT_NOT_READY",
+  });
+});
