@@ -159,7 +159,7 @@ class BrowserVerifier {
   private async signature(e: LedgerEntry, at: Position): Promise<void> {
     let r: SignatureRecord;
     try {
-      r = signatureRecordOf(publicWrites(e, at), e.view, e.seqno);
+      r = signatureRecordOf(decodeWriteSet(e.publicSection), e.view, e.seqno);
     } catch (err) {
       throw fail(at, (err as Error).message);
     }
