@@ -71,6 +71,11 @@ test("the SDK bundle for browsers has no Node polyfills; its size is reported", 
   const sdk = await bundle(join(root, "src/client/index.ts"));
   assert.deepEqual(sdk.polyfills, []);
   assert.ok(sdk.inputs.some((i) => i.endsWith("src/client/index.ts")));
+  // The Node adapter (undici) stays out of the browser graph.
+  assert.deepEqual(
+    sdk.inputs.filter((i) => /node_modules\/undici\/|src\/client\/node\.ts$/.test(i)),
+    [],
+  );
   const report = {
     sdkBytes: sdk.bytes,
     sdkGzipBytes: sdk.gzipBytes,
