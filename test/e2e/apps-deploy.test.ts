@@ -5,12 +5,15 @@
 // error, writes nothing, and the node keeps serving; remove_app restores the built-in app.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildAppBundle } from "../../src/cli/app.ts";
 import type { IdentityFiles } from "../../src/cli/identity-files.ts";
+import { signCoseSign1 } from "../../src/crypto/cose.ts";
+import { certificateId } from "../../src/crypto/x509.ts";
 import { pemSigner, signGovRequest } from "../../src/governance/index.ts";
 import {
   type Client,
@@ -40,7 +43,9 @@ export default defineApp({ name: "counter", version: "${version}", endpoints: [
   { method: "POST", path: "/throw", auth: ["user_cert"], mode: "readwrite", handler(ctx) { items(ctx).put("thrown", "x"); throw new Error("boom"); } },
   { method: "POST", path: "/loop", auth: ["user_cert"], mode: "readwrite", handler(ctx) { items(ctx).put("looped", "x"); for (;;) {} } },
   { method: "POST", path: "/bomb", auth: ["user_cert"], mode: "readwrite", handler(ctx) {
-      items(ctx).put("bombed", "x"); const a = []; for (;;) a.push(new Array(1e5).fill(a.length)); } },
+      items(ctx).put("bombed", "x"); const a = []; for (;;) a.push(new Array(1e6).fill(a.length)); } },
+  { method: "POST", path: "/whoami", auth: [{ all_of: ["user_cert", "jwt"] }, "jwt", "user_cose_sign1"], mode: "readonly", handler(ctx) {
+      return { body: { policy: ctx.caller.policy, parties: ctx.readerParties, body: utf8.decode(ctx.request.body) } }; } },
   { method: "POST", path: "/claims", auth: ["user_cert"], mode: "readwrite", handler(ctx) {
       ctx.setClaimsDigest(ctx.crypto.sha256(utf8.encode("claim"))); items(ctx).put("claimed", "x");
       return { body: { host_time: ctx.untrustedTime() > 0 } }; } },
@@ -161,7 +166,10 @@ describe("governed app bundles", () => {
     const loops = [loop(), loop(), loop(), loop()];
     await new Promise((r) => setTimeout(r, 300));
     const before = written;
-    const id = await deploy(join(await bundleFile("v2")));
+    const id = await deploy(await bundleFile("v2"), {
+      memoryBytesMax: 16 * 1024 * 1024,
+      callTimeoutMs: 2000,
+    });
     await voteYes(id);
     await waitForVersion("v2");
     await new Promise((r) => setTimeout(r, 300));
@@ -218,6 +226,50 @@ describe("governed app bundles", () => {
     assert.equal(ok.status, 200, ok.body);
     assert.equal(ok.json().response.host_time, true);
     assert.notEqual(ok.json().receipt.leaf_components.claims_digest, "00".repeat(32));
+  });
+
+  test("a JWT issuer set by governance, all_of, and COSE-signed user requests authenticate bundle endpoints", async () => {
+    const issuerKey = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const jwk = { ...issuerKey.publicKey.export({ format: "jwk" }), kid: "k1" };
+    const r = await send(
+      "/gov/v1/proposals",
+      "proposal",
+      JSON.stringify({
+        actions: [
+          {
+            name: "set_jwt_issuer",
+            args: { issuer: "https://idp.example", jwks: { keys: [jwk] }, audience: "coterie" },
+          },
+        ],
+      }),
+    );
+    assert.equal(r.status, 200, r.body);
+    await voteYes(r.json().proposal_id);
+    const b64u = (x: unknown) => Buffer.from(JSON.stringify(x)).toString("base64url");
+    const head = `${b64u({ alg: "ES256", kid: "k1" })}.${b64u({ iss: "https://idp.example", aud: "coterie", sub: "carol", party: "retailer-x", exp: Math.floor(Date.now() / 1000) + 60 })}`;
+    const token = `${head}.${sign("sha256", Buffer.from(head), { key: issuerKey.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+    const bearer = { "content-type": "application/json", authorization: `Bearer ${token}` };
+    const viaJwt = await anon.raw("POST", "/app/whoami", "{}", bearer);
+    assert.equal(viaJwt.status, 200, viaJwt.body);
+    assert.deepEqual(viaJwt.json().policy, "jwt");
+    assert.deepEqual(viaJwt.json().parties, ["retailer-x"]);
+    const both = await user.raw("POST", "/app/whoami", "{}", bearer);
+    assert.equal(both.json().policy, "all_of");
+    const forged = await anon.raw("POST", "/app/whoami", "{}", {
+      ...bearer,
+      authorization: `Bearer ${head}.${"A".repeat(86)}`,
+    });
+    assert.equal(forged.status, 401);
+    // A COSE_Sign1 body signed by user0's key, kid = SHA-256 of its certificate.
+    const pem = readFileSync(ws.user.certPath, "utf8");
+    const kid = Buffer.from(certificateId(pem), "hex");
+    const signer = pemSigner(pem, readFileSync(ws.user.keyPath, "utf8"));
+    const cose = await signCoseSign1({ ...signer, kid }, new TextEncoder().encode('{"hello":1}'));
+    const viaCose = await anon.raw("POST", "/app/whoami", Buffer.from(cose), {
+      "content-type": "application/cose",
+    });
+    assert.equal(viaCose.status, 200, viaCose.body);
+    assert.deepEqual([viaCose.json().policy, viaCose.json().body], ["user_cose_sign1", '{"hello":1}']);
   });
 
   test("remove_app restores the built-in app", async () => {
