@@ -1,0 +1,145 @@
+/**
+ * `POST /node/join` on the primary (a backup redirects it). Verifies the joiner's evidence against
+ * the attestation policy (virtual evidence allowed for now), records the node — Trusted at once
+ * before the service opens, Pending afterwards (governance `transition_node_to_trusted`) — issues
+ * its certificate endorsed by the service key, and, once it is Trusted and recorded as committed,
+ * answers with the service key and ledger secrets sealed to the joiner's public key. The joiner
+ * polls with the same request until then. The configuration reconciler (network.ts) adds Trusted
+ * nodes to the consensus configuration.
+ */
+import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type AttestationPolicy, verifyEvidence, virtualMeasurement } from "../attestation/index.ts";
+import { publicKeyDer } from "../crypto/keys.ts";
+import { certificateId, endorseCertificate } from "../crypto/x509.ts";
+import { nodeInfo } from "../tables/identities.ts";
+import { CoterieError } from "../util/errors.ts";
+import type { Engine } from "./engine.ts";
+import { parseJsonBody, readBody, sendJson } from "./http.ts";
+import { JOIN_SECRETS_LABEL, type JoinRequest, type JoinResponse, parseJoinRequest } from "./join-wire.ts";
+import type { NodeAddresses } from "./network.ts";
+import { networks, redirectToPrimary } from "./routing.ts";
+import { sealTo } from "./secrets-crypto.ts";
+
+export type JoinCall = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  engine: Engine;
+  serviceOpen: () => boolean;
+  bodyBytesMax: number;
+  codeId: string;
+};
+
+/** The attestation policy for joiners until governance keeps allow-lists (the trust issue). */
+function joinPolicy(codeId: string): AttestationPolicy {
+  const measurement = virtualMeasurement(new TextEncoder().encode(codeId));
+  return { measurements: [measurement], hostData: ["00".repeat(32)], minTcb: {}, allowVirtual: true };
+}
+
+function spkiHex(key: KeyObject): string {
+  return publicKeyDer(key).toString("hex");
+}
+
+/** The id of the node already recorded with this public key, if any. */
+function nodeWithKey(engine: Engine, key: KeyObject): string | null {
+  const wanted = spkiHex(key);
+  let found: string | null = null;
+  nodeInfo.in(engine.store.beginTx()).forEach((id, info) => {
+    if (found === null && spkiHex(new X509Certificate(info.cert).publicKey) === wanted) found = id;
+  });
+  return found;
+}
+
+export async function handleJoin(call: JoinCall): Promise<number> {
+  const { req, res, engine } = call;
+  if (!engine.isPrimary) return redirectToPrimary(req, res, engine);
+  const body = parseJoinRequest(
+    parseJsonBody(req.headers["content-type"], await readBody(req, call.bodyBytesMax)),
+  );
+  let key: KeyObject;
+  try {
+    key = createPublicKey(body.public_key);
+  } catch {
+    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "join request: public_key does not parse");
+  }
+  if (key.asymmetricKeyDetails?.namedCurve !== "secp384r1") {
+    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "join request: node keys are EC P-384");
+  }
+  const verified = await verifyEvidence(body.evidence, joinPolicy(call.codeId), publicKeyDer(key));
+  let id = nodeWithKey(engine, key);
+  if (id === null) id = await record(call, body, key, verified.platform);
+  const info = nodeInfo.in(engine.store.beginTx()).get(id);
+  if (info === undefined || info.status === "Retired" || info.status === "Retiring") {
+    throw new CoterieError(
+      "COTERIE_ERR_CONSENSUS_JOIN_REFUSED",
+      `node ${id} is ${info?.status ?? "unknown"}`,
+    );
+  }
+  if (info.status !== "Trusted") {
+    sendJson(res, 200, { status: "Pending", node_id: id } satisfies JoinResponse);
+    return 200;
+  }
+  sendJson(res, 200, trustedResponse(engine, id, info.cert, key));
+  return 200;
+}
+
+/** Issues the certificate and records the node (Trusted before the service opens, else Pending). */
+async function record(call: JoinCall, body: JoinRequest, key: KeyObject, platform: string): Promise<string> {
+  const { engine } = call;
+  const host = body.rpc_address.replace(/:\d+$/, "");
+  const isIp = /^[\d.]+$/.test(host);
+  const cert = await endorseCertificate(
+    { publicKey: key },
+    engine.identity.service,
+    engine.identity.serviceCert,
+    {
+      subject: "CN=Coterie node",
+      validityDays: 365,
+      dnsNames: ["localhost", ...(isIp ? [] : [host])],
+      ipAddresses: ["127.0.0.1", ...(isIp && host !== "127.0.0.1" ? [host] : [])],
+    },
+  );
+  const id = certificateId(cert);
+  const status = call.serviceOpen() ? "Pending" : "Trusted";
+  const { txId } = await engine.execute(
+    (tx) => {
+      nodeInfo.in(tx).put(id, {
+        cert,
+        status,
+        rpc_address: body.rpc_address,
+        node_to_node_address: body.node_to_node_address,
+        platform,
+      });
+    },
+    { reservedWrites: true },
+  );
+  if (txId !== null) await engine.waitForCommit(txId, 5000).catch(() => "Pending");
+  return id;
+}
+
+function trustedResponse(engine: Engine, id: string, cert: string, key: KeyObject): JoinResponse {
+  const identity = engine.identity;
+  const network = networks.get(engine);
+  const nodes: NodeAddresses = {};
+  nodeInfo.in(engine.store.beginTx()).forEach((nodeId, info) => {
+    if (info.node_to_node_address !== undefined && info.status !== "Retired") {
+      nodes[nodeId] = { rpc_address: info.rpc_address, node_to_node_address: info.node_to_node_address };
+    }
+  });
+  const secrets = {
+    service_key: identity.service.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    ledger_secrets: identity.ledgerSecrets.map((s) => ({
+      version: s.version,
+      key: Buffer.from(s.key).toString("base64"),
+    })),
+  };
+  return {
+    status: "Trusted",
+    node_id: id,
+    node_cert: cert,
+    service_cert: identity.serviceCert,
+    initial_configuration: [...(network?.storage.initialConfiguration ?? [identity.nodeId])],
+    nodes,
+    secrets: sealTo(key, Buffer.from(JSON.stringify(secrets)), JOIN_SECRETS_LABEL),
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * Multi-node replication: the `Replicator` seam driven by the consensus core (src/consensus). The
+ * Raft log IS the ledger. The primary's engine executes and appends as before; each appended entry
+ * is proposed (its index must equal the seqno and its term the engine's view). Backups never execute:
+ * they append what the leader sends to their ledger, apply its write sets to the store (private
+ * ones decrypted with the ledger secret) and roll store, ledger, tree and view history back when the
+ * core says so. Commit advances reach the engine (commit waiters, receipts) as with LocalReplicator.
+ *
+ * One loop (`pump`) owns the core: inputs (ticks, messages, proposals) are queued and fed only
+ * between Readies, and each Ready is processed in the order docs/consensus.md prescribes.
+ */
+import type { Entry, Message, NodeId, RaftConfigInput, Ready, Status } from "../consensus/index.ts";
+import { RawNode } from "../consensus/index.ts";
+import type { WriteSet } from "../kv/index.ts";
+import {
+  decodeEntry,
+  EntryKind,
+  leafOf,
+  privateWritesOf,
+  publicWritesOf,
+  writeSetDigestOf,
+} from "../ledger/entry.ts";
+import { assert } from "../util/assert.ts";
+import type { Engine } from "./engine.ts";
+import type { Logger } from "./logger.ts";
+import type { LedgerStorage } from "./raft-storage.ts";
+import { entryOfLedgerBytes } from "./raft-storage.ts";
+import type { Replicator } from "./replicator.ts";
+import { learnLedgerSecret } from "./secrets.ts";
+
+type Input =
+  | { kind: "tick" }
+  | { kind: "step"; message: Message }
+  | { kind: "propose"; seqno: number; isSignature: boolean; bytes: Buffer };
+
+export type RaftReplicatorOptions = {
+  storage: LedgerStorage;
+  raft: Omit<RaftConfigInput, "initialConfiguration">;
+  tickMs: number;
+  /** Messages waiting to be fed to the core; more are dropped (consensus tolerates loss). */
+  inboxMessagesMax: number;
+  send(message: Message): void;
+  log: Logger;
+  /** The disk failed or an invariant broke: the node must stop. */
+  onFailure(error: unknown): void;
+  random?: () => number;
+};
+
+export class RaftReplicator implements Replicator {
+  onCommit: (seqno: number) => void = () => {};
+  /** Called after a Ready in which this node's role or leader changed. */
+  onRoleChange: (status: Status) => void = () => {};
+  private readonly o: RaftReplicatorOptions;
+  private readonly raw: RawNode;
+  private engine: Engine | null = null;
+  private inputs: Input[] = [];
+  private inboxMessages = 0;
+  private ticksQueued = 0;
+  private running = false;
+  private primary = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  droppedMessages = 0;
+
+  constructor(options: RaftReplicatorOptions) {
+    this.o = options;
+    const storage = options.storage;
+    this.raw = new RawNode({
+      config: { ...options.raft, initialConfiguration: storage.initialConfiguration },
+      storage,
+      random: options.random ?? Math.random,
+      applied: storage.hardState().commit,
+    });
+  }
+
+  /** Wires the engine (constructed with this replicator) and starts the clock. */
+  attach(engine: Engine): void {
+    this.engine = engine;
+    this.timer = setInterval(() => this.tick(), this.o.tickMs);
+    this.timer.unref();
+  }
+
+  isPrimary(): boolean {
+    return this.primary;
+  }
+  leader(): NodeId | null {
+    return this.raw.status().leader;
+  }
+  status(): Status {
+    return this.raw.status();
+  }
+
+  /** Starts an election now (a new service's first node does not wait for its election timeout). */
+  campaign(): void {
+    this.inputs.push({ kind: "tick" });
+    if (!this.running) {
+      this.raw.campaign();
+      this.pump();
+    }
+  }
+
+  receive(message: Message): void {
+    if (this.closed) return;
+    if (this.inboxMessages >= this.o.inboxMessagesMax) {
+      this.droppedMessages++;
+      return;
+    }
+    this.inboxMessages++;
+    this.inputs.push({ kind: "step", message });
+    this.pump();
+  }
+
+  replicate(seqno: number, isSignature: boolean, bytes?: Buffer): void {
+    assert(bytes !== undefined, "the engine hands the entry bytes to the replicator");
+    assert(this.primary, `entry ${seqno} appended by a node that is not primary`);
+    this.inputs.push({ kind: "propose", seqno, isSignature, bytes });
+    this.pump();
+  }
+
+  private tick(): void {
+    if (this.closed || this.ticksQueued >= 2) return;
+    this.ticksQueued++;
+    this.inputs.push({ kind: "tick" });
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.running || this.closed) return;
+    this.running = true;
+    this.loop().then(
+      () => {
+        this.running = false;
+      },
+      (error: unknown) => {
+        this.running = false;
+        this.closed = true;
+        this.o.onFailure(error);
+      },
+    );
+  }
+
+  private async loop(): Promise<void> {
+    for (let rounds = 0; rounds < 1_000_000; rounds++) {
+      const discardAfter = this.feed();
+      if (discardAfter !== null) await this.engineOf().rollback(discardAfter);
+      if (!this.raw.hasReady()) {
+        if (this.inputs.length === 0) return;
+        continue;
+      }
+      const ready = this.raw.ready();
+      await this.handle(ready);
+      this.raw.advance(ready);
+      this.after(ready);
+    }
+  }
+
+  /** Feeds queued inputs; returns the seqno after which the ledger must be discarded (refused proposals). */
+  private feed(): number | null {
+    const batch = this.inputs;
+    this.inputs = [];
+    let discardAfter: number | null = null;
+    for (const input of batch) {
+      if (input.kind === "tick") {
+        this.ticksQueued--;
+        this.raw.tick();
+      } else if (input.kind === "step") {
+        this.inboxMessages--;
+        this.raw.step(input.message);
+      } else if (discardAfter === null) {
+        discardAfter = this.propose(input);
+      }
+    }
+    return discardAfter;
+  }
+
+  private propose(input: Extract<Input, { kind: "propose" }>): number | null {
+    const entry = entryOfLedgerBytes(input.seqno, this.engineOf().view, input.bytes);
+    const proposal =
+      entry.configuration === undefined
+        ? { kind: entry.kind, payload: input.bytes }
+        : { kind: entry.kind, payload: input.bytes, configuration: entry.configuration };
+    const result = this.raw.propose(proposal);
+    if (!result.ok) {
+      // Only a node that has just lost leadership gets here (the engine's limits are below the
+      // core's); the entries from this seqno on were never replicated: discard them.
+      assert(result.reason === "not-leader", `proposal refused: ${result.reason}`);
+      this.primary = false;
+      this.o.log.info("lost leadership; discarding unreplicated entries", { from: input.seqno });
+      return input.seqno - 1;
+    }
+    assert(result.index === input.seqno, `proposal index ${result.index} is the seqno ${input.seqno}`);
+    assert(
+      result.term === this.engineOf().view,
+      `proposal term ${result.term} is the view ${this.engineOf().view}`,
+    );
+    return null;
+  }
+
+  private engineOf(): Engine {
+    assert(this.engine !== null, "replicator attached to an engine");
+    return this.engine;
+  }
+
+  /** Steps 1-7 of the Ready contract. */
+  private async handle(ready: Ready): Promise<void> {
+    const engine = this.engineOf();
+    const storage = this.o.storage;
+    if (ready.softState !== null && ready.softState.role !== "leader") this.primary = false;
+    assert(ready.snapshot === null, "snapshots are not produced by this node's storage");
+    if (ready.rollbackTo !== null) {
+      await engine.rollback(ready.rollbackTo);
+      storage.truncate(ready.rollbackTo);
+    }
+    await this.appendEntries(ready.entries);
+    if (ready.hardState !== null) storage.setHardState(ready.hardState);
+    if (ready.mustSync) await engine.ledger.flush();
+    for (const message of ready.messages) this.o.send(message);
+    const last = ready.committedEntries.at(-1);
+    if (last !== undefined) {
+      assert(last.kind === "signature", "commits end at a signature");
+      this.onCommit(last.index);
+    }
+    storage.persisted(ready.entries);
+  }
+
+  private async appendEntries(entries: readonly Entry[]): Promise<void> {
+    const engine = this.engineOf();
+    const first = entries[0];
+    if (first === undefined) return;
+    // Entries the core took from us are already in the ledger; a different term at the same index
+    // means our never-persisted proposals were superseded by a new leader's entries.
+    if (first.index <= engine.ledger.lastSeqno && engine.views.viewOf(first.index) !== first.term) {
+      await engine.rollback(first.index - 1);
+    }
+    for (const e of entries) {
+      if (e.index <= engine.ledger.lastSeqno) {
+        assert(engine.views.viewOf(e.index) === e.term, `own entry ${e.index} has term ${e.term}`);
+        continue;
+      }
+      this.applyReplicated(e);
+    }
+  }
+
+  /** A backup appends the leader's entry and applies its write set; it never runs a handler. */
+  private applyReplicated(e: Entry): void {
+    const engine = this.engineOf();
+    const bytes = Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
+    const decoded = decodeEntry(bytes);
+    const h = decoded.header;
+    assert(
+      h.seqno === e.index && h.view === e.term,
+      `entry ${h.view}.${h.seqno} matches ${e.term}.${e.index}`,
+    );
+    const isSignature = h.kind === EntryKind.signature;
+    assert(isSignature === (e.kind === "signature"), `entry ${e.index} kind agrees with its header`);
+    const secret = h.privateBytes === 0 ? null : engine.secretFor(h.secretVersion);
+    const publicWrites = publicWritesOf(decoded);
+    const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(decoded, secret) : [])];
+    writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    engine.ledger.append(
+      { bytes, writeSetDigest: writeSetDigestOf(decoded), leaf: leafOf(decoded) },
+      e.index,
+      isSignature,
+    );
+    engine.store.applyWriteSet(writes, e.index);
+    engine.views.record(h.view, e.index);
+    // A rekey in this entry sealed the next ledger secret to us: learn it before the entries it encrypts.
+    learnLedgerSecret(engine.identity, e.index, publicWrites);
+  }
+
+  /** After advance: follow the term as our view, become primary, sign at once as a new leader. */
+  private after(ready: Ready): void {
+    const engine = this.engineOf();
+    const status = this.raw.status();
+    if (status.term > engine.views.currentView) engine.views.startView(status.term);
+    if (ready.softState === null) return;
+    const wasPrimary = this.primary;
+    if (status.role === "leader" && !wasPrimary) {
+      assert(engine.view === status.term, "a new leader writes in its own term");
+      assert(engine.ledger.lastSeqno === status.lastIndex, "a new leader's ledger is its log");
+      this.primary = true;
+      this.o.log.info("became primary", { view: status.term, last_seqno: status.lastIndex });
+      // Nothing commits before a signature of the new term is on a quorum. (A new service's first
+      // leader has nothing to sign yet: its genesis transaction must be seqno 1.)
+      if (engine.ledger.lastSeqno > 0) engine.appendSignature();
+    }
+    this.onRoleChange(status);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (let i = 0; i < 500 && this.running; i++) await new Promise((r) => setTimeout(r, 5));
+    this.closed = true;
+    this.primary = false;
+    await this.engine?.ledger.flush();
+  }
+}
