@@ -26,6 +26,7 @@ import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
 import { historicalReader } from "./historical.ts";
 import { parseJsonBody, readBody, sendBody, sendJson } from "./http.ts";
+import { redirectToPrimary } from "./routing.ts";
 
 export type EndpointCall = {
   req: IncomingMessage;
@@ -55,6 +56,8 @@ function wantsCommit(req: IncomingMessage, url: URL): boolean {
 export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   const { req, res, url, deps, endpoint } = call;
   const { engine } = deps;
+  // Writes run on the primary only: a backup redirects them before reading the body.
+  if (endpoint.mode === "readwrite" && !engine.isPrimary) return redirectToPrimary(req, res, engine);
   if (call.mount.requireOpen && !deps.serviceOpen()) {
     throw new CoterieError("COTERIE_ERR_SERVICE_NOT_OPEN", "the service is not open yet");
   }

@@ -9,6 +9,9 @@ import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
 import { mayReadTransaction } from "./historical.ts";
 import { parseTxId, sendJson } from "./http.ts";
+import { CODE_ID } from "./code-id.ts";
+import { handleJoin } from "./join-route.ts";
+import { networkNodes } from "./network-view.ts";
 
 export type BuiltinCall = {
   req: IncomingMessage;
@@ -19,7 +22,7 @@ export type BuiltinCall = {
 };
 
 export type BuiltinRoute = {
-  method: "GET";
+  method: "GET" | "POST";
   path: string;
   handle(call: BuiltinCall): number | Promise<number>;
 };
@@ -51,7 +54,8 @@ export const builtinRoutes: BuiltinRoute[] = [
       const e = deps.engine;
       sendJson(res, 200, {
         node_id: e.identity.nodeId,
-        role: "Primary",
+        role: e.isPrimary ? "Primary" : "Backup",
+        primary_id: e.primaryId,
         view: e.view,
         last_seqno: e.lastSeqno,
         committed_transaction_id: txId(e.views.viewOf(e.committedSeqno), e.committedSeqno),
@@ -69,11 +73,24 @@ export const builtinRoutes: BuiltinRoute[] = [
       sendJson(res, 200, {
         service_certificate: e.identity.serviceCert,
         current_view: e.view,
-        primary_id: e.identity.nodeId,
-        nodes: [{ node_id: e.identity.nodeId, status: "Trusted", primary: true }],
+        primary_id: e.primaryId,
+        nodes: networkNodes(e),
       });
       return 200;
     },
+  },
+  {
+    method: "POST",
+    path: "/node/join",
+    handle: ({ req, res, deps }) =>
+      handleJoin({
+        req,
+        res,
+        engine: deps.engine,
+        serviceOpen: deps.serviceOpen,
+        bodyBytesMax: deps.config.http.bodyBytesMax,
+        codeId: CODE_ID,
+      }),
   },
   {
     method: "GET",

@@ -30,6 +30,23 @@ export type NodeConfig = {
   /** Transactions applied but not yet committed; writes are refused (503) beyond this. */
   uncommittedTxsMax: number;
   log: { level: "debug" | "info" | "warn" | "error" };
+  /**
+   * Multi-node: where this node listens for other nodes (mutual TLS, docs/operations.md). Null runs
+   * a single node with local commit; set it to start a network (or join one with `join`).
+   */
+  nodeToNode: { host: string; port: number } | null;
+  /** Join an existing service through `target` (the HTTPS address of any of its nodes). */
+  join: { target: string; serviceCertificate: string | null; pollMs: number } | null;
+  /** Consensus timing; an election timeout is `electionTimeoutTicks` × `tickMs`. */
+  consensus: { tickMs: number; electionTimeoutTicks: number; heartbeatIntervalTicks: number; inboxMessagesMax: number };
+  /** Node-to-node channel limits (see src/node/channels/README.md). */
+  channels: {
+    frameBytesMax: number;
+    queueFramesMax: number;
+    queueBytesMax: number;
+    reconnectMsMin: number;
+    reconnectMsMax: number;
+  };
 };
 
 export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis: NodeConfig["genesis"] } = {
@@ -49,6 +66,16 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   kv: { keyBytesMax: 4096, valueBytesMax: 1024 * 1024, writeSetBytesMax: 4 * 1024 * 1024, txAttemptsMax: 10 },
   uncommittedTxsMax: 200_000,
   log: { level: "info" },
+  nodeToNode: null,
+  join: null,
+  consensus: { tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 1, inboxMessagesMax: 100_000 },
+  channels: {
+    frameBytesMax: 16 * 1024 * 1024,
+    queueFramesMax: 100_000,
+    queueBytesMax: 256 * 1024 * 1024,
+    reconnectMsMin: 50,
+    reconnectMsMax: 2000,
+  },
 };
 
 function bad(field: string, why: string): CoterieError {
@@ -89,7 +116,15 @@ export function validateConfig(input: unknown): NodeConfig {
     kv: section("kv", d.kv, i.kv),
     uncommittedTxsMax: (i.uncommittedTxsMax as number | undefined) ?? d.uncommittedTxsMax,
     log: section("log", d.log, i.log),
+    nodeToNode: i.nodeToNode == null ? null : section("nodeToNode", { host: "127.0.0.1", port: 0 }, i.nodeToNode),
+    join:
+      i.join == null
+        ? null
+        : section("join", { target: "", serviceCertificate: null as string | null, pollMs: 500 }, i.join),
+    consensus: section("consensus", d.consensus, i.consensus),
+    channels: section("channels", d.channels, i.channels),
   };
+  checkConsensusConfig(c);
   if (i.platform !== undefined && i.platform !== "virtual")
     throw bad("platform", 'only "virtual" is available so far');
   int("rpc.port", c.rpc.port, 0, 65535);
@@ -116,4 +151,24 @@ export function validateConfig(input: unknown): NodeConfig {
   if (!["debug", "info", "warn", "error"].includes(c.log.level))
     throw bad("log.level", "debug, info, warn or error");
   return c;
+}
+
+/** The multi-node sections and the relations between their limits and the ledger's. */
+function checkConsensusConfig(c: NodeConfig): void {
+  if (c.join !== null) {
+    if (c.nodeToNode === null) throw bad("join", "needs nodeToNode (the address other nodes reach this one at)");
+    if (!/^https:\/\/[^/]+$/.test(c.join.target)) throw bad("join.target", "must be https://host:port");
+    int("join.pollMs", c.join.pollMs, 10, 60_000);
+  }
+  if (c.nodeToNode !== null) int("nodeToNode.port", c.nodeToNode.port, 0, 65535);
+  int("consensus.tickMs", c.consensus.tickMs, 1, 10_000);
+  int("consensus.electionTimeoutTicks", c.consensus.electionTimeoutTicks, 2, 10_000);
+  int("consensus.heartbeatIntervalTicks", c.consensus.heartbeatIntervalTicks, 1, c.consensus.electionTimeoutTicks - 1);
+  int("consensus.inboxMessagesMax", c.consensus.inboxMessagesMax, 16);
+  int("channels.queueFramesMax", c.channels.queueFramesMax, 1);
+  int("channels.reconnectMsMin", c.channels.reconnectMsMin, 1);
+  int("channels.reconnectMsMax", c.channels.reconnectMsMax, c.channels.reconnectMsMin);
+  // One maximal entry must fit in a frame, with room for the message and entry headers.
+  int("channels.frameBytesMax", c.channels.frameBytesMax, c.kv.writeSetBytesMax + 64 * 1024, 2 ** 32 - 1);
+  int("channels.queueBytesMax", c.channels.queueBytesMax, c.channels.frameBytesMax);
 }

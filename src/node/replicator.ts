@@ -8,12 +8,14 @@ import type { Ledger } from "../ledger/ledger.ts";
 import { assert } from "../util/assert.ts";
 
 export type Replicator = {
-  /** Entry `seqno` was appended to the local ledger (not yet durable). */
-  replicate(seqno: number, isSignature: boolean): void;
+  /** Entry `seqno` (its serialised bytes) was appended to the local ledger (not yet durable). */
+  replicate(seqno: number, isSignature: boolean, bytes?: Buffer): void;
   /** The engine's callback for commit advances; `seqno` is always a signature's seqno. */
   onCommit: (seqno: number) => void;
   /** Whether this node executes writes. */
   isPrimary(): boolean;
+  /** The primary's node id as far as this node knows; absent on a single node (itself). */
+  leader?(): string | null;
   close(): Promise<void>;
 };
 
