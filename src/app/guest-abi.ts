@@ -23,6 +23,8 @@ export type GuestRequest = {
   query: Array<[string, string]>;
   headers: Record<string, string>;
   body: string;
+  /** The body parsed on the host, or the error `json()` throws. */
+  json: { value: unknown } | { error: { code: string; message: string } };
   caller: HandlerContext["caller"];
   readerParties: string[];
 };
@@ -65,7 +67,10 @@ function contextOf(r: GuestRequest): HandlerContext {
     query: new GuestQuery(r.query),
     headers: r.headers,
     body,
-    json: () => host.request_json() as unknown,
+    json: () => {
+      if ("value" in r.json) return r.json.value;
+      throw Object.assign(new Error(r.json.error.message), { code: r.json.error.code });
+    },
   };
   return {
     request: request as unknown as HandlerContext["request"],

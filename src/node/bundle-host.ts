@@ -84,6 +84,17 @@ function contextFunctions(ctx: HandlerContext): HostFunctions {
   };
 }
 
+function parsedJson(ctx: HandlerContext): JsonValue {
+  if (ctx.request.body.length === 0)
+    return { error: { code: "COTERIE_ERR_INVALID_JSON", message: "the request has no body" } };
+  try {
+    return { value: ctx.request.json() as JsonValue };
+  } catch (error) {
+    if (isCoterieError(error)) return { error: { code: error.code, message: error.message } };
+    throw error;
+  }
+}
+
 function requestOf(ctx: HandlerContext): JsonValue {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(ctx.request.headers)) {
@@ -96,6 +107,8 @@ function requestOf(ctx: HandlerContext): JsonValue {
     query: [...ctx.request.query.entries()],
     headers,
     body: b64(ctx.request.body),
+    // The parsed body travels with the request (saves a host call); errors are replayed in the guest.
+    json: parsedJson(ctx),
     caller: JSON.parse(
       JSON.stringify(ctx.caller, (_, v) => (v instanceof Uint8Array ? b64(v) : v)),
     ) as JsonValue,
