@@ -203,7 +203,7 @@ async function runAudit(dir: string, values: Values): Promise<number> {
       for (const f of report.findings) console.log(`FINDING seqno ${f.seqno} [${f.kind}] ${f.message}`);
       console.log(
         report.findings.length === 0
-          ? "governance audit passed"
+          ? "governance OK: every signature verified and every outcome recomputed"
           : `governance audit FAILED: ${report.findings.length} finding(s)`,
       );
     }
@@ -218,7 +218,9 @@ async function runAudit(dir: string, values: Values): Promise<number> {
  * `transition_service_to_open` and votes for it, through the real API. Returns the proposal id,
  * or null when the service was already Open.
  */
-export async function openServiceByVote(values: Required<Pick<Values, "url" | "service-cert" | "cert" | "key">>) {
+export async function openServiceByVote(
+  values: Required<Pick<Values, "url" | "service-cert" | "cert" | "key">>,
+) {
   const call = connection(values);
   const service = await call("GET", "/gov/v1/service");
   if (service.body?.status === "Open") return null;
@@ -230,9 +232,13 @@ export async function openServiceByVote(values: Required<Pick<Values, "url" | "s
   const ackPayload = JSON.stringify({ state_digest: digest.state_digest });
   check(await signed(values, "/gov/v1/members/ack", "ack", ackPayload), "ack");
   const proposal = JSON.stringify({ actions: [{ name: "transition_service_to_open" }] });
-  const id = check(await signed(values, "/gov/v1/proposals", "proposal", proposal), "proposal").proposal_id as string;
+  const id = check(await signed(values, "/gov/v1/proposals", "proposal", proposal), "proposal")
+    .proposal_id as string;
   const ballot = "export function vote(proposal, proposerId) { return true; }\n";
-  const voted = check(await signed(values, `/gov/v1/proposals/${id}/ballots`, "ballot", ballot, id), "ballot");
+  const voted = check(
+    await signed(values, `/gov/v1/proposals/${id}/ballots`, "ballot", ballot, id),
+    "ballot",
+  );
   if (voted.state !== "Accepted") throw new Error(`opening proposal ${id} is ${voted.state}`);
   return id;
 }

@@ -1,6 +1,7 @@
 /** Subcommands that run a node: `start` from a configuration file, and `sandbox`. */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { certificateId } from "../crypto/x509.ts";
 import { type NodeConfig, validateConfig } from "../node/config.ts";
 import { type RunningNode, startNode } from "../node/node.ts";
 import { loadApp } from "./apps.ts";
@@ -77,10 +78,25 @@ export async function runSandbox(values: Values): Promise<number> {
     cert: member.certPath,
     key: member.keyPath,
   });
-  if (opened !== null) console.log(`coterie: member0 acknowledged and opened the service by proposal ${opened}`);
+  writeGovernanceExamples(workspace, user.certPath);
+  if (opened !== null)
+    console.log(`coterie: member0 acknowledged and opened the service by proposal ${opened}`);
   printHowTo(node, workspace, user.certPath, user.keyPath, member);
   stopOnSignals(node, () => process.exit(0));
   return -1;
+}
+
+/** A proposal and a ballot to try `coterie gov` with (the how-to names them). */
+function writeGovernanceExamples(workspace: string, userCertPath: string): void {
+  const userId = certificateId(readFileSync(userCertPath, "utf8"));
+  const proposal = {
+    actions: [{ name: "set_user_data", args: { user_id: userId, user_data: { note: "set by a vote" } } }],
+  };
+  writeFileSync(join(workspace, "proposal-example.json"), `${JSON.stringify(proposal, null, 2)}\n`);
+  writeFileSync(
+    join(workspace, "ballot-yes.js"),
+    "export function vote(proposal, proposerId) {\n  return true;\n}\n",
+  );
 }
 
 function printHowTo(
@@ -109,12 +125,11 @@ Try it:
   node src/cli/main.ts receipt verify receipt.json --service-cert ${serviceCert}
   node src/cli/main.ts ledger verify ${rel(join(workspace, "node0", "ledger"))} --service-cert ${serviceCert}
 
-Govern it (docs/governance.md): write a proposal and a ballot, then
-  echo '{"actions":[{"name":"set_user","args":{"cert":"<PEM>"}}]}' > proposal.json
-  echo 'export function vote(proposal, proposerId) { return true; }' > ballot.js
-  ${gov} propose proposal.json
-  ${gov} vote <proposal id> ballot.js
-  ${gov} list
+Govern it (docs/governance.md): member0 proposes, every member votes with a ballot file.
+  GOV="${gov}"
+  $GOV propose ${rel(join(workspace, "proposal-example.json"))}
+  $GOV vote <proposal id> ${rel(join(workspace, "ballot-yes.js"))}
+  $GOV list
   node src/cli/main.ts gov audit ${rel(join(workspace, "node0", "ledger"))} --service-cert ${serviceCert}
 
 Ctrl-C stops the node cleanly; run the same command again to restart it from its ledger.
