@@ -4,7 +4,7 @@
  * `CoterieClientError`s, and offers the transaction verbs every app needs: write with or without
  * respond-on-commit, status, wait for commit, receipt, receipt verification.
  */
-import type { CoseSigner } from "../crypto/cose.ts";
+import { type CoseSigner, signCoseSign1 } from "../crypto/cose.ts";
 import type { Receipt, VerifiedReceipt } from "../crypto/receipt.ts";
 import { verifyReceipt } from "../crypto/receipt.ts";
 import type { Backoff } from "./backoff.ts";
@@ -32,8 +32,10 @@ export type ClientOptions = {
   serviceCert?: string;
   /** Defaults to `globalThis.fetch` (a browser's, with its trust store and client certificates). */
   fetch?: FetchLike;
-  /** Signs governance requests (`client.gov`): see signers.ts. */
+  /** Signs governance requests (`client.gov`), and writes when asked to: see signers.ts. */
   signer?: CoseSigner;
+  /** Send every write as a COSE Sign1 by `signer` (endpoints with the `user_cose_sign1` policy). */
+  signWrites?: boolean;
   /** Headers sent on every request and redirect hop, e.g. `{ authorization: "Bearer …" }`. */
   headers?: Readonly<Record<string, string>>;
   redirectsMax?: number;
@@ -53,6 +55,8 @@ export type WriteOptions = RequestOptions & {
   method?: Exclude<HttpMethod, "GET">;
   /** Answer only after commit, with the receipt (respond-on-commit). */
   waitForCommit?: boolean;
+  /** Sign this write's body with the client's `signer` (COSE Sign1); default `signWrites`. */
+  signed?: boolean;
 };
 
 /** The result of a write. `receipt` is present when the write waited for commit. */
@@ -96,8 +100,11 @@ export function createClient(options: ClientOptions) {
     /** Any method, parsed body, no transaction id expected (e.g. a read-only POST). */
     call: async <T = unknown>(method: HttpMethod, path: string, body?: unknown, opts?: RequestOptions) =>
       parseBody(await request(method, path, body, opts)) as T,
-    write: async <T = unknown>(path: string, body: unknown, opts: WriteOptions = {}) =>
-      parseWrite<T>(await request(opts.method ?? "POST", path, body, withWait(opts))),
+    write: async <T = unknown>(path: string, body: unknown, opts: WriteOptions = {}) => {
+      const sign = opts.signed ?? options.signWrites ?? false;
+      const [sent, signedOpts] = sign ? await signedBody(options.signer, body, opts) : [body, opts];
+      return parseWrite<T>(await request(opts.method ?? "POST", path, sent, withWait(signedOpts)));
+    },
     txStatus,
     waitForCommit: (txId: string, opts: WaitForCommitOptions = {}) => pollForCommit(txId, txStatus, opts),
     getReceipt: (txId: string, opts: RequestOptions = {}) =>
@@ -134,6 +141,21 @@ function transportOptions(options: ClientOptions): TransportOptions {
     if (!Number.isSafeInteger(t[k]) || t[k] < 0) throw new RangeError(`${k} must be a non-negative integer`);
   }
   return t;
+}
+
+/** The body as a COSE Sign1 by `signer` (JSON unless bytes or text), sent as application/cose. */
+async function signedBody(
+  signer: CoseSigner | undefined,
+  body: unknown,
+  opts: WriteOptions,
+): Promise<[Uint8Array, WriteOptions]> {
+  if (signer === undefined) throw new TypeError("a signed write needs a signer (createClient({ signer }))");
+  const bytes =
+    body instanceof Uint8Array
+      ? body
+      : new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body ?? null));
+  const cose = await signCoseSign1(signer, bytes);
+  return [cose, { ...opts, headers: { ...opts.headers, "content-type": "application/cose" } }];
 }
 
 function withWait(opts: WriteOptions): RequestOptions {

@@ -28,13 +28,13 @@ export type {
 export { fixedBallot, GOV_MSG, signGovRequest } from "./governance.ts";
 export type { LedgerChunk, LedgerVerifyOptions, LedgerVerifyReport } from "./ledger-verify.ts";
 export { verifyLedgerChunks } from "./ledger-verify.ts";
-export type { MemberIdentity } from "./signers.ts";
+export type { Identity } from "./signers.ts";
 export {
-  createMemberIdentity,
-  cryptoKeyMemberSigner,
-  memberKeyId,
-  pemMemberSigner,
+  certificateKid,
+  createIdentity,
   pemToDer,
+  signerFromCryptoKey,
+  signerFromPem,
 } from "./signers.ts";
 export type { FetchLike, HttpMethod, HttpRequest, HttpResponse } from "./transport.ts";
 export { TX_ID_HEADER } from "./transport.ts";

@@ -6,7 +6,7 @@
  */
 import { Agent, fetch as undiciFetch } from "undici";
 import { type ClientOptions, type CoterieClient, createClient } from "./client.ts";
-import { pemMemberSigner } from "./signers.ts";
+import { signerFromPem } from "./signers.ts";
 import type { FetchLike } from "./transport.ts";
 
 export type NodeFetchOptions = {
@@ -39,12 +39,12 @@ export function createNodeFetch(options: NodeFetchOptions): NodeFetch {
 
 export type NodeClientOptions = Omit<ClientOptions, "fetch" | "serviceCert"> &
   NodeFetchOptions & {
-    /** Sign governance requests with this PKCS#8 PEM key (the member's `cert` above names it). */
-    memberKey?: string;
+    /** PKCS#8 PEM key of `cert`: signs governance requests, and writes when `signWrites` is set. */
+    signingKey?: string;
   };
 
 /**
- * A client for Node.js: pinned service certificate, mutual TLS, optional member signer.
+ * A client for Node.js: pinned service certificate, mutual TLS, optional COSE signer.
  *
  * @example
  *   const client = await createNodeClient({ url, serviceCert, cert: userCert, key: userKey });
@@ -54,16 +54,16 @@ export type NodeClientOptions = Omit<ClientOptions, "fetch" | "serviceCert"> &
 export async function createNodeClient(
   options: NodeClientOptions,
 ): Promise<CoterieClient & { close(): Promise<void> }> {
-  const { serviceCert, cert, key, connectionsMax, memberKey, ...rest } = options;
+  const { serviceCert, cert, key, connectionsMax, signingKey, ...rest } = options;
   const fetchOptions: NodeFetchOptions = { serviceCert };
   if (cert !== undefined) fetchOptions.cert = cert;
   if (key !== undefined) fetchOptions.key = key;
   if (connectionsMax !== undefined) fetchOptions.connectionsMax = connectionsMax;
   const fetchFn = createNodeFetch(fetchOptions);
   const clientOptions: ClientOptions = { ...rest, serviceCert, fetch: fetchFn };
-  if (memberKey !== undefined) {
-    if (cert === undefined) throw new TypeError("memberKey needs the member's cert");
-    clientOptions.signer = await pemMemberSigner(memberKey, cert);
+  if (signingKey !== undefined) {
+    if (cert === undefined) throw new TypeError("signingKey needs its certificate (cert)");
+    clientOptions.signer = await signerFromPem(signingKey, cert);
   }
   return { ...createClient(clientOptions), close: fetchFn.close };
 }

@@ -1,9 +1,10 @@
 /**
- * Member signing keys for COSE-signed governance requests. The kid of a member is the 32 raw bytes
- * of SHA-256(member certificate DER). Three ways to sign:
+ * Signing keys for COSE-signed requests: a member's governance requests, and a user's app writes
+ * on endpoints with the `user_cose_sign1` policy. The kid is the 32 raw bytes of
+ * SHA-256(certificate DER), for members and users alike. Three ways to sign:
  * - a WebCrypto key (in a browser, generated or imported non-extractable: script can use it but
- *   never read it) — `cryptoKeyMemberSigner`, `createMemberIdentity`;
- * - a PKCS#8 PEM private key (Node, from `coterie keygen`) — `pemMemberSigner`;
+ *   never read it) — `signerFromCryptoKey`, `createIdentity`;
+ * - a PKCS#8 PEM private key (Node, from `coterie keygen`) — `signerFromPem`;
  * - anything else (HSM, cloud KMS, a hardware wallet): implement `CoseSigner` yourself.
  */
 import { X509CertificateGenerator } from "@peculiar/x509";
@@ -22,21 +23,21 @@ export function pemToDer(pem: string, label = "CERTIFICATE"): Uint8Array {
   return out;
 }
 
-/** A member's key id: SHA-256 of its certificate's DER (32 raw bytes). */
-export function memberKeyId(certPem: string): Promise<Uint8Array> {
+/** The COSE kid of an identity: SHA-256 of its certificate's DER (32 raw bytes). */
+export function certificateKid(certPem: string): Promise<Uint8Array> {
   return sha256(pemToDer(certPem));
 }
 
-/** A signer over a WebCrypto ECDSA private key (P-256 → ES256, P-384 → ES384) for the member `certPem`. */
-export async function cryptoKeyMemberSigner(privateKey: CryptoKey, certPem: string): Promise<CoseSigner> {
+/** A signer over a WebCrypto ECDSA private key (P-256 → ES256, P-384 → ES384) for the identity `certPem`. */
+export async function signerFromCryptoKey(privateKey: CryptoKey, certPem: string): Promise<CoseSigner> {
   const curve = (privateKey.algorithm as EcKeyAlgorithm).namedCurve;
   const alg = CURVE_ALG[curve];
-  if (alg === undefined) throw new TypeError(`member keys are ECDSA P-256 or P-384, not ${curve}`);
-  return cryptoKeySigner(privateKey, await memberKeyId(certPem), alg);
+  if (alg === undefined) throw new TypeError(`signing keys are ECDSA P-256 or P-384, not ${curve}`);
+  return cryptoKeySigner(privateKey, await certificateKid(certPem), alg);
 }
 
 /** A signer over a PKCS#8 PEM private key; the key is imported non-extractable. */
-export async function pemMemberSigner(privateKeyPem: string, certPem: string): Promise<CoseSigner> {
+export async function signerFromPem(privateKeyPem: string, certPem: string): Promise<CoseSigner> {
   const der = pemToDer(privateKeyPem, "PRIVATE KEY") as Uint8Array<ArrayBuffer>;
   let lastError: unknown;
   for (const namedCurve of ["P-384", "P-256"]) {
@@ -48,7 +49,7 @@ export async function pemMemberSigner(privateKeyPem: string, certPem: string): P
         false,
         ["sign"],
       );
-      return cryptoKeyMemberSigner(key, certPem);
+      return signerFromCryptoKey(key, certPem);
     } catch (error) {
       lastError = error;
     }
@@ -56,16 +57,16 @@ export async function pemMemberSigner(privateKeyPem: string, certPem: string): P
   throw new TypeError("the private key is not a PKCS#8 ECDSA P-384 or P-256 key", { cause: lastError });
 }
 
-export type MemberIdentity = { certPem: string; privateKey: CryptoKey; signer: CoseSigner };
+export type Identity = { certPem: string; privateKey: CryptoKey; signer: CoseSigner };
 
 /**
- * A fresh member identity made in WebCrypto: a non-extractable P-384 key and a self-signed
- * certificate to hand to the consortium (a proposal adds it as a member).
+ * A fresh identity made in WebCrypto: a non-extractable P-384 key and a self-signed certificate to
+ * hand to the consortium (a proposal adds it as a member, `set_member`, or a user, `set_user`).
  */
-export async function createMemberIdentity(
+export async function createIdentity(
   name: string,
   options: { validityDays?: number } = {},
-): Promise<MemberIdentity> {
+): Promise<Identity> {
   if (!/^[A-Za-z0-9 ._-]{1,64}$/.test(name)) throw new TypeError("name: 1-64 letters, digits, space . _ -");
   const algorithm = { name: "ECDSA", namedCurve: "P-384", hash: "SHA-384" };
   const keys = await globalThis.crypto.subtle.generateKey(algorithm, false, ["sign", "verify"]);
@@ -90,6 +91,6 @@ export async function createMemberIdentity(
   return {
     certPem,
     privateKey: keys.privateKey,
-    signer: await cryptoKeyMemberSigner(keys.privateKey, certPem),
+    signer: await signerFromCryptoKey(keys.privateKey, certPem),
   };
 }

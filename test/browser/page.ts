@@ -3,7 +3,7 @@
 // signs a governance ballot with a non-extractable WebCrypto key, and shows pass/fail per check.
 // A person can also open it and pick chunk files from disk (the file input).
 import {
-  createMemberIdentity,
+  createIdentity,
   fixedBallot,
   signGovRequest,
   verifyLedgerChunks,
@@ -64,7 +64,7 @@ function checks(f: Fixture): Check[] {
     {
       name: "ballot signed with a non-extractable key",
       run: async () => {
-        const id = await createMemberIdentity("browser member");
+        const id = await createIdentity("browser member");
         if (id.privateKey.extractable) throw new Error("the key is extractable");
         const msg = decodeCoseSign1(
           await signGovRequest(id.signer, "ballot", fixedBallot(true), { proposalId: "p1" }),

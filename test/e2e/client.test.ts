@@ -1,7 +1,7 @@
 // The SDK against a real node process: pinned service certificate and mutual TLS through
 // `coterie/client/node`, writes with and without respond-on-commit, waitForCommit, receipts that
 // verify offline, typed errors, a 307 from a stand-in backup followed with the client certificate
-// kept, members governing with COSE-signed requests (one of them a non-extractable WebCrypto key),
+// kept, user writes COSE-signed instead of mTLS, members governing with COSE-signed requests (one of them a non-extractable WebCrypto key),
 // a typed client generated from the node's OpenAPI, and the browser ledger verifier agreeing with
 // `coterie ledger verify` on real and tampered ledgers.
 import assert from "node:assert/strict";
@@ -15,10 +15,11 @@ import { after, before, describe, test } from "node:test";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import {
   CoterieClientError,
+  certificateKid,
   createClient,
-  createMemberIdentity,
+  createIdentity,
   fixedBallot,
-  memberKeyId,
+  signerFromPem,
   verifyLedgerChunks,
 } from "../../src/client/index.ts";
 import { createNodeClient, createNodeFetch } from "../../src/client/node.ts";
@@ -147,11 +148,11 @@ describe("client SDK against a real node", () => {
       serviceCert: node.serviceCert,
       cert: read(ws.member.certPath),
       key: read(ws.member.keyPath),
-      memberKey: read(ws.member.keyPath),
+      signingKey: read(ws.member.keyPath),
     });
     // A genesis member is Accepted until it acknowledges the state digest (read over its TLS identity).
     assert.equal((await member0.gov.ack()).status, "Active");
-    const browserMember = await createMemberIdentity("member1");
+    const browserMember = await createIdentity("member1");
     const p = await member0.gov.proposals.create([
       { name: "set_member", args: { cert: browserMember.certPem } },
     ]);
@@ -166,7 +167,7 @@ describe("client SDK against a real node", () => {
     const { state_digest } = await member0.gov.stateDigest();
     const acked = await member1.gov.ack({ stateDigest: state_digest });
     assert.equal(acked.status, "Active");
-    assert.equal(acked.member_id, Buffer.from(await memberKeyId(browserMember.certPem)).toString("hex"));
+    assert.equal(acked.member_id, Buffer.from(await certificateKid(browserMember.certPem)).toString("hex"));
     const p2 = await member0.gov.proposals.create([
       { name: "set_user", args: { cert: read(ws.other.certPath) } },
     ]);
@@ -205,6 +206,54 @@ describe("client SDK against a real node", () => {
     assert.equal((w as { status: string }).status, "Committed");
     assert.deepEqual(await app.getAppLogPublic?.({ query: { id: 30 } }), { id: 30, msg: "typed" });
     await client.close();
+  });
+
+  test("writes COSE-signed by a user key authenticate without a TLS client certificate", async () => {
+    const appWs = await makeWorkspace();
+    const appPath = join(appWs.dir, "signed-notes.ts");
+    writeFileSync(
+      appPath,
+      `import { defineApp, utf8 } from ${JSON.stringify(join(root, "src/app/index.ts"))};
+export default defineApp({ name: "signed-notes", endpoints: [{
+  method: "POST", path: "/notes", auth: ["user_cose_sign1"], mode: "readwrite",
+  handler(ctx) {
+    const { id, msg } = ctx.request.json();
+    ctx.tx.typed("public:notes", utf8, utf8).put(String(id), msg);
+    return { body: { by: ctx.caller.id, msg } };
+  },
+}] });
+`,
+    );
+    const appNode = await startNodeProcess(appWs, appPath);
+    const fetchFn = createNodeFetch({ serviceCert: appNode.serviceCert });
+    try {
+      const signer = await signerFromPem(read(appWs.user.keyPath), read(appWs.user.certPath));
+      const client = createClient({ url: appNode.url, fetch: fetchFn, signer, signWrites: true });
+      const w = await client.write<{ by: string; msg: string }>("/app/notes", { id: 1, msg: "signed" });
+      assert.deepEqual(w.response, {
+        by: Buffer.from(await certificateKid(read(appWs.user.certPath))).toString("hex"),
+        msg: "signed",
+      });
+      await client.waitForCommit(w.transactionId, { timeoutMs: 10_000 });
+      // Unsigned, the same write has no credential at all.
+      await assert.rejects(client.write("/app/notes", { id: 2, msg: "x" }, { signed: false }), {
+        code: "COTERIE_ERR_UNAUTHENTICATED",
+      });
+      // Signed by a key the service does not know.
+      const stranger = await createIdentity("stranger");
+      const other = createClient({
+        url: appNode.url,
+        fetch: fetchFn,
+        signer: stranger.signer,
+        signWrites: true,
+      });
+      await assert.rejects(other.write("/app/notes", { id: 3, msg: "x" }), {
+        code: "COTERIE_ERR_UNAUTHENTICATED",
+      });
+    } finally {
+      await fetchFn.close();
+      await killNode(appNode);
+    }
   });
 
   test("the browser ledger verifier agrees with `coterie ledger verify`, untouched and tampered", async () => {

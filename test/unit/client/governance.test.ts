@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ensureIdentityFiles } from "../../../src/cli/identity-files.ts";
 import {
+  certificateKid,
   createClient,
-  createMemberIdentity,
+  createIdentity,
   fixedBallot,
   GOV_MSG,
-  memberKeyId,
-  pemMemberSigner,
+  signerFromPem,
   signGovRequest,
 } from "../../../src/client/index.ts";
 import { decodeCoseSign1, verifyCoseSign1 } from "../../../src/crypto/cose.ts";
@@ -30,14 +30,14 @@ async function pemMember() {
 test("kid is SHA-256 of the member certificate DER", async () => {
   const { cert } = await pemMember();
   assert.equal(
-    hex(await memberKeyId(cert)),
+    hex(await certificateKid(cert)),
     new X509Certificate(cert).fingerprint256.replaceAll(":", "").toLowerCase(),
   );
 });
 
 test("a PEM-key ballot verifies under the certificate's key and names its proposal", async () => {
   const { cert, key } = await pemMember();
-  const signer = await pemMemberSigner(key, cert);
+  const signer = await signerFromPem(key, cert);
   assert.equal(signer.alg, -35);
   const bytes = await signGovRequest(signer, "ballot", fixedBallot(true), {
     proposalId: "p1",
@@ -51,7 +51,7 @@ test("a PEM-key ballot verifies under the certificate's key and names its propos
   assert.equal(msg.protectedHeaders.get(GOV_MSG.type), "ballot");
   assert.equal(msg.protectedHeaders.get(GOV_MSG.createdAt), 1_763_780_000);
   assert.equal(msg.protectedHeaders.get(GOV_MSG.proposalId), "p1");
-  assert.equal(hex(msg.kid as Uint8Array), hex(await memberKeyId(cert)));
+  assert.equal(hex(msg.kid as Uint8Array), hex(await certificateKid(cert)));
   assert.equal(
     new TextDecoder().decode(msg.payload as Uint8Array),
     fixedBallot(true),
@@ -60,13 +60,13 @@ test("a PEM-key ballot verifies under the certificate's key and names its propos
 });
 
 test("a ballot or withdrawal without a proposal id is refused before signing", async () => {
-  const { signer } = await createMemberIdentity("m");
+  const { signer } = await createIdentity("m");
   await assert.rejects(signGovRequest(signer, "ballot", {}), TypeError);
   await assert.rejects(signGovRequest(signer, "withdrawal", undefined), TypeError);
 });
 
 test("a fresh WebCrypto identity is non-extractable and its signatures verify", async () => {
-  const id = await createMemberIdentity("browser member");
+  const id = await createIdentity("browser member");
   assert.equal(id.privateKey.extractable, false);
   await assert.rejects(globalThis.crypto.subtle.exportKey("pkcs8", id.privateKey));
   const msg = decodeCoseSign1(await signGovRequest(id.signer, "proposal", { actions: [] }));
@@ -78,7 +78,7 @@ test("a fresh WebCrypto identity is non-extractable and its signatures verify", 
 });
 
 test("client.gov posts application/cose to the /gov/v1 routes", async () => {
-  const id = await createMemberIdentity("m");
+  const id = await createIdentity("m");
   const fetch = scriptedFetch([
     json(200, { proposal_id: "abc", state: "Open" }),
     json(200, { proposal_id: "abc", state: "Accepted" }),
