@@ -180,10 +180,23 @@ export type NodeState = {
   committed_transaction_id: string;
 };
 
-export async function stateOf(node: NodeProcess): Promise<NodeState> {
+/** A paused (SIGSTOP) node never answers: give up after `timeoutMs`. */
+export async function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function stateOf(node: NodeProcess, timeoutMs = 1000): Promise<NodeState> {
   const c = client(node, null);
   try {
-    return (await c.get("/node/state")).json() as NodeState;
+    return (await withTimeout(c.get("/node/state"), timeoutMs, "GET /node/state")).json() as NodeState;
   } finally {
     c.close();
   }

@@ -1,0 +1,79 @@
+// A write load against a multi-node network: writers send to the node they believe is primary,
+// follow a 307 once, and re-discover the primary on errors. Every write the service reported
+// Committed (respond-on-commit) is remembered, so a test can check none of them is ever lost.
+import { type Client, client } from "./harness.ts";
+import { findPrimary, type Net, type NetNode, withTimeout } from "./multi-node-harness.ts";
+
+export type Load = {
+  committed: Map<number, string>;
+  /** Times (ms since the epoch) at which some write was reported Committed. */
+  commitTimes: number[];
+  errors: number;
+  stop(): Promise<void>;
+};
+
+export function startLoad(net: Net, writers = 4): Load {
+  const committed = new Map<number, string>();
+  const commitTimes: number[] = [];
+  let next = 1;
+  let running = true;
+  let errors = 0;
+  let primary: NetNode | null = null;
+  const clients = new Map<NetNode, Client>();
+  const clientFor = (n: NetNode) => {
+    let c = clients.get(n);
+    if (c === undefined) clients.set(n, (c = client(n, net.ws.user)));
+    return c;
+  };
+  const writer = async () => {
+    while (running) {
+      primary ??= await findPrimary(net.nodes);
+      if (primary === null) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const id = next++;
+      const msg = `m${id}`;
+      try {
+        const write = clientFor(primary).post("/app/log/private?wait_for_commit=true", { id, msg });
+        const r = await withTimeout(write, 5000, "write");
+        if (r.status === 200 && r.json().status === "Committed") {
+          committed.set(id, msg);
+          commitTimes.push(Date.now());
+        } else {
+          errors++;
+          if (r.status === 307) primary = null;
+        }
+      } catch {
+        errors++;
+        primary = null;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  const running$ = Array.from({ length: writers }, () => writer());
+  return {
+    committed,
+    commitTimes,
+    get errors() {
+      return errors;
+    },
+    async stop() {
+      running = false;
+      await Promise.all(running$);
+      for (const c of clients.values()) c.close();
+    },
+  };
+}
+
+/** The longest gap between two consecutive commit reports within [fromMs, toMs]. */
+export function longestCommitGapMs(times: number[], fromMs: number, toMs: number): number {
+  const inside = times.filter((t) => t >= fromMs && t <= toMs).sort((a, b) => a - b);
+  let gap = 0;
+  let prev = fromMs;
+  for (const t of inside) {
+    gap = Math.max(gap, t - prev);
+    prev = t;
+  }
+  return Math.max(gap, toMs - prev);
+}
