@@ -21,6 +21,7 @@ import {
   pemSigner,
   signGovRequest,
 } from "../governance/index.ts";
+import { appBundleValidator } from "../node/bundle.ts";
 import { UsageError } from "./main.ts";
 
 export const govUsage = `usage: coterie gov <command> [options]
@@ -190,7 +191,8 @@ async function runAck(values: Values): Promise<number> {
 }
 
 async function runAudit(dir: string, values: Values): Promise<number> {
-  const runtime = new ConstitutionRuntime();
+  // The same bundle check as the node's, so a set_app proposal validates the same way on replay.
+  const runtime = new ConstitutionRuntime({ validateAppBundle: (source) => appBundleValidator(source) });
   try {
     const certPem = values["service-cert"] ? readFileSync(values["service-cert"], "utf8") : undefined;
     const report = await auditGovernance(dir, { runtime, ...(certPem ? { serviceCertPem: certPem } : {}) });
