@@ -8,6 +8,7 @@
  *   keygen --name NAME [--out DIR]                             a member or user key and certificate
  *   app build DIR | deploy DIR|FILE ...                        bundle an app; propose it (src/cli/app.ts)
  *   gov propose|vote|withdraw|list|show|ack|audit ...          governance (src/cli/gov.ts)
+ *   recover choose|start|decrypt-share|submit-share ...       disaster recovery (src/cli/recover.ts)
  * Exit codes: 0 success, 1 verification failed or bad input, 2 usage error.
  */
 import { parseArgs } from "node:util";
@@ -15,6 +16,7 @@ import { isCoterieError } from "../util/errors.ts";
 import { runGov } from "./gov.ts";
 import { runApp } from "./app.ts";
 import { runKeygen, runLedgerVerify, runReceiptVerify } from "./offline.ts";
+import { runRecover } from "./recover.ts";
 import { runSandbox, runStart } from "./serve.ts";
 
 const usage = `usage: coterie <command>
@@ -24,7 +26,8 @@ const usage = `usage: coterie <command>
   receipt verify FILE --service-cert PEM
   keygen --name NAME [--out DIR]
   gov propose|vote|withdraw|list|show|ack|audit ...   (coterie gov --help)
-  app build DIR | deploy DIR|FILE ...                 (coterie app --help)`;
+  app build DIR | deploy DIR|FILE ...                 (coterie app --help)
+  recover choose|start|decrypt-share|submit-share ... (disaster recovery, src/cli/recover.ts)`;
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -33,6 +36,7 @@ export class UsageError extends Error {
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "gov") return runGov(argv.slice(1));
   if (argv[0] === "app") return runApp(argv.slice(1));
+  if (argv[0] === "recover") return runRecover(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -222,26 +222,42 @@ async function checkProof(r: Receipt): Promise<Uint8Array> {
   return cur;
 }
 
-/** Step 6: the node certificate is signed by the service certificate's key. */
+/** Most `service_endorsements` followed (one per disaster recovery of the service). */
+export const SERVICE_ENDORSEMENTS_MAX = 64;
+
+async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise<boolean> {
+  try {
+    return await cert.verify({ publicKey: issuer.publicKey, signatureOnly: true }, globalThis.crypto);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Step 6: the node certificate is signed by the service certificate's key, or — for a transaction
+ * of a previous identity of a recovered service — by the key of `service_endorsements[i]`, where
+ * each endorsement from i on is signed by the next one's key and the last by the service key
+ * (the `previous_identities` of the service record, oldest first).
+ */
 async function checkEndorsement(
   nodeCert: X509Certificate,
   serviceCert: X509Certificate,
   endorsements: readonly string[],
 ): Promise<void> {
-  let endorsed = false;
-  try {
-    endorsed = await nodeCert.verify(
-      { publicKey: serviceCert.publicKey, signatureOnly: true },
-      globalThis.crypto,
-    );
-  } catch {
-    endorsed = false;
+  if (await signedBy(nodeCert, serviceCert)) return;
+  if (endorsements.length > SERVICE_ENDORSEMENTS_MAX)
+    malformed(`at most ${SERVICE_ENDORSEMENTS_MAX} service_endorsements are followed`);
+  const chain = endorsements.map((pem) => parseCert(pem, "COTERIE_ERR_RECEIPT_MALFORMED", "service_endorsements"));
+  for (let i = 0; i < chain.length; i++) {
+    if (!(await signedBy(nodeCert, chain[i] as X509Certificate))) continue;
+    let linked = true;
+    for (let j = i; j < chain.length && linked; j++)
+      linked = await signedBy(chain[j] as X509Certificate, chain[j + 1] ?? serviceCert);
+    if (linked) return;
   }
-  if (endorsed) return;
-  const note = endorsements.length > 0 ? " (service_endorsements are not yet followed)" : "";
   fail(
     "COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED",
-    `the node certificate is not signed by the service key${note}`,
+    "the node certificate is not signed by the service key, directly or through service_endorsements",
   );
 }
 

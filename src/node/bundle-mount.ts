@@ -56,7 +56,11 @@ export class AppMount {
   /** Serves the committed bundle now (indexing all history first), then follows changes. */
   start(): void {
     const index = historyIndexOf(this.engine);
-    while (index.indexedSeqno < this.engine.committedSeqno && !index.isFull) index.catchUp(10_000);
+    // Stops early when catch-up stalls (recover mode: private entries wait for the ledger secrets).
+    for (let before = -1; index.indexedSeqno < this.engine.committedSeqno && !index.isFull && index.indexedSeqno !== before; ) {
+      before = index.indexedSeqno;
+      index.catchUp(10_000);
+    }
     this.refresh();
     this.timer = setInterval(() => this.refresh(), bundlePollMs);
     this.timer.unref();

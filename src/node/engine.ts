@@ -116,6 +116,21 @@ export class Engine {
     );
   }
 
+  /**
+   * Commits and appends a framework transaction synchronously, so `write` knows its own seqno and
+   * nothing else is appended between it and the caller's next step (rekey, recovery, snapshot
+   * evidence). Returns the seqno.
+   */
+  appendInternal(write: (tx: Tx, seqno: number) => void): number {
+    const seqno = this.store.version + 1;
+    const tx = this.store.beginTx({ reservedWrites: true });
+    write(tx, seqno);
+    const commit = this.store.commit(tx);
+    assert(commit.status === "ok" && commit.version === seqno, "an internal transaction commits at once");
+    this.afterCommit(seqno, commit.writeSet, null);
+    return seqno;
+  }
+
   /** Appends the entry of a store commit; runs synchronously after `store.commit`. */
   private afterCommit(version: number, writeSet: WriteSet, claimsDigest: Uint8Array | null): void {
     this.appendEntry(EntryKind.transaction, version, writeSet, claimsDigest ?? ZERO_DIGEST);

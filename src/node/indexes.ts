@@ -69,7 +69,11 @@ export class HistoryIndex {
   /** Indexes up to `entriesMax` committed entries after `indexedSeqno`. */
   catchUp(entriesMax: number): void {
     const to = Math.min(this.engine.committedSeqno, this.indexedSeqno + entriesMax);
+    const secrets = this.engine.identity.ledgerSecrets;
     for (let seqno = this.indexedSeqno + 1; seqno <= to && !this.isFull; seqno++) {
+      // Recover mode: wait (never skip) until the members' shares bring the ledger secrets back.
+      const header = decodeEntry(this.engine.ledger.files.read(seqno)).header;
+      if (header.privateBytes > 0 && !secrets.some((s) => s.version === header.secretVersion)) break;
       for (const m of writesAt(this.engine, seqno).writes) this.add(m.name, m.writes, seqno);
       this.indexedSeqno = seqno;
     }

@@ -11,6 +11,7 @@ import { privateKeyToPem } from "../crypto/keys.ts";
 import { certificateId } from "../crypto/x509.ts";
 import { ConstitutionRuntime, genesisGovernance } from "../governance/index.ts";
 import { Store } from "../kv/index.ts";
+import type { LedgerSecret } from "../ledger/entry.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
 import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
@@ -27,6 +28,9 @@ import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { Replayer } from "./replay.ts";
 import { LocalReplicator } from "./replicator.ts";
+import { beginRecovery, recoveryPending } from "./recovery.ts";
+import { recoveryApp } from "./recovery-service.ts";
+import { SecretsService } from "./secrets-service.ts";
 
 export const CODE_ID = "coterie/0.1.0";
 
@@ -46,7 +50,13 @@ function platformFor(config: NodeConfig): Platform {
   });
 }
 
-export async function startNode(config: NodeConfig, app: App): Promise<RunningNode> {
+/** `recover`: start a new service identity on a previous service's ledger (docs/operations.md). */
+export async function startNode(
+  config: NodeConfig,
+  app: App,
+  options: { recover?: boolean } = {},
+): Promise<RunningNode> {
+  const recover = options.recover === true;
   const log = createLogger(config.log.level);
   const platform = platformFor(config);
   const security = platform.describeSecurity();
@@ -56,7 +66,9 @@ export async function startNode(config: NodeConfig, app: App): Promise<RunningNo
   const identity = isNew
     ? await createIdentity(config.subjectAltNames)
     : await loadIdentity(sealedDir, platform);
-  if (isNew) await saveIdentity(sealedDir, identity, platform);
+  if (recover && !isNew)
+    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "recover mode needs a data directory without a node identity");
+  if (isNew && !recover) await saveIdentity(sealedDir, identity, platform);
   writeFileSync(join(config.dataDir, "service_cert.pem"), identity.serviceCert);
 
   const store = new Store({
@@ -65,11 +77,13 @@ export async function startNode(config: NodeConfig, app: App): Promise<RunningNo
     writeSetBytesMax: config.kv.writeSetBytesMax,
     versionsRetainedMax: config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
   });
-  const replayer = new Replayer(store, identity);
+  const replayer = new Replayer(store, identity, { publicOnly: recover });
   const { ledger, recovery } = Ledger.open(join(config.dataDir, "ledger"), config.ledger, (e) =>
     replayer.apply(e),
   );
-  if (isNew && ledger.lastSeqno > 0) {
+  if (recover && ledger.lastSeqno === 0)
+    throw new CoterieError("COTERIE_ERR_RECOVERY_NO_LEDGER", "recover mode needs the previous ledger in dataDir/ledger");
+  if (isNew && ledger.lastSeqno > 0 && !recover) {
     throw new CoterieError(
       "COTERIE_ERR_LEDGER_CORRUPT",
       "ledger files exist but the node identity is missing",
@@ -80,6 +94,11 @@ export async function startNode(config: NodeConfig, app: App): Promise<RunningNo
   }
   const { views, committedSeqno, discarded } = await replayer.finish(ledger);
   if (discarded > 0) log.warn("discarded unsigned ledger suffix", { entries: discarded });
+  if (recover) {
+    // The new secret encrypts from the recovery transaction on; the old ones come back with the shares.
+    (identity.ledgerSecrets[0] as LedgerSecret).version = ledger.lastSeqno + 1;
+    await saveIdentity(sealedDir, identity, platform);
+  }
 
   let engine: Engine | null = null;
   const replicator = new LocalReplicator(ledger, (error) => {
@@ -100,9 +119,12 @@ export async function startNode(config: NodeConfig, app: App): Promise<RunningNo
       uncommittedTxsMax: config.uncommittedTxsMax,
     },
   });
-  if (isNew) await genesis(engine, identity, config, log);
+  if (recover) {
+    await beginRecovery(engine, identity, `${config.rpc.host}:${config.rpc.port}`);
+    log.warn("recover mode: waiting for members to open the service and submit their recovery shares");
+  } else if (isNew) await genesis(engine, identity, config, log);
   engine.start();
-  return serve(engine, identity, config, app, log);
+  return serve(engine, identity, config, app, log, () => saveIdentity(sealedDir, identity, platform));
 }
 
 async function serve(
@@ -111,6 +133,7 @@ async function serve(
   config: NodeConfig,
   app: App,
   log: Logger,
+  persistIdentity: () => Promise<void>,
 ): Promise<RunningNode> {
   const metrics = new Metrics();
   metrics.gauge("coterie_commit_seqno", "Highest committed seqno.", () => engine.committedSeqno);
@@ -123,11 +146,13 @@ async function serve(
   metrics.gauge("coterie_view", "Current view.", () => engine.view);
   const serviceOpen = () => {
     const tx = engine.store.beginTx();
-    return serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open";
+    return serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open" && !recoveryPending(tx);
   };
   // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
   const appMount = new AppMount(engine, app, log);
   appMount.start();
+  const secrets = new SecretsService(engine, log, () => !recoveryPending(engine.store.beginTx()));
+  secrets.start();
   const governance = new ConstitutionRuntime({ validateAppBundle: (source) => appBundleValidator(source) });
   const frontend = new Frontend({
     config,
@@ -135,6 +160,7 @@ async function serve(
     mounts: [
       appMount.mount,
       { prefix: "/gov", app: createGovernanceApp(governance), reservedWrites: true, requireOpen: false },
+      { prefix: "/gov", app: recoveryApp(engine, governance, config, log, persistIdentity), reservedWrites: true, requireOpen: false },
     ],
     log,
     metrics,
@@ -158,6 +184,7 @@ async function serve(
     async close() {
       await frontend.close();
       appMount.stop();
+      secrets.stop();
       governance.dispose();
       await engine.close();
       await engine.ledger.close();

@@ -10,6 +10,7 @@ import { decodeEntry, EntryKind, privateWritesOf, publicWritesOf } from "../ledg
 import type { Ledger, ReplayedEntry } from "../ledger/ledger.ts";
 import { assert } from "../util/assert.ts";
 import type { Identity } from "./identity.ts";
+import { learnLedgerSecret } from "./secrets.ts";
 import { ViewHistory } from "./view-history.ts";
 
 export class Replayer {
@@ -18,21 +19,33 @@ export class Replayer {
   private readonly history = new ViewHistory(1);
   private lastView = 0;
   private lastSignature = 0;
+  private readonly publicOnly: boolean;
+  /** Entries whose private section was left unread (recover mode only). */
+  privateSkipped = 0;
 
-  constructor(store: Store, identity: Identity) {
+  /** `publicOnly`: recover mode, where the ledger secrets come back only with the members' shares. */
+  constructor(store: Store, identity: Identity, options: { publicOnly?: boolean } = {}) {
     this.store = store;
     this.identity = identity;
+    this.publicOnly = options.publicOnly === true;
   }
 
   apply(e: ReplayedEntry): void {
     const entry = decodeEntry(e.bytes);
     const version = entry.header.secretVersion;
-    const secret = this.identity.ledgerSecrets.find((s) => s.version === version);
-    assert(entry.header.privateBytes === 0 || secret !== undefined, `ledger secret ${version} is held`);
-    const writes: WriteSet = [...publicWritesOf(entry), ...(secret ? privateWritesOf(entry, secret) : [])];
+    const secret = this.publicOnly ? undefined : this.identity.ledgerSecrets.find((s) => s.version === version);
+    assert(
+      entry.header.privateBytes === 0 || secret !== undefined || this.publicOnly,
+      `ledger secret ${version} is held`,
+    );
+    if (entry.header.privateBytes > 0 && secret === undefined) this.privateSkipped++;
+    const publicWrites = publicWritesOf(entry);
+    const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(entry, secret) : [])];
     writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.store.applyWriteSet(writes, e.seqno);
     this.history.record(entry.header.view, e.seqno);
+    // A rekey in this entry sealed the next secret to us: learn it before the entries it encrypts.
+    if (!this.publicOnly) learnLedgerSecret(this.identity, e.seqno, publicWrites);
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) {
       this.lastSignature = e.seqno;
@@ -47,6 +60,9 @@ export class Replayer {
       await ledger.truncate(this.lastSignature);
       this.store.rollback(this.lastSignature);
       this.history.truncate(this.lastSignature);
+      // A rekey in the discarded suffix never happened: forget the secret it introduced.
+      const secrets = this.identity.ledgerSecrets;
+      while (secrets.length > 1 && (secrets.at(-1)?.version ?? 0) > this.lastSignature) secrets.pop();
     }
     assert(this.store.version === ledger.lastSeqno, "store and ledger agree after replay");
     const views = new ViewHistory(this.lastView + 1);

@@ -329,6 +329,43 @@ export const errorCodes = {
     summary:
       "Sealed data could not be unsealed: wrong label, changed measurement, other machine, or corrupted file.",
   },
+  // -- secrets and recovery
+  COTERIE_ERR_RECOVERY_BAD_KEY: {
+    status: 400,
+    summary: "An encryption key is not RSA (at least 2048 bits) or EC P-256/P-384, or the key does not decrypt the value.",
+  },
+  COTERIE_ERR_RECOVERY_NOT_RECOVERING: {
+    status: 409,
+    summary: "The service is not waiting for recovery shares (not started in recover mode, or already restored).",
+  },
+  COTERIE_ERR_RECOVERY_NOT_OPEN: {
+    status: 409,
+    summary: "Members must open the recovered service by vote (transition_service_to_open) before submitting recovery shares.",
+  },
+  COTERIE_ERR_RECOVERY_NOT_A_PARTICIPANT: {
+    status: 403,
+    summary: "This member holds no recovery share of the ledger being recovered.",
+  },
+  COTERIE_ERR_RECOVERY_WRONG_SHARE: {
+    status: 400,
+    summary: "The submitted share is not the one issued to this member; it was not counted.",
+  },
+  COTERIE_ERR_RECOVERY_DUPLICATE_SHARE: {
+    status: 409,
+    summary: "This member's share was already accepted; it was not counted twice.",
+  },
+  COTERIE_ERR_RECOVERY_FAILED: {
+    status: 500,
+    summary: "The combined shares did not unwrap the ledger secrets (the recorded shares or secrets are inconsistent).",
+  },
+  COTERIE_ERR_RECOVERY_NO_LEDGER: {
+    status: 400,
+    summary: "None of the given ledger directories holds a verifiable signed ledger.",
+  },
+  COTERIE_ERR_SNAPSHOT_MALFORMED: {
+    status: 400,
+    summary: "A snapshot file is truncated, malformed, or does not match its recorded digest.",
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

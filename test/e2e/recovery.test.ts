@@ -1,0 +1,262 @@
+// Disaster recovery end to end on one node (the 3-node variant needs the multi-node network):
+// three members with RSA encryption keys, recovery threshold 2 of 3 set by vote, private records
+// written across a governance rekey, the node SIGKILLed; `coterie recover start` picks the ledger,
+// starts a new service identity; the members open it by vote and submit decrypted shares (a wrong,
+// a duplicated and an early share are refused without counting); at 2 shares every private record
+// is readable again, receipts issued before the disaster verify through `previous_identities`, and
+// the recovered node restarts normally with its data.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ensureIdentityFiles, type IdentityFiles } from "../../src/cli/identity-files.ts";
+import { verifyReceipt } from "../../src/crypto/receipt.ts";
+import {
+  GOV_CONTENT_TYPE,
+  type GovMessageType,
+  pemSigner,
+  signGovRequest,
+} from "../../src/governance/index.ts";
+import {
+  client,
+  killNode,
+  makeWorkspace,
+  type NodeProcess,
+  root,
+  runCli,
+  startNodeProcess,
+} from "./harness.ts";
+
+const cli = join(root, "src/cli/main.ts");
+const RECORDS = 24;
+
+type Member = IdentityFiles & { encKeyPath: string; encPublicPem: string };
+
+async function members(dir: string): Promise<Member[]> {
+  const out: Member[] = [];
+  for (const name of ["member0", "member1", "member2"]) {
+    const files = await ensureIdentityFiles(dir, name);
+    const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const encKeyPath = join(dir, `${name}_enc_privk.pem`);
+    writeFileSync(encKeyPath, pair.privateKey.export({ type: "pkcs8", format: "pem" }));
+    out.push({
+      ...files,
+      encKeyPath,
+      encPublicPem: pair.publicKey.export({ type: "spki", format: "pem" }) as string,
+    });
+  }
+  return out;
+}
+
+function spawnCli(args: string[], certPath: string, timeoutMs = 30_000): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ["--no-node-snapshot", cli, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no start within ${timeoutMs} ms:\n${out}\n${err}`)),
+      timeoutMs,
+    );
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (https:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: m[1] as string,
+          serviceCert: readFileSync(certPath, "utf8"),
+          stderr: () => `${out}\n${err}`,
+        });
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`exited ${code}:\n${out}\n${err}`)));
+  });
+}
+
+/** A member's signed governance requests (what `coterie gov` and `coterie recover submit-share` send). */
+function gov(node: NodeProcess, m: Member) {
+  const signer = pemSigner(readFileSync(m.certPath, "utf8"), readFileSync(m.keyPath, "utf8"));
+  return async (path: string, type: GovMessageType, payload: string, proposalId?: string) => {
+    const body = await signGovRequest({ signer, type, payload, ...(proposalId ? { proposalId } : {}) });
+    const c = client(node, m);
+    const r = await c.raw("POST", path, Buffer.from(body), { "content-type": GOV_CONTENT_TYPE });
+    c.close();
+    return { status: r.status, body: r.json() };
+  };
+}
+
+async function ack(node: NodeProcess, m: Member) {
+  const c = client(node, m);
+  const digest = (await c.get("/gov/v1/members/state-digest")).json().state_digest as string;
+  c.close();
+  const r = await gov(node, m)("/gov/v1/members/ack", "ack", JSON.stringify({ state_digest: digest }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+/** Proposes `actions` as ms[0] and votes yes with every member in `ms`; asserts Accepted. */
+async function pass(node: NodeProcess, ms: Member[], actions: unknown[]) {
+  const p = await gov(node, ms[0] as Member)("/gov/v1/proposals", "proposal", JSON.stringify({ actions }));
+  assert.equal(p.status, 200, JSON.stringify(p.body));
+  const id = p.body.proposal_id as string;
+  let state = "";
+  for (const m of ms) {
+    const ballot = "export function vote() { return true; }\n";
+    const v = await gov(node, m)(`/gov/v1/proposals/${id}/ballots`, "ballot", ballot, id);
+    assert.equal(v.status, 200, JSON.stringify(v.body));
+    state = v.body.state;
+  }
+  assert.equal(state, "Accepted");
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test("disaster recovery of one node: 2 of 3 shares bring every private record back", {
+  timeout: 120_000,
+}, async () => {
+  const ws = await makeWorkspace();
+  const ms = await members(ws.dir);
+  const config = JSON.parse(readFileSync(ws.configPath, "utf8"));
+  config.genesis.members = ms.map((m, i) => ({
+    cert: `member${i}_cert.pem`,
+    encryption_public_key: m.encPublicPem,
+  }));
+  writeFileSync(ws.configPath, JSON.stringify(config));
+  const node = await startNodeProcess(ws);
+  for (const m of ms) await ack(node, m);
+  await pass(node, ms.slice(0, 2), [{ name: "set_recovery_threshold", args: { threshold: 2 } }]);
+  const user = client(node, ws.user);
+  const receipts: unknown[] = [];
+  for (let i = 0; i < RECORDS; i++) {
+    if (i === RECORDS / 2) await pass(node, ms.slice(1, 3), [{ name: "trigger_ledger_rekey" }]);
+    const w = await user.post(`/app/log/private${i % 6 === 0 ? "?wait_for_commit=true" : ""}`, {
+      id: i,
+      msg: `secret ${i}`,
+    });
+    assert.equal(w.status, 200, w.body);
+    if (i % 6 === 0) receipts.push(w.json().receipt);
+  }
+  await until("shares for 2 of 3 after the rekey", async () => {
+    const r = (await user.get("/gov/v1/recovery")).json();
+    return r.threshold === 2 ? r : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 300)); // the rekey's reissued shares are committed
+  user.close();
+  const oldCert = node.serviceCert;
+  await killNode(node);
+
+  // An operator recovers from the surviving directory (and an empty one, which is refused).
+  const chosen = runCli(["recover", "choose", "--from", join(ws.dir, "node0"), "--from", ws.dir]);
+  assert.equal(chosen.status, 0, chosen.stderr);
+  assert.match(chosen.stdout, /chosen: .*node0/);
+  const recoveredConfig = join(ws.dir, "recovered.config.json");
+  writeFileSync(recoveredConfig, JSON.stringify({ ...config, dataDir: "recovered" }));
+  const recovered = await spawnCli(
+    ["recover", "start", "--config", recoveredConfig, "--from", join(ws.dir, "node0")],
+    join(ws.dir, "recovered", "service_cert.pem"),
+  );
+  try {
+    assert.notEqual(recovered.serviceCert, oldCert, "a new service identity");
+    const shareOf = (m: Member) => {
+      const r = runCli([
+        "recover",
+        "decrypt-share",
+        "--key",
+        m.encKeyPath,
+        "--ledger",
+        join(ws.dir, "node0", "ledger"),
+        "--member-cert",
+        m.certPath,
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const submit = (m: Member, share: string) =>
+      gov(recovered, m)("/gov/v1/recovery/shares", "recovery_share", JSON.stringify({ share }));
+    const share0 = shareOf(ms[0] as Member);
+    assert.equal((await submit(ms[0] as Member, share0)).body.error.code, "COTERIE_ERR_RECOVERY_NOT_OPEN");
+    await pass(recovered, ms.slice(0, 2), [{ name: "transition_service_to_open" }]);
+    const reader = client(recovered, ws.user);
+    assert.notEqual(
+      (await reader.get("/app/log/private?id=1")).status,
+      200,
+      "closed until the shares are in",
+    );
+    assert.equal((await submit(ms[1] as Member, share0)).body.error.code, "COTERIE_ERR_RECOVERY_WRONG_SHARE");
+    assert.equal((await submit(ms[0] as Member, share0)).body.accepted, 1);
+    assert.equal(
+      (await submit(ms[0] as Member, share0)).body.error.code,
+      "COTERIE_ERR_RECOVERY_DUPLICATE_SHARE",
+    );
+    const status = (await reader.get("/gov/v1/recovery")).json();
+    assert.deepEqual(
+      [status.state.status, status.accepted],
+      ["AwaitingShares", 1],
+      "one share changes nothing",
+    );
+    const cliSubmit = runCli([
+      "recover",
+      "submit-share",
+      "--url",
+      recovered.url,
+      "--service-cert",
+      join(ws.dir, "recovered", "service_cert.pem"),
+      "--cert",
+      (ms[2] as Member).certPath,
+      "--key",
+      (ms[2] as Member).keyPath,
+      "--share",
+      shareOf(ms[2] as Member),
+    ]);
+    assert.equal(cliSubmit.status, 0, cliSubmit.stdout + cliSubmit.stderr);
+    await until("Restored", async () =>
+      (await reader.get("/gov/v1/recovery")).json().state?.status === "Restored" ? true : undefined,
+    );
+    for (let i = 0; i < RECORDS; i++)
+      assert.deepEqual((await reader.get(`/app/log/private?id=${i}`)).json(), { id: i, msg: `secret ${i}` });
+    const service = (await reader.get("/gov/v1/service")).json();
+    assert.equal(service.previous_identities.length, 1);
+    for (const r of receipts) {
+      await assert.rejects(verifyReceipt(r, recovered.serviceCert), {
+        code: "COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED",
+      });
+      await verifyReceipt(
+        { ...(r as object), service_endorsements: service.previous_identities },
+        recovered.serviceCert,
+      );
+    }
+    const w = await reader.post("/app/log/private", { id: 100, msg: "after" });
+    assert.equal(w.status, 200, w.body);
+    reader.close();
+  } finally {
+    await killNode(recovered, "SIGTERM");
+  }
+  // The recovered node restarts normally: its sealed identity now holds the recovered secrets.
+  const again = await spawnCli(
+    ["start", "--config", recoveredConfig],
+    join(ws.dir, "recovered", "service_cert.pem"),
+  );
+  try {
+    const c = client(again, ws.user);
+    for (const i of [0, RECORDS - 1, 100])
+      assert.equal((await c.get(`/app/log/private?id=${i}`)).json().id, i, again.stderr());
+    c.close();
+  } finally {
+    await killNode(again, "SIGTERM");
+  }
+});
