@@ -134,14 +134,15 @@ export const builtinRoutes: BuiltinRoute[] = [
       ]);
       const id = parseTxId(url.searchParams.get("transaction_id"));
       let status = deps.engine.status(id);
-      // The app's read policy: a transaction the caller may not read answers as a nonexistent one.
+      // The app's read policy: a transaction the caller may not read answers exactly as a
+      // transaction id of the same view that was never written (engine.status's first rule).
       const specs = deps.mounts.find((m) => m.prefix === "/app")?.app.tables ?? [];
       const known = status === "Committed" || status === "Pending";
       if (
         known &&
         !mayReadTransaction(deps.engine, id.seqno, { specs, readerParties: readerPartiesOf(caller) })
       ) {
-        status = "Unknown";
+        status = id.view >= deps.engine.view ? "Unknown" : "Invalid";
       }
       const receipt = status === "Committed" ? deps.engine.receipt(id) : null;
       if (receipt !== null) {

@@ -13,6 +13,7 @@ import {
   makeWorkspace,
   type NodeProcess,
   startNodeProcess,
+  type Workspace,
 } from "./harness.ts";
 import { buildBundleFile } from "./supply-chain-support.ts";
 
@@ -50,7 +51,13 @@ type Written = {
 
 export async function startSupplyChain(
   app: string,
-): Promise<{ node: NodeProcess; clients: Map<string, Client>; stranger: Client }> {
+): Promise<{
+  node: NodeProcess;
+  clients: Map<string, Client>;
+  stranger: Client;
+  ws: Workspace;
+  ids: Map<string, IdentityFiles>;
+}> {
   const ws = await makeWorkspace({
     genesis: {
       members: [{ cert: "member0_cert.pem" }],
@@ -62,7 +69,7 @@ export async function startSupplyChain(
   for (const p of parties) ids.set(p.name, await ensureIdentityFiles(ws.dir, p.name));
   const node = await startNodeProcess(ws, app);
   const clients = new Map([...ids].map(([name, id]) => [name, client(node, id)]));
-  return { node, clients, stranger: client(node, ws.other) };
+  return { node, clients, stranger: client(node, ws.other), ws, ids };
 }
 
 async function writeAll(clients: Map<string, Client>): Promise<Written[]> {
@@ -213,9 +220,13 @@ for (const kind of ["built in", "bundle"] as const) {
     let node: NodeProcess;
     let clients: Map<string, Client>;
     let stranger: Client;
+    let ws: Workspace;
+    let ids: Map<string, IdentityFiles>;
+    let app: string;
+    let written: Written[] = [];
     before(async () => {
-      const app = kind === "built in" ? "supply-chain" : await buildBundleFile("apps/supply-chain");
-      ({ node, clients, stranger } = await startSupplyChain(app));
+      app = kind === "built in" ? "supply-chain" : await buildBundleFile("apps/supply-chain");
+      ({ node, clients, stranger, ws, ids } = await startSupplyChain(app));
     });
     after(async () => {
       for (const c of clients?.values() ?? []) c.close();
@@ -224,11 +235,22 @@ for (const kind of ["built in", "bundle"] as const) {
     });
 
     test("every party sees exactly its records on every read path", async () => {
-      const written = await writeAll(clients);
+      written = await writeAll(clients);
       const checks = await checkMatrix(clients, written);
       console.log(`# ${kind}: ${checks} (viewer, record, path) checks`);
       assert.ok(checks >= parties.length * written.length * 7);
       await checkWritesAndOutsiders(clients, stranger, written);
+    });
+
+    test("after a restart the history index is rebuilt from the ledger: the same matrix holds", async () => {
+      assert.ok(written.length > 0, "runs after the matrix test");
+      for (const c of clients.values()) c.close();
+      stranger.close();
+      await killNode(node, "SIGTERM");
+      node = await startNodeProcess(ws, app);
+      clients = new Map([...ids].map(([name, id]) => [name, client(node, id)]));
+      stranger = client(node, ws.other);
+      assert.ok((await checkMatrix(clients, written)) > 0);
     });
 
     test("the OpenAPI description lists every endpoint with its schema", async () => {
