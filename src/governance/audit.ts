@@ -18,6 +18,7 @@ import { CHUNK_HEADER_BYTES, firstSeqnoOfChunk, isChunkHeader, scanFrame } from 
 import { decodeEntry, publicWritesOf } from "../ledger/entry.ts";
 import { type VerifyReport, verifyLedgerDirectory } from "../ledger/verify.ts";
 import {
+  constitutionTable,
   type ProposalInfo,
   proposals,
   proposalsInfo,
@@ -57,6 +58,8 @@ export type AuditReport = {
 export type AuditOptions = { serviceCertPem?: string; runtime: ConstitutionRuntime };
 
 const decoder = new TextDecoder();
+/** Maps only a signed governance request may change after genesis. */
+const governedOnly = new Set([proposals.name, proposalsInfo.name, constitutionTable.name]);
 
 /** The ledger's entries in order; stops (with a finding) at the first frame it cannot read. */
 function* entries(dir: string, findings: AuditFinding[]) {
@@ -139,11 +142,12 @@ export async function auditGovernance(dir: string, options: AuditOptions): Promi
         options.runtime,
         findings,
       );
-    } else if (writes.some((m) => m.name === proposalsInfo.name || m.name === proposals.name)) {
+    } else if (seqno > 1 && writes.some((m) => governedOnly.has(m.name))) {
+      const maps = writes.filter((m) => governedOnly.has(m.name)).map((m) => m.name);
       findings.push({
         seqno,
         kind: "unsigned-outcome",
-        message: "proposal records written without a signed request",
+        message: `${maps.join(", ")} written without a signed request`,
       });
     }
     for (const w of writes.find((m) => m.name === proposalsInfo.name)?.writes ?? []) {

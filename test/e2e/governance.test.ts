@@ -66,6 +66,7 @@ describe("governance with three members", () => {
   const members: IdentityFiles[] = [];
   const clients: Client[] = [];
   const sent: Record<string, Uint8Array> = {};
+  let vetoedId = "";
 
   before(async () => {
     ws = await makeWorkspace({
@@ -317,6 +318,7 @@ describe("governance with three members", () => {
     ]);
     assert.equal(vetoed.status, 0, vetoed.stderr);
     assert.match(vetoed.stdout, /Rejected/);
+    vetoedId = pid;
     const listed = cli(members[0]!, "list");
     assert.equal(
       JSON.parse(listed.stdout).proposals.find((p: { proposal_id: string }) => p.proposal_id === pid).state,
@@ -383,5 +385,36 @@ describe("governance with three members", () => {
       bad.stderr,
     );
     assert.match(bad.stdout, /\[integrity\]/, bad.stderr);
+
+    // Rewrite the vetoed proposal's recorded outcome (Rejected -> Accepted, same length, CRC fixed).
+    const forgedOutcome = join(ws.dir, "forged-outcome");
+    cpSync(ledger, forgedOutcome, { recursive: true });
+    let rewritten = 0;
+    for (const name of readdirSync(forgedOutcome)) {
+      const path = join(forgedOutcome, name);
+      const buf = readFileSync(path);
+      for (let offset = CHUNK_HEADER_BYTES; offset < buf.length; ) {
+        const n = buf.readUInt32LE(offset);
+        const entry = buf.subarray(offset + 4, offset + 4 + n);
+        const at = entry.indexOf('"state":"Rejected"');
+        if (at >= 0 && entry.indexOf(vetoedId) >= 0) {
+          entry.write('"state":"Accepted"', at, "latin1");
+          buf.writeUInt32LE(crc32(entry), offset + 4 + n);
+          rewritten++;
+        }
+        offset += 8 + n;
+      }
+      writeFileSync(path, buf);
+    }
+    assert.equal(rewritten, 1);
+    const forged = runCli(["gov", "audit", forgedOutcome, "--service-cert", serviceCert]);
+    assert.equal(forged.status, 1);
+    assert.match(
+      forged.stdout,
+      new RegExp(
+        `\\[outcome\\] ballot by member ${idOf(members[2]!)} on proposal ${vetoedId}: public:coterie.gov.proposals_info ${vetoedId}: the ledger records .*"state":"Accepted".*, recomputation gives .*"state":"Rejected"`,
+      ),
+      forged.stdout + forged.stderr,
+    );
   });
 });
