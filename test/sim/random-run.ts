@@ -91,7 +91,7 @@ export function runSeed(options: RunOptions): RunResult {
   let steps = 0;
   try {
     for (; steps < profile.safetyStepsMax; steps++) safetyStep(cluster, profile, random);
-    liveness(cluster);
+    liveness(cluster, Math.floor(random() * 3));
     return { seed: options.seed, outcome: "ok", message: "", steps, ...activity(cluster) };
   } catch (error) {
     const outcome: Outcome =
@@ -195,14 +195,37 @@ function reconfigure(cluster: Cluster, random: () => number): void {
 }
 
 /**
- * Liveness: heal everything, restart every node, deliver reliably. Within livenessTicksMax ticks a
- * leader must be elected and commit a new proposal.
+ * Up to `downMax` nodes whose absence leaves a majority up in every active configuration of every
+ * node's view, so the remaining nodes are a healed majority that must make progress on their own.
  */
-export function liveness(cluster: Cluster): void {
+function minority(cluster: Cluster, downMax: number): NodeId[] {
+  const views = [...cluster.nodes.values()].flatMap((n) => n.raw!.status().configurations);
+  const down: NodeId[] = [];
+  const ids = [...cluster.nodes.keys()].sort((a, b) => a.localeCompare(b));
+  for (let k = ids.length - 1; k > 0; k--) {
+    const j = Math.floor(cluster.random() * (k + 1));
+    [ids[k], ids[j]] = [ids[j]!, ids[k]!];
+  }
+  for (const id of ids) {
+    if (down.length >= downMax) break;
+    const trial = [...down, id];
+    const ok = views.every((conf) => conf.filter((m) => !trial.includes(m)).length > conf.length / 2);
+    if (ok) down.push(id);
+  }
+  return down;
+}
+
+/**
+ * Liveness: heal the network, restart every node, then crash up to `downMax` of them while keeping
+ * a majority of every configuration up, and deliver reliably. Within livenessTicksMax ticks a leader
+ * must be elected and commit a new proposal.
+ */
+export function liveness(cluster: Cluster, downMax = 0): void {
   cluster.groups = new Map();
   cluster.delayTicks = () => 0;
   for (const id of cluster.nodes.keys()) if (!cluster.alive(id)) cluster.restart(id);
   cluster.processAll();
+  for (const id of minority(cluster, downMax)) cluster.crash(id);
   let target: number | null = null;
   let targetTerm: string | null = null;
   for (let tick = 0; tick < livenessTicksMax; tick++) {
