@@ -38,6 +38,7 @@ const allowed: Record<string, readonly string[]> = {
     "util",
     "crypto",
     "kv",
+    "tables",
     "ledger",
     "consensus",
     "attestation",
