@@ -19,6 +19,7 @@ import { decodeEntry, publicWritesOf } from "../ledger/entry.ts";
 import { type VerifyReport, verifyLedgerDirectory } from "../ledger/verify.ts";
 import {
   constitutionTable,
+  memberAcks,
   type ProposalInfo,
   proposals,
   proposalsInfo,
@@ -182,7 +183,12 @@ async function auditRequest(
   const tx = store.beginTx({ reservedWrites: true });
   const verified = await verifyRecord(tx, record, key, note);
   if (verified === null) return;
-  const ctx: GovContext = { runtime, seqnoContext: seqno - 1, nowS: record.created_at, windowS: 1e12 };
+  const ctx: GovContext = {
+    runtime,
+    seqnoContext: recordedSeqnoContext(writes, seqno),
+    nowS: record.created_at,
+    windowS: 1e12,
+  };
   try {
     if (verified.type === "proposal") submitProposal(tx, verified, ctx);
     else if (verified.type === "ballot") submitBallot(tx, verified.proposalId as string, verified, ctx);
@@ -202,6 +208,28 @@ async function auditRequest(
       `${k}: the ledger records ${recorded.get(k) ?? "<nothing>"}, recomputation gives ${expected.get(k) ?? "<nothing>"}`,
     );
   }
+}
+
+/**
+ * The seqno context the node used: the one recorded with a new proposal or an ack (below the
+ * entry's seqno), else seqno - 1 (what a synchronous handler reads at). Only proposal ids depend
+ * on it; a wrong recorded context makes the recomputed id, and so every write, differ.
+ */
+function recordedSeqnoContext(writes: WriteSet, seqno: number): number {
+  // The newest context recorded in this entry is the new proposal's (others it wrote, e.g.
+  // proposals it dropped, are older).
+  let newest = -1;
+  for (const m of writes) {
+    if (m.name !== proposalsInfo.name && m.name !== memberAcks.name) continue;
+    for (const w of m.writes) {
+      if (w.value === null) continue;
+      const context = (JSON.parse(decoder.decode(w.value)) as { seqno_context?: unknown }).seqno_context;
+      if (typeof context === "number" && Number.isSafeInteger(context) && context < seqno) {
+        newest = Math.max(newest, context);
+      }
+    }
+  }
+  return newest >= 0 ? newest : seqno - 1;
 }
 
 /** Signature under the certificate recorded before this transaction, and headers matching the record. */
