@@ -5,8 +5,8 @@
  * OpenAPI description is generated from this endpoint list.
  *
  * Handlers of readwrite endpoints are synchronous on purpose: nothing awaits between the
- * transaction's start and its commit, so the seqno context (`tx.readVersion`) is the seqno just
- * before the proposal's own, which is what `gov audit` assumes when it recomputes ids.
+ * transaction's start and its commit, so the seqno context (`tx.readVersion`, recorded with the
+ * proposal and hashed into its id) is the seqno just before the proposal's own.
  */
 import type { App, Caller, CoseSignedRequest, Endpoint, HandlerContext } from "../app/types.ts";
 import {
