@@ -39,8 +39,10 @@ function machine(): string {
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   const repoRoot = resolve(import.meta.dirname, "..");
+  // --only takes comma-separated substrings of workload or target names.
+  const only = options.only?.split(",").filter((t) => t.length > 0) ?? null;
   const selected = WORKLOADS.filter(
-    (w) => options.only === null || w.name.includes(options.only) || w.target.includes(options.only),
+    (w) => only === null || only.some((t) => w.name.includes(t) || w.target.includes(t)),
   );
   const specs = targetSpecs(options.portBase).filter((s) => selected.some((w) => w.target === s.name));
   const ports = specs.flatMap((s) => s.ports);
