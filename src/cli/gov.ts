@@ -43,7 +43,10 @@ type Values = {
   json?: boolean;
 };
 
-type Reply = { status: number; body: any };
+/** A reply's JSON body, read loosely: the CLI only prints it. */
+// biome-ignore lint/suspicious/noExplicitAny: untyped JSON from the node, printed field by field
+type Json = any;
+type Reply = { status: number; body: Json };
 
 function connection(values: Values) {
   if (!values["service-cert"]) throw new UsageError("--service-cert PEM is required");
@@ -80,21 +83,21 @@ function signerOf(values: Values): CoseSigner {
   throw new UsageError("--key PEM or --signer-command CMD is required to sign");
 }
 
-function printProposal(p: any): void {
+function printProposal(p: Json): void {
   console.log(`proposal ${p.proposal_id}: ${p.state}`);
   console.log(`  proposer: ${p.proposer_id}`);
   for (const a of p.actions ?? [])
     console.log(`  action:   ${a.name} ${a.args === undefined ? "" : JSON.stringify(a.args)}`);
   for (const [m, v] of Object.entries(p.final_votes ?? {}))
     console.log(`  vote:     ${m} ${v ? "yes" : "no"}`);
-  for (const [m, f] of Object.entries(p.vote_failures ?? {}) as Array<[string, any]>)
+  for (const [m, f] of Object.entries(p.vote_failures ?? {}) as Array<[string, Json]>)
     console.log(`  ballot failed: ${m} ${f.code}: ${f.message}`);
   if (p.failure) console.log(`  failure:  ${p.failure.code}: ${p.failure.message}`);
   if (p.transaction_id) console.log(`  transaction: ${p.transaction_id}`);
 }
 
 /** Prints a reply; returns the exit code (1 for an error reply). */
-function output(values: Values, reply: Reply, human: (body: any) => void): number {
+function output(values: Values, reply: Reply, human: (body: Json) => void): number {
   if (values.json) console.log(JSON.stringify(reply.body, null, 2));
   else if (reply.status >= 400) {
     const e = reply.body?.error;
