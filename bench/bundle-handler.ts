@@ -1,6 +1,6 @@
 /**
- * The handler alone, in process: the supply-chain app's `POST /orders` handler run built in and
- * as a bundle in the sandbox, each against a fresh guarded transaction of an in-memory Store that
+ * The handler alone, in process: the supply-chain app's `POST /orders` handler run built in, as a
+ * bundle in an in-process sandbox, and as a bundle in a child-process sandbox (what nodes serve), each against a fresh guarded transaction of an in-memory Store that
  * is then committed (no HTTP, no ledger). Isolates what the sandbox boundary costs per write;
  * bench/bundle-vs-builtin.ts measures the whole node. Rounds alternate; prints the median ratio.
  *
@@ -57,19 +57,25 @@ function run(app: App, label: string, round: number): number {
     if (store.commit(tx).status !== "ok") throw new Error("commit failed");
   }
   const rate = writes / ((performance.now() - started) / 1000);
-  console.log(`${label.padEnd(9)} ${rate.toFixed(0).padStart(8)} handler runs/s`);
+  console.log(`${label.padEnd(10)} ${rate.toFixed(0).padStart(8)} handler runs/s`);
   return rate;
 }
 
-const bundle = loadBundle(await buildAppBundle(join(root, "apps/supply-chain")));
-const a: number[] = [];
-const b: number[] = [];
+const source = await buildAppBundle(join(root, "apps/supply-chain"));
+const inProcess = loadBundle(source, {}, "bench.js", "in-process");
+const child = loadBundle(source, {}, "bench.js", "process");
+const rates: Record<string, number[]> = { "built-in": [], "in-process": [], process: [] };
 for (let r = 0; r < rounds; r++) {
-  a.push(run(supplyChain, "built-in", r));
-  b.push(run(bundle.app, "bundle", r));
+  rates["built-in"]?.push(run(supplyChain, "built-in", r));
+  rates["in-process"]?.push(run(inProcess.app, "in-process", r));
+  rates.process?.push(run(child.app, "process", r));
 }
-bundle.dispose();
+inProcess.dispose();
+child.dispose();
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
-console.log(
-  `median built-in ${median(a).toFixed(0)}/s, bundle ${median(b).toFixed(0)}/s, ratio bundle/built-in ${(median(b) / median(a)).toFixed(3)}`,
-);
+const base = median(rates["built-in"] ?? []);
+for (const [label, xs] of Object.entries(rates)) {
+  console.log(
+    `median ${label.padEnd(10)} ${median(xs).toFixed(0).padStart(7)}/s  ratio to built-in ${(median(xs) / base).toFixed(3)}`,
+  );
+}

@@ -65,7 +65,7 @@ export async function buildAppBundle(dirOrFile: string): Promise<string> {
   const file = out.outputFiles[0];
   if (file === undefined) throw new Error("esbuild produced no output");
   const source = file.text;
-  loadBundle(source).dispose(); // the node's own checks, at build time
+  loadBundle(source, {}, "built-app-bundle.js", "in-process").dispose(); // the node's own checks, at build time
   return source;
 }
 

@@ -57,12 +57,22 @@ export class AppMount {
   start(): void {
     const index = historyIndexOf(this.engine);
     // Stops early when catch-up stalls (recover mode: private entries wait for the ledger secrets).
-    for (let before = -1; index.indexedSeqno < this.engine.committedSeqno && !index.isFull && index.indexedSeqno !== before; ) {
+    for (
+      let before = -1;
+      index.indexedSeqno < this.engine.committedSeqno && !index.isFull && index.indexedSeqno !== before;
+    ) {
       before = index.indexedSeqno;
       index.catchUp(10_000);
     }
     this.refresh();
-    this.timer = setInterval(() => this.refresh(), bundlePollMs);
+    this.timer = setInterval(() => {
+      try {
+        this.refresh();
+      } catch (error) {
+        // A ledger read failing here fails every other read too; keep serving what we serve.
+        this.log.error("checking for a new app bundle failed", { error: String(error) });
+      }
+    }, bundlePollMs);
     this.timer.unref();
   }
 
@@ -90,7 +100,7 @@ export class AppMount {
     } else {
       const bundle = appBundle.valueCodec.decode(value) as AppBundle;
       try {
-        this.current = loadBundle(bundle.source, bundle.limits ?? {}, `app-bundle@${seqno}.js`);
+        this.current = loadBundle(bundle.source, bundle.limits ?? {}, `app-bundle@${seqno}.js`, "process");
       } catch (error) {
         // Governance validated it; a failure here means this node differs (e.g. fewer auth policies).
         this.log.error("committed app bundle failed to load; still serving the previous app", {

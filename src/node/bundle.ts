@@ -24,6 +24,14 @@ import { knowsPolicies } from "./auth.ts";
 import { invoke } from "./bundle-host.ts";
 
 export const BUNDLE_ABI = 1;
+
+/**
+ * Where a bundle's isolate runs. Served bundles default to `"process"`: a child process, so the V8
+ * out-of-memory aborts isolated-vm cannot catch (#527, e.g. a Map bomb) kill the child, not the
+ * node (src/sandbox/README.md). Validation loads in-process: it runs only top-level code, briefly,
+ * inside the constitution's call, where a child's ~0.5 s start would eat the time limit.
+ */
+export type BundleIsolation = "in-process" | "process";
 export const DESCRIBE_EXPORT = "coterie_app";
 
 export type LoadedBundle = { app: App; sandbox: Sandbox; module: SandboxModule; dispose(): void };
@@ -85,6 +93,7 @@ export function loadBundle(
   source: string,
   limits: Partial<SandboxLimits> = {},
   filename = "app-bundle.js",
+  isolation: BundleIsolation = "process",
 ): LoadedBundle {
   let checked: Readonly<SandboxLimits>;
   try {
@@ -92,7 +101,7 @@ export function loadBundle(
   } catch (error) {
     throw refuse(`limits: ${(error as Error).message}`);
   }
-  const sandbox = createSandbox({ limits: checked });
+  const sandbox = createSandbox({ limits: checked, isolation });
   try {
     const module = sandbox.loadModule(source, filename, { requiredFunctions: [DESCRIBE_EXPORT] });
     const desc = checkDescription(module.call(DESCRIBE_EXPORT, []), module.exports);
@@ -117,7 +126,7 @@ export function validateAppBundle(
   if (typeof source !== "string" || source.length === 0)
     return { ok: false, reason: "the bundle source must be non-empty text" };
   try {
-    loadBundle(source, limits, "proposed-app-bundle.js").dispose();
+    loadBundle(source, limits, "proposed-app-bundle.js", "in-process").dispose();
     return { ok: true };
   } catch (error) {
     if (isCoterieError(error)) return { ok: false, reason: `${error.code}: ${error.message}` };

@@ -45,6 +45,8 @@ export class HistoryIndex {
   private readonly byKey = new Map<string, Map<string, number[]>>();
   private readonly engine: Engine;
   private timer: NodeJS.Timeout | null = null;
+  /** Why background indexing stopped, if it did. */
+  failure: unknown = null;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -57,7 +59,16 @@ export class HistoryIndex {
   /** Starts background catch-up with the commit seqno; idempotent. */
   start(): void {
     if (this.timer !== null) return;
-    this.timer = setInterval(() => this.catchUp(indexBatchEntriesMax), indexTickMs);
+    this.timer = setInterval(() => {
+      try {
+        this.catchUp(indexBatchEntriesMax);
+      } catch (error) {
+        // Stop indexing; queries past `indexedSeqno` read the ledger directly (bounded) and
+        // surface the same error to the caller, which is where it can be reported.
+        this.failure = error;
+        this.stop();
+      }
+    }, indexTickMs);
     this.timer.unref();
   }
 

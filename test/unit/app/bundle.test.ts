@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { confidentialTable, guardTx, type HandlerContext, utf8 } from "../../../src/app/index.ts";
 import { buildAppBundle } from "../../../src/cli/app.ts";
 import { Store } from "../../../src/kv/index.ts";
@@ -28,6 +28,7 @@ export default defineApp({ name: "unit", tables: [notes], endpoints: [
       return { status: 200, body: n, headers: { "x-h": "1" } }; } },
   { method: "POST", path: "/loop", auth: ["no_auth"], mode: "readwrite", handler() { for (;;) {} } },
   { method: "POST", path: "/bomb", auth: ["no_auth"], mode: "readwrite", handler() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); } },
+  { method: "POST", path: "/mapbomb", auth: ["no_auth"], mode: "readwrite", handler() { const m = new Map(); for (let i = 0; ; i++) m.set(i, { i }); } },
   { method: "POST", path: "/throw", auth: ["no_auth"], mode: "readwrite", handler() { throw new TypeError("oops"); } },
   { method: "GET", path: "/hash", auth: ["no_auth"], mode: "readonly", handler(ctx) {
       return { body: Array.from(ctx.crypto.sha256(utf8.encode("abc"))).slice(0, 4) }; } },
@@ -79,7 +80,7 @@ describe("bundle validation", () => {
     const b = loadBundle(source);
     assert.equal(b.app.name, "unit");
     assert.deepEqual(b.app.tables, [{ name: "notes", readableBy: ["owner"] }]);
-    assert.equal(b.app.endpoints.length, 7);
+    assert.equal(b.app.endpoints.length, 8);
     b.dispose();
   });
   const cases: Array<[string, string, RegExp]> = [
@@ -120,6 +121,7 @@ describe("bundle validation", () => {
 describe("bundle handlers", () => {
   const b = loadBundle(source, { callTimeoutMs: 200, memoryBytesMax: 16 * 1024 * 1024 });
   const store = new Store();
+  after(() => b.dispose());
 
   test("writes and reads go through the guarded transaction of the host", async () => {
     for (const [owner, id] of [
@@ -166,6 +168,17 @@ describe("bundle handlers", () => {
     );
     const out = (await endpoint(b, "GET", "/hash").handler(ctxFor(store, []).ctx)) as { body: number[] };
     assert.equal(out.body.length, 4);
+  });
+
+  test("a Map bomb, which aborts a whole V8 process (isolated-vm#527), kills only the bundle's child process", async () => {
+    const big = loadBundle(source, { callTimeoutMs: 10_000, memoryBytesMax: 16 * 1024 * 1024 });
+    await assert.rejects(
+      async () => endpoint(big, "POST", "/mapbomb").handler(ctxFor(store, []).ctx),
+      (e: { code?: string }) => e.code === "COTERIE_ERR_SANDBOX_MEMORY",
+    );
+    const out = (await endpoint(big, "GET", "/hash").handler(ctxFor(store, []).ctx)) as { body: number[] };
+    assert.equal(out.body.length, 4, "the next call gets a fresh child");
+    big.dispose();
   });
 
   test("a plain exception is not a client error: a host Error (500 with an error id), message kept for the log", async () => {
