@@ -44,6 +44,8 @@ export default defineApp({ name: "counter", version: "${version}", endpoints: [
   { method: "POST", path: "/loop", auth: ["user_cert"], mode: "readwrite", handler(ctx) { items(ctx).put("looped", "x"); for (;;) {} } },
   { method: "POST", path: "/bomb", auth: ["user_cert"], mode: "readwrite", handler(ctx) {
       items(ctx).put("bombed", "x"); const a = []; for (;;) a.push(new Array(1e6).fill(a.length)); } },
+  { method: "POST", path: "/mapbomb", auth: ["user_cert"], mode: "readwrite", handler(ctx) {
+      items(ctx).put("mapbombed", "x"); const m = new Map(); for (let i = 0; ; i++) m.set(i, { i }); } },
   { method: "POST", path: "/whoami", auth: [{ all_of: ["user_cert", "jwt"] }, "jwt", "user_cose_sign1"], mode: "readonly", handler(ctx) {
       return { body: { policy: ctx.caller.policy, parties: ctx.readerParties, body: utf8.decode(ctx.request.body) } }; } },
   { method: "POST", path: "/claims", auth: ["user_cert"], mode: "readwrite", handler(ctx) {
@@ -220,7 +222,11 @@ describe("governed app bundles", () => {
     const bombed = await user.post("/app/bomb", {});
     assert.equal(bombed.status, 500, bombed.body);
     assert.equal(bombed.json().error.code, "COTERIE_ERR_SANDBOX_MEMORY");
-    for (const key of ["thrown", "looped", "bombed"])
+    // A Map bomb aborts a whole V8 process (isolated-vm#527): only the bundle's child dies.
+    const mapBombed = await user.post("/app/mapbomb", {});
+    assert.equal(mapBombed.status, 500, mapBombed.body);
+    assert.equal(mapBombed.json().error.code, "COTERIE_ERR_SANDBOX_MEMORY");
+    for (const key of ["thrown", "looped", "bombed", "mapbombed"])
       assert.equal((await user.get(`/app/items/${key}`)).status, 404, key);
     const ok = await user.post("/app/claims?wait_for_commit=true", {});
     assert.equal(ok.status, 200, ok.body);
