@@ -20,6 +20,7 @@ import { type VerifyReport, verifyLedgerDirectory } from "../ledger/verify.ts";
 import {
   constitutionTable,
   memberAcks,
+  openProposals,
   type ProposalInfo,
   proposals,
   proposalsInfo,
@@ -60,7 +61,12 @@ export type AuditOptions = { serviceCertPem?: string; runtime: ConstitutionRunti
 
 const decoder = new TextDecoder();
 /** Maps only a signed governance request may change after genesis. */
-const governedOnly = new Set([proposals.name, proposalsInfo.name, constitutionTable.name]);
+const governedOnly = new Set([
+  proposals.name,
+  proposalsInfo.name,
+  openProposals.name,
+  constitutionTable.name,
+]);
 
 /** The ledger's entries in order; stops (with a finding) at the first frame it cannot read. */
 function* entries(dir: string, findings: AuditFinding[]) {

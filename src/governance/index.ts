@@ -23,6 +23,8 @@ export {
   ACTIONS_MAX,
   acknowledgeState,
   type GovContext,
+  OPEN_PROPOSALS_MAX,
+  OPEN_PROPOSALS_PER_MEMBER_MAX,
   parseProposal,
   proposalIdOf,
   recordRequest,

@@ -15,6 +15,7 @@ import {
   constitutionTable,
   jwtIssuers,
   memberAcks,
+  openProposals,
   proposals,
   proposalsInfo,
   recoveryConfig,
@@ -27,7 +28,13 @@ import { CoterieError } from "../util/errors.ts";
 
 export const GOV_MAP_PREFIX = "public:coterie.gov.";
 /** Maps the framework alone writes: the record of requests and outcomes must not be forgeable. */
-const frameworkOnly = new Set([proposals.name, proposalsInfo.name, signedRequests.name, memberAcks.name]);
+const frameworkOnly = new Set([
+  proposals.name,
+  proposalsInfo.name,
+  openProposals.name,
+  signedRequests.name,
+  memberAcks.name,
+]);
 /** Entries returned by one `kv_entries` call; governance maps are small. */
 export const KV_ENTRIES_MAX = 10_000;
 
@@ -49,6 +56,7 @@ const tables: Array<Table<string, unknown>> = [
   snpTcbMinimum,
   proposals,
   proposalsInfo,
+  openProposals,
   memberAcks,
   signedRequests,
 ] as Array<Table<string, unknown>>;

@@ -14,6 +14,7 @@ import {
   constitutionTable,
   type GovFailure,
   memberAcks,
+  openProposals,
   type Proposal,
   type ProposalInfo,
   proposals,
@@ -147,10 +148,12 @@ export function submitProposal(tx: Tx, req: VerifiedRequest, ctx: GovContext): s
       verdict.description || "the constitution refused it",
     );
   }
+  checkOpenLimits(tx, req.memberId);
   recordRequest(tx, req, ctx);
   const id = proposalIdOf(req.bytes, ctx.seqnoContext);
   assert(!proposalsInfo.in(tx).has(id), "a proposal id is new (its request is not a replay)");
   proposals.in(tx).put(id, proposal);
+  openProposals.in(tx).put(id, { proposer_id: req.memberId });
   proposalsInfo.in(tx).put(id, {
     proposer_id: req.memberId,
     state: "Open",
@@ -192,6 +195,7 @@ export function withdrawProposal(tx: Tx, id: string, req: VerifiedRequest, ctx: 
   }
   recordRequest(tx, req, ctx);
   proposalsInfo.in(tx).put(id, { ...info, state: "Withdrawn" });
+  openProposals.in(tx).delete(id);
 }
 
 /** POST /gov/v1/members/ack: an Accepted member acknowledging the current digest becomes Active. */
@@ -272,16 +276,40 @@ export function resolveProposal(tx: Tx, id: string, ctx: GovContext): ProposalIn
     next.failure = failureOf(error);
   }
   proposalsInfo.in(tx).put(id, next);
+  if (next.state !== "Open") openProposals.in(tx).delete(id);
   if (next.state === "Accepted" && constitutionSource(tx) !== source) dropOpenProposals(tx);
   return next;
 }
 
 /** The constitution changed: every other Open proposal was made under the old rules. */
 function dropOpenProposals(tx: Tx): void {
-  const table = proposalsInfo.in(tx);
-  const open: Array<[string, ProposalInfo]> = [];
-  table.forEach((k, v) => {
-    if (v.state === "Open") open.push([k, v]);
+  const open: string[] = [];
+  openProposals.in(tx).forEach((id) => {
+    open.push(id);
   });
-  for (const [k, v] of open) table.put(k, { ...v, state: "Dropped" });
+  for (const id of open) {
+    const info = proposalsInfo.in(tx).get(id);
+    assert(info?.state === "Open", "the open index lists only Open proposals");
+    proposalsInfo.in(tx).put(id, { ...info, state: "Dropped" });
+    openProposals.in(tx).delete(id);
+  }
+}
+
+/** Open proposals per member, and in all: bounds the state and the work of a constitution change. */
+export const OPEN_PROPOSALS_PER_MEMBER_MAX = 16;
+export const OPEN_PROPOSALS_MAX = 256;
+
+function checkOpenLimits(tx: Tx, memberId: string): void {
+  let total = 0;
+  let mine = 0;
+  openProposals.in(tx).forEach((_id, open) => {
+    total++;
+    if (open.proposer_id === memberId) mine++;
+  });
+  if (mine >= OPEN_PROPOSALS_PER_MEMBER_MAX || total >= OPEN_PROPOSALS_MAX) {
+    throw new CoterieError(
+      "COTERIE_ERR_TOO_MANY_REQUESTS",
+      `too many Open proposals (${mine} of yours, ${total} in all; at most ${OPEN_PROPOSALS_PER_MEMBER_MAX} and ${OPEN_PROPOSALS_MAX}); withdraw or resolve some first`,
+    );
+  }
 }

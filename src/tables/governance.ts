@@ -33,6 +33,13 @@ export type ProposalInfo = {
 export const proposals = defineTable("public:coterie.gov.proposals", utf8, json<Proposal>());
 export const proposalsInfo = defineTable("public:coterie.gov.proposals_info", utf8, json<ProposalInfo>());
 
+/**
+ * The Open proposals and who made them: an index that bounds how many may be open (per member and
+ * in all) and lets a constitution change drop them without walking the whole history.
+ */
+export type OpenProposal = { proposer_id: string };
+export const openProposals = defineTable("public:coterie.gov.proposals_open", utf8, json<OpenProposal>());
+
 export type SignedRequestType = "proposal" | "ballot" | "withdrawal" | "ack" | "recovery_share";
 
 /**

@@ -17,6 +17,8 @@ test("src/governance exports exactly these names", () => {
     "GOV_MSG_TYPE",
     "GovKv",
     "KV_ENTRIES_MAX",
+    "OPEN_PROPOSALS_MAX",
+    "OPEN_PROPOSALS_PER_MEMBER_MAX",
     "SIGNER_OUTPUT_BYTES_MAX",
     "acknowledgeState",
     "attestationPolicyOf",

@@ -9,6 +9,7 @@ import { type Gov, makeGov, makeMember, no, proposalOf, yes } from "./fixture.ts
 import {
   acknowledgeState,
   constitutionSource,
+  OPEN_PROPOSALS_PER_MEMBER_MAX,
   proposalIdOf,
   stateDigest,
   submitBallot,
@@ -156,6 +157,27 @@ describe("governance state machine (default constitution)", () => {
       gov.read((tx) => proposalsInfo.in(tx).get(waiting)!.state),
       "Dropped",
     );
+  });
+});
+
+describe("limits", () => {
+  test("a member may have at most OPEN_PROPOSALS_PER_MEMBER_MAX Open proposals; withdrawing frees one", async () => {
+    const gov = await makeGov(3);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < OPEN_PROPOSALS_PER_MEMBER_MAX; i++)
+        ids.push(await propose(gov, 0, proposalOf({ name: "trigger_snapshot" })));
+      await assert.rejects(
+        propose(gov, 0, proposalOf({ name: "trigger_snapshot" })),
+        code("COTERIE_ERR_TOO_MANY_REQUESTS"),
+      );
+      await propose(gov, 1, proposalOf({ name: "trigger_snapshot" })); // others are not blocked
+      const w = await gov.request(gov.members[0]!, "withdrawal", "", { proposalId: ids[0]! });
+      gov.run((tx, ctx) => withdrawProposal(tx, ids[0]!, w, ctx));
+      await propose(gov, 0, proposalOf({ name: "trigger_snapshot" }));
+    } finally {
+      gov.dispose();
+    }
   });
 });
 
