@@ -76,13 +76,11 @@ export function readerPartiesOf(caller: Caller): string[] {
     add(d.party);
     if (Array.isArray(d.audits)) for (const p of d.audits.slice(0, partiesPerRecordMax)) add(p);
   };
-  const visit = (c: Caller) => {
-    if (c.policy === "user_cert" || c.policy === "member_cert" || c.policy === "user_cose_sign1")
-      fromData(c.data);
-    else if (c.policy === "jwt") add(c.claims.party);
-    else if (c.policy === "all_of")
-      for (const inner of c.callers) if (inner.policy !== "all_of") visit(inner);
-  };
-  visit(caller);
+  // An all_of caller reads as the union of its parts (which are never all_of themselves).
+  const callers = caller.policy === "all_of" ? caller.callers : [caller];
+  for (const c of callers) {
+    if (c.policy === "jwt") add(c.claims.party);
+    else if ("data" in c) fromData(c.data);
+  }
   return [...out];
 }

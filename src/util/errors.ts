@@ -136,6 +136,14 @@ export const errorCodes = {
     summary: "Recovery shares are malformed, of different lengths, duplicated, or too few to combine.",
   },
   // -- consensus
+  COTERIE_ERR_CONSENSUS_JOIN_REFUSED: {
+    status: 403,
+    summary: "A join request was refused: the node is retired, or its public key or addresses do not match its record.",
+  },
+  COTERIE_ERR_CONSENSUS_NO_PRIMARY: {
+    status: 503,
+    summary: "This node knows no primary right now (an election is in progress); retry shortly.",
+  },
   // -- governance
   COTERIE_ERR_GOV_REQUEST_MALFORMED: {
     status: 400,
@@ -197,10 +205,6 @@ export const errorCodes = {
   COTERIE_ERR_APP_BUNDLE_INVALID: {
     status: 400,
     summary: "An app bundle loads but does not describe a valid app (ABI, endpoints, handlers, tables, limits).",
-  },
-  COTERIE_ERR_APP_NOT_DEPLOYED: {
-    status: 404,
-    summary: "No application is deployed on this service yet (governance `set_app`).",
   },
   COTERIE_ERR_SANDBOX_SYNTAX: {
     status: 400,
