@@ -18,6 +18,8 @@ export type NodeConfig = {
   /** Used only when the data directory holds no ledger yet (a new service). */
   genesis: { members: IdentitySpec[]; users: IdentitySpec[]; open: boolean };
   signatures: { intervalTxs: number; intervalMs: number };
+  /** A snapshot every `intervalTxs` committed transactions (0: only on `trigger_snapshot`), in `dataDir/snapshots`. */
+  snapshots: { intervalTxs: number };
   ledger: { chunkBytesMax: number; batchBytesMax: number };
   http: {
     bodyBytesMax: number;
@@ -55,6 +57,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   platform: "virtual",
   genesis: { members: [], users: [], open: false },
   signatures: { intervalTxs: 5000, intervalMs: 10 },
+  snapshots: { intervalTxs: 100_000 },
   ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024 },
   http: {
     bodyBytesMax: 1024 * 1024,
@@ -111,6 +114,7 @@ export function validateConfig(input: unknown): NodeConfig {
     platform: "virtual",
     genesis: section("genesis", d.genesis, i.genesis),
     signatures: section("signatures", d.signatures, i.signatures),
+    snapshots: section("snapshots", d.snapshots, i.snapshots),
     ledger: section("ledger", d.ledger, i.ledger),
     http: section("http", d.http, i.http),
     kv: section("kv", d.kv, i.kv),
@@ -130,6 +134,7 @@ export function validateConfig(input: unknown): NodeConfig {
   int("rpc.port", c.rpc.port, 0, 65535);
   int("signatures.intervalTxs", c.signatures.intervalTxs, 1, 1_000_000);
   int("signatures.intervalMs", c.signatures.intervalMs, 1, 60_000);
+  int("snapshots.intervalTxs", c.snapshots.intervalTxs, 0, 100_000_000);
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);

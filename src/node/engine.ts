@@ -119,15 +119,16 @@ export class Engine {
   /**
    * Commits and appends a framework transaction synchronously, so `write` knows its own seqno and
    * nothing else is appended between it and the caller's next step (rekey, recovery, snapshot
-   * evidence). Returns the seqno.
+   * evidence). `claimsDigest` goes into the entry's leaf (snapshot evidence binds the file there).
+   * Returns the seqno.
    */
-  appendInternal(write: (tx: Tx, seqno: number) => void): number {
+  appendInternal(write: (tx: Tx, seqno: number) => void, claimsDigest: Uint8Array | null = null): number {
     const seqno = this.store.version + 1;
     const tx = this.store.beginTx({ reservedWrites: true });
     write(tx, seqno);
     const commit = this.store.commit(tx);
     assert(commit.status === "ok" && commit.version === seqno, "an internal transaction commits at once");
-    this.afterCommit(seqno, commit.writeSet, null);
+    this.afterCommit(seqno, commit.writeSet, claimsDigest);
     return seqno;
   }
 

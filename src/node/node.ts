@@ -31,6 +31,8 @@ import { LocalReplicator } from "./replicator.ts";
 import { beginRecovery, recoveryPending } from "./recovery.ts";
 import { recoveryApp } from "./recovery-service.ts";
 import { SecretsService } from "./secrets-service.ts";
+import { checkSnapshotEvidence, snapshotToReplay } from "./snapshot-files.ts";
+import { SnapshotService } from "./snapshot-service.ts";
 
 export const CODE_ID = "coterie/0.1.0";
 
@@ -71,13 +73,18 @@ export async function startNode(
   if (isNew && !recover) await saveIdentity(sealedDir, identity, platform);
   writeFileSync(join(config.dataDir, "service_cert.pem"), identity.serviceCert);
 
-  const store = new Store({
+  const storeOptions = {
     keyBytesMax: config.kv.keyBytesMax,
     valueBytesMax: config.kv.valueBytesMax,
     writeSetBytesMax: config.kv.writeSetBytesMax,
     versionsRetainedMax: config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
+  };
+  // Start from the latest committed snapshot: replay applies only the ledger suffix after it.
+  const snapshot = recover ? null : snapshotToReplay(join(config.dataDir, "snapshots"), storeOptions);
+  const replayer = new Replayer(new Store(storeOptions), identity, {
+    publicOnly: recover,
+    ...(snapshot === null ? {} : { snapshot }),
   });
-  const replayer = new Replayer(store, identity, { publicOnly: recover });
   const { ledger, recovery } = Ledger.open(join(config.dataDir, "ledger"), config.ledger, (e) =>
     replayer.apply(e),
   );
@@ -94,6 +101,10 @@ export async function startNode(
   }
   const { views, committedSeqno, discarded } = await replayer.finish(ledger);
   if (discarded > 0) log.warn("discarded unsigned ledger suffix", { entries: discarded });
+  if (snapshot !== null) {
+    checkSnapshotEvidence(replayer.store, snapshot);
+    log.info("started from snapshot", { seqno: snapshot.seqno, replayed: ledger.lastSeqno - snapshot.seqno });
+  }
   if (recover) {
     // The new secret encrypts from the recovery transaction on; the old ones come back with the shares.
     (identity.ledgerSecrets[0] as LedgerSecret).version = ledger.lastSeqno + 1;
@@ -106,7 +117,7 @@ export async function startNode(
     process.exit(70);
   });
   engine = new Engine({
-    store,
+    store: replayer.store,
     ledger,
     identity,
     replicator,
@@ -153,6 +164,9 @@ async function serve(
   appMount.start();
   const secrets = new SecretsService(engine, log, () => !recoveryPending(engine.store.beginTx()));
   secrets.start();
+  const snapshotsDir = join(config.dataDir, "snapshots");
+  const snapshots = new SnapshotService(engine, snapshotsDir, config.snapshots.intervalTxs, log, () => !recoveryPending(engine.store.beginTx()));
+  snapshots.start();
   const governance = new ConstitutionRuntime({ validateAppBundle: (source) => appBundleValidator(source) });
   const frontend = new Frontend({
     config,
@@ -185,6 +199,7 @@ async function serve(
       await frontend.close();
       appMount.stop();
       secrets.stop();
+      snapshots.stop();
       governance.dispose();
       await engine.close();
       await engine.ledger.close();

@@ -4,17 +4,21 @@
  * and history is compacted at each signature. Entries after the last signature were never
  * committed: `finish` discards them from the store and the files. The node then starts a view
  * above every view in the ledger, so (view, seqno) — and the AES-GCM nonce — is never reused.
+ * With a snapshot at seqno s, entries up to s only teach secrets, views and signatures; the store
+ * is the snapshot's from s on, and only the suffix is applied.
  */
-import type { Store, WriteSet } from "../kv/index.ts";
+import type { Store, StoreOptions, WriteSet } from "../kv/index.ts";
 import { decodeEntry, EntryKind, privateWritesOf, publicWritesOf } from "../ledger/entry.ts";
 import type { Ledger, ReplayedEntry } from "../ledger/ledger.ts";
 import { assert } from "../util/assert.ts";
 import type { Identity } from "./identity.ts";
 import { learnLedgerSecret } from "./secrets.ts";
+import { storeFromSnapshot } from "./snapshot-files.ts";
 import { ViewHistory } from "./view-history.ts";
 
 export class Replayer {
-  private readonly store: Store;
+  private current: Store;
+  private readonly snapshot: ReplaySnapshot | null;
   private readonly identity: Identity;
   private readonly history = new ViewHistory(1);
   private lastView = 0;
@@ -24,13 +28,32 @@ export class Replayer {
   privateSkipped = 0;
 
   /** `publicOnly`: recover mode, where the ledger secrets come back only with the members' shares. */
-  constructor(store: Store, identity: Identity, options: { publicOnly?: boolean } = {}) {
-    this.store = store;
+  constructor(store: Store, identity: Identity, options: { publicOnly?: boolean; snapshot?: ReplaySnapshot } = {}) {
+    this.current = store;
+    this.snapshot = options.snapshot ?? null;
     this.identity = identity;
     this.publicOnly = options.publicOnly === true;
   }
 
+  /** The store replay built: the one given, or the snapshot's once replay reached it. */
+  get store(): Store {
+    return this.current;
+  }
+
+  /** An entry the snapshot covers: learn what the snapshot does not hold; load it at its seqno. */
+  private skipCovered(e: ReplayedEntry, snapshot: ReplaySnapshot): void {
+    const entry = decodeEntry(e.bytes);
+    this.history.record(entry.header.view, e.seqno);
+    if (!this.publicOnly) learnLedgerSecret(this.identity, e.seqno, publicWritesOf(entry));
+    this.lastView = Math.max(this.lastView, entry.header.view);
+    if (entry.header.kind === EntryKind.signature) this.lastSignature = e.seqno;
+    if (e.seqno !== snapshot.seqno) return;
+    this.current = storeFromSnapshot(snapshot.bytes, this.identity.ledgerSecrets, snapshot.storeOptions).store;
+    assert(this.current.version === snapshot.seqno, "the snapshot is at its seqno");
+  }
+
   apply(e: ReplayedEntry): void {
+    if (this.snapshot !== null && e.seqno <= this.snapshot.seqno) return this.skipCovered(e, this.snapshot);
     const entry = decodeEntry(e.bytes);
     const version = entry.header.secretVersion;
     const secret = this.publicOnly ? undefined : this.identity.ledgerSecrets.find((s) => s.version === version);
@@ -42,14 +65,14 @@ export class Replayer {
     const publicWrites = publicWritesOf(entry);
     const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(entry, secret) : [])];
     writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    this.store.applyWriteSet(writes, e.seqno);
+    this.current.applyWriteSet(writes, e.seqno);
     this.history.record(entry.header.view, e.seqno);
     // A rekey in this entry sealed the next secret to us: learn it before the entries it encrypts.
     if (!this.publicOnly) learnLedgerSecret(this.identity, e.seqno, publicWrites);
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) {
       this.lastSignature = e.seqno;
-      this.store.compact(e.seqno);
+      this.current.compact(e.seqno);
     }
   }
 
@@ -58,15 +81,18 @@ export class Replayer {
     const discarded = ledger.lastSeqno - this.lastSignature;
     if (discarded > 0) {
       await ledger.truncate(this.lastSignature);
-      this.store.rollback(this.lastSignature);
+      this.current.rollback(this.lastSignature);
       this.history.truncate(this.lastSignature);
       // A rekey in the discarded suffix never happened: forget the secret it introduced.
       const secrets = this.identity.ledgerSecrets;
       while (secrets.length > 1 && (secrets.at(-1)?.version ?? 0) > this.lastSignature) secrets.pop();
     }
-    assert(this.store.version === ledger.lastSeqno, "store and ledger agree after replay");
+    assert(this.current.version === ledger.lastSeqno, "store and ledger agree after replay");
     const views = new ViewHistory(this.lastView + 1);
     for (const [view, first] of this.history.starts()) views.record(view, first);
     return { views, committedSeqno: this.lastSignature, discarded };
   }
 }
+
+/** A committed snapshot to start from (src/node/snapshot-files.ts). */
+export type ReplaySnapshot = { bytes: Buffer; seqno: number; storeOptions?: StoreOptions };

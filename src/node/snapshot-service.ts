@@ -1,0 +1,133 @@
+/**
+ * Snapshot scheduling on the primary (docs/operations.md, "Snapshots"): every
+ * `snapshots.intervalTxs` committed transactions, and when governance asks (`trigger_snapshot`
+ * writes the `snapshot` key of `public:coterie.gov.service.triggers`), the state at the commit seqno
+ * (always a signature) is written to `snapshots/snapshot_<seqno>`; one transaction records its
+ * SHA-256 in `public:coterie.internal.snapshot_evidence` and as its claims digest (so that
+ * transaction's receipt alone proves the file); once that transaction commits the file is renamed
+ * `snapshot_<seqno>_<evidence seqno>.committed`. Older committed snapshots beyond
+ * `SNAPSHOTS_RETAINED_MAX` are deleted.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { encodeSnapshot, snapshotDigest } from "../ledger/snapshot.ts";
+import { treeFrontier } from "../ledger/snapshot-frontier.ts";
+import { serviceTriggers } from "../tables/governance.ts";
+import { snapshotEvidence } from "../tables/secrets.ts";
+import type { Engine } from "./engine.ts";
+import { currentLedgerSecret } from "./identity.ts";
+import type { Logger } from "./logger.ts";
+import { committedSnapshots } from "./snapshot-files.ts";
+
+export const SNAPSHOT_POLL_MS = 50;
+export const SNAPSHOTS_RETAINED_MAX = 3;
+const EVIDENCE_COMMIT_WAIT_MS = 30_000;
+
+function writeDurably(path: string, bytes: Buffer): void {
+  const fd = openSync(path, "w", 0o600);
+  try {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class SnapshotService {
+  private readonly engine: Engine;
+  private readonly dir: string;
+  private readonly intervalTxs: number;
+  private readonly log: Logger;
+  private readonly enabled: () => boolean;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private lastSeqno: number;
+
+  /** `intervalTxs` 0: only when governance asks. */
+  constructor(
+    engine: Engine,
+    dir: string,
+    intervalTxs: number,
+    log: Logger,
+    enabled: () => boolean = () => true,
+  ) {
+    this.engine = engine;
+    this.dir = dir;
+    this.intervalTxs = intervalTxs;
+    this.log = log;
+    this.enabled = enabled;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.lastSeqno = committedSnapshots(dir)[0]?.seqno ?? 0;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), SNAPSHOT_POLL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One check; returns the committed snapshot's path when one was taken. Exposed for tests. */
+  async tick(): Promise<string | null> {
+    if (this.busy || !this.enabled()) return null;
+    const committed = this.engine.committedSeqno;
+    const asked = serviceTriggers.in(this.engine.store.beginTx()).has("snapshot");
+    const due = this.intervalTxs > 0 && committed - this.lastSeqno >= this.intervalTxs;
+    if (!(asked || due) || committed === 0) return null;
+    this.busy = true;
+    try {
+      return await this.take(committed);
+    } catch (error) {
+      this.log.error("snapshot failed", { error: String(error) });
+      return null;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async take(seqno: number): Promise<string | null> {
+    const e = this.engine;
+    const viewStarts = e.views.starts().filter(([, first]) => first <= seqno) as Array<[number, number]>;
+    const bytes = encodeSnapshot(
+      e.store.snapshotAt(seqno),
+      treeFrontier(e.ledger.tree, seqno),
+      viewStarts,
+      currentLedgerSecret(e.identity),
+    );
+    const digest = snapshotDigest(bytes);
+    const pending = join(this.dir, `snapshot_${seqno}`);
+    writeDurably(pending, bytes);
+    const evidence = e.appendInternal(
+      (tx) => {
+        snapshotEvidence.in(tx).put(String(seqno), { seqno, digest, bytes: bytes.length });
+        serviceTriggers.in(tx).delete("snapshot");
+      },
+      Buffer.from(digest, "hex"),
+    );
+    this.lastSeqno = seqno;
+    const status = await e.waitForCommit({ view: e.view, seqno: evidence }, EVIDENCE_COMMIT_WAIT_MS);
+    if (status !== "Committed") {
+      unlinkSync(pending);
+      return null;
+    }
+    const path = join(this.dir, `snapshot_${seqno}_${evidence}.committed`);
+    renameSync(pending, path);
+    for (const old of committedSnapshots(this.dir).slice(SNAPSHOTS_RETAINED_MAX)) unlinkSync(old.path);
+    for (const name of readdirSync(this.dir))
+      if (/^snapshot_\d+$/.test(name)) unlinkSync(join(this.dir, name));
+    this.log.info("snapshot committed", { seqno, evidence_seqno: evidence, bytes: bytes.length });
+    return path;
+  }
+}

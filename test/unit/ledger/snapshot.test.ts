@@ -1,0 +1,181 @@
+// Snapshots on a real engine and ledger: a governance-triggered snapshot is written, its digest is
+// the claims digest of the evidence transaction (whose receipt verifies), the restored store equals
+// the live one key by key with versions, snapshot + ledger suffix (across a later rekey) equals a
+// full replay, the frontier reproduces every tree root, and damaged or wrongly keyed files are refused.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { verifyReceipt } from "../../../src/crypto/receipt.ts";
+import { Store, utf8 } from "../../../src/kv/index.ts";
+import { decodeEntry, privateWritesOf, publicWritesOf } from "../../../src/ledger/entry.ts";
+import { Ledger } from "../../../src/ledger/ledger.ts";
+import { leafHashSync, MerkleTree } from "../../../src/ledger/merkle-tree.ts";
+import { decodeSnapshot, snapshotDigest } from "../../../src/ledger/snapshot.ts";
+import { rootFromFrontier, treeFrontier } from "../../../src/ledger/snapshot-frontier.ts";
+import { Engine } from "../../../src/node/engine.ts";
+import { createIdentity, type Identity } from "../../../src/node/identity.ts";
+import { createLogger } from "../../../src/node/logger.ts";
+import { Replayer } from "../../../src/node/replay.ts";
+import { LocalReplicator } from "../../../src/node/replicator.ts";
+import { rekey } from "../../../src/node/secrets.ts";
+import { latestCommittedSnapshot, storeFromSnapshot } from "../../../src/node/snapshot-files.ts";
+import { SnapshotService } from "../../../src/node/snapshot-service.ts";
+import { ViewHistory } from "../../../src/node/view-history.ts";
+import { serviceTriggers } from "../../../src/tables/governance.ts";
+import { snapshotEvidence } from "../../../src/tables/secrets.ts";
+import { tempDir } from "./helpers.ts";
+
+const options = { chunkBytesMax: 1 << 16, batchBytesMax: 1 << 20 };
+
+async function makeEngine(dir: string, identity: Identity) {
+  const { ledger } = Ledger.open(join(dir, "ledger"), options);
+  const replicator = new LocalReplicator(ledger, (e) => {
+    throw e;
+  });
+  const engineOptions = {
+    signatureIntervalTxs: 5,
+    signatureIntervalMs: 1000,
+    txAttemptsMax: 3,
+    uncommittedTxsMax: 10_000,
+  };
+  return new Engine({
+    store: new Store(),
+    ledger,
+    identity,
+    replicator,
+    views: new ViewHistory(1),
+    committedSeqno: 0,
+    options: engineOptions,
+  });
+}
+
+async function write(engine: Engine, from: number, to: number) {
+  for (let i = from; i < to; i++)
+    await engine.execute(
+      (tx) => {
+        tx.typed("secret.records", utf8, utf8).put(`k${i % 17}`, `v${i}`);
+        tx.typed("public:records", utf8, utf8).put(`p${i % 5}`, `v${i}`);
+      },
+      { reservedWrites: false },
+    );
+  engine.appendSignature();
+  await engine.ledger.flush();
+  await new Promise((r) => setImmediate(r));
+}
+
+function dump(store: Store) {
+  const snap = store.snapshotAt(store.version);
+  return snap
+    .mapNames()
+    .map((name) => [
+      name,
+      [...snap.versionedEntries(name)].map((e) => [
+        Buffer.from(e.key).toString(),
+        Buffer.from(e.value).toString(),
+        e.version,
+      ]),
+    ]);
+}
+
+test("a triggered snapshot: evidence receipt binds the file, restore equals the live state, plus suffix equals full replay", async () => {
+  const dir = tempDir();
+  const identity = await createIdentity([]);
+  const engine = await makeEngine(dir, identity);
+  await write(engine, 0, 40);
+  await engine.execute((tx) => serviceTriggers.in(tx).put("snapshot", { proposal_id: "p" }), {
+    reservedWrites: true,
+  });
+  engine.appendSignature();
+  await engine.ledger.flush();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(engine.committedSeqno, engine.store.version, "everything committed before the snapshot");
+  const live = dump(engine.store);
+  const service = new SnapshotService(engine, join(dir, "snapshots"), 0, createLogger("error"));
+  const taking = service.tick();
+  setTimeout(() => engine.appendSignature(), 20); // the evidence commits at the next signature
+  const path = await taking;
+  assert.ok(path?.endsWith(".committed"), String(path));
+  const file = latestCommittedSnapshot(join(dir, "snapshots"));
+  assert.ok(file);
+  const bytes = readFileSync(file.path);
+  const s = file.seqno;
+  assert.equal(serviceTriggers.in(engine.store.beginTx()).get("snapshot"), undefined, "trigger consumed");
+  assert.equal(snapshotEvidence.in(engine.store.beginTx()).get(String(s))?.digest, snapshotDigest(bytes));
+  const receipt = engine.receipt({ view: engine.view, seqno: file.evidenceSeqno });
+  assert.ok(receipt);
+  await verifyReceipt(receipt, identity.serviceCert);
+  assert.equal(
+    receipt.leaf_components.claims_digest,
+    snapshotDigest(bytes),
+    "the receipt alone proves the file",
+  );
+
+  const { store, contents } = storeFromSnapshot(bytes, identity.ledgerSecrets);
+  assert.deepEqual(dump(store), live);
+  assert.ok(
+    dump(store).some(([name]) => name === "secret.records"),
+    "private maps are in it",
+  );
+  assert.ok(rootFromFrontier(contents.frontier).equals(engine.ledger.tree.root(s)));
+  assert.deepEqual(contents.viewStarts, [[1, 1]]);
+
+  // More writes across a rekey; then snapshot + suffix == everything replayed from the start.
+  await rekey(engine);
+  await write(engine, 40, 80);
+  await engine.close();
+  await engine.ledger.close();
+  const full = new Store();
+  const again = { ...identity, ledgerSecrets: identity.ledgerSecrets.slice(0, 1) };
+  const replayer = new Replayer(full, again);
+  const { ledger } = Ledger.open(join(dir, "ledger"), options, (e) => replayer.apply(e));
+  for (let seqno = s + 1; seqno <= ledger.lastSeqno; seqno++) {
+    const entry = decodeEntry(ledger.files.read(seqno));
+    const secret = identity.ledgerSecrets.find((x) => x.version === entry.header.secretVersion);
+    const writes = [
+      ...publicWritesOf(entry),
+      ...(secret && entry.header.privateBytes > 0 ? privateWritesOf(entry, secret) : []),
+    ];
+    writes.sort((a, b) => (a.name < b.name ? -1 : 1));
+    store.applyWriteSet(writes, seqno);
+  }
+  assert.deepEqual(dump(store), dump(full));
+  await ledger.close();
+});
+
+test("the frontier reproduces the root of every tree size (RFC 9162 MTH)", () => {
+  const tree = new MerkleTree();
+  for (let n = 1; n <= 130; n++) {
+    tree.append(leafHashSync(Buffer.from(`leaf ${n}`)));
+    const frontier = treeFrontier(tree, n);
+    assert.equal(frontier.length, n.toString(2).replaceAll("0", "").length);
+    assert.ok(rootFromFrontier(frontier).equals(tree.root(n)), `size ${n}`);
+  }
+});
+
+test("damaged, truncated or wrongly keyed snapshots are refused", async () => {
+  const dir = tempDir();
+  const identity = await createIdentity([]);
+  const engine = await makeEngine(dir, identity);
+  await write(engine, 0, 10);
+  const { encodeSnapshot } = await import("../../../src/ledger/snapshot.ts");
+  const s = engine.committedSeqno;
+  const bytes = encodeSnapshot(
+    engine.store.snapshotAt(s),
+    treeFrontier(engine.ledger.tree, s),
+    [[1, 1]],
+    identity.ledgerSecrets[0]!,
+  );
+  const secret = identity.ledgerSecrets[0]!;
+  assert.equal(decodeSnapshot(bytes, secret).seqno, s);
+  const code = { code: "COTERIE_ERR_SNAPSHOT_MALFORMED" };
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 20]! ^= 1;
+  assert.throws(() => decodeSnapshot(flipped, secret), code);
+  assert.throws(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1), secret), code);
+  assert.throws(() => decodeSnapshot(bytes.subarray(0, 30), secret), code);
+  assert.throws(() => decodeSnapshot(bytes, { version: secret.version, key: new Uint8Array(32) }), code);
+  assert.throws(() => decodeSnapshot(bytes, null), code);
+  await engine.close();
+  await engine.ledger.close();
+});
