@@ -3,10 +3,11 @@
  * these tests fails, the simulator has lost its power to find that class of bug.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runSeed } from "./random-run.ts";
+import { exitCodes, runSeed } from "./random-run.ts";
 import { runScenario } from "./scenario.ts";
 
 const seedsMax = 1000;
@@ -18,6 +19,28 @@ test("canary single-quorum (reconfiguration counts only the new configuration) i
     if (result.outcome === "safety") found = { seed, message: result.message };
   }
   assert.ok(found !== null, `no safety violation within ${seedsMax} seeds`);
+  // The CLI replays it exactly, prints the replay command and exits with the safety code.
+  const run = spawnSync(
+    process.execPath,
+    [join(import.meta.dirname, "run.ts"), "--seed", String(found.seed), "--canary", "single-quorum"],
+    { encoding: "utf8" },
+  );
+  assert.equal(run.status, exitCodes.safety, run.stdout + run.stderr);
+  assert.match(
+    run.stdout,
+    new RegExp(`replay: node test/sim/run.ts --seed ${found.seed} --canary single-quorum`),
+  );
+  assert.ok(run.stdout.includes(found.message), "the replay fails the same way");
+});
+
+test("one seed reproduces one run exactly", () => {
+  const lines = (seed: number) => {
+    const out: string[] = [];
+    const result = runSeed({ seed, verbose: (line) => out.push(line) });
+    return [...out, JSON.stringify(result)];
+  };
+  for (const seed of [3, 4]) assert.deepEqual(lines(seed), lines(seed));
+  assert.notDeepEqual(lines(3), lines(4));
 });
 
 test("canary commit-previous-term is caught by the Figure 8 scenario (Raft §5.4.2)", () => {
