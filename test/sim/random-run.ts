@@ -29,6 +29,9 @@ export type FaultProfile = {
   /** Cutting the leader off alone leaves divergent uncommitted suffixes (Figure 8's precondition). */
   isolateLeaderProbability: number;
   safetyStepsMax: number;
+  /** Small batches and windows make pipelining and partial replication visible. */
+  appendBytesMax: number;
+  inflightMessagesMax: number;
   /** The simulated caller signs at once when elected (else only with later proposals). */
   signOnElection: boolean;
 };
@@ -50,6 +53,8 @@ export function pickProfile(random: () => number): FaultProfile {
     isolateLeaderProbability: pick(0, 0.004),
     safetyStepsMax: Math.floor(pick(2000, 5000)),
     signOnElection: random() < 0.5,
+    appendBytesMax: [64, 256, 4096][Math.floor(random() * 3)]!,
+    inflightMessagesMax: 1 + Math.floor(random() * 8),
   };
 }
 
@@ -80,8 +85,8 @@ export function runSeed(options: RunOptions): RunResult {
     config: {
       electionTimeoutTicks: 10,
       heartbeatIntervalTicks: 2,
-      appendBytesMax: 256,
-      inflightMessagesMax: 4,
+      appendBytesMax: profile.appendBytesMax,
+      inflightMessagesMax: profile.inflightMessagesMax,
       ...(options.canary ? { canary: options.canary } : {}),
     },
     signOnElection: profile.signOnElection,
