@@ -65,6 +65,7 @@ export class AppMount {
       index.catchUp(10_000);
     }
     this.refresh();
+    if (this.servedSeqno === 0) this.fromState();
     this.timer = setInterval(() => {
       try {
         this.refresh();
@@ -92,26 +93,45 @@ export class AppMount {
     const value = m?.writes.find((w) => Buffer.from(w.key).equals(bundleKey))?.value;
     this.servedSeqno = seqno;
     if (value === undefined) return;
-    const previous = this.current;
     if (value === null) {
+      const previous = this.current;
       this.current = null;
       this.mount.app = this.builtin;
       this.log.info("app bundle removed; serving the built-in app", { seqno });
+      if (previous !== null) setTimeout(() => previous.dispose(), retireGraceMs).unref();
     } else {
-      const bundle = appBundle.valueCodec.decode(value) as AppBundle;
-      try {
-        this.current = loadBundle(bundle.source, bundle.limits ?? {}, `app-bundle@${seqno}.js`, "process");
-      } catch (error) {
-        // Governance validated it; a failure here means this node differs (e.g. fewer auth policies).
-        this.log.error("committed app bundle failed to load; still serving the previous app", {
-          seqno,
-          error: String(error),
-        });
-        return;
-      }
-      this.mount.app = withOpenApi(this.current.app);
-      this.log.info("serving the governed app bundle", { seqno, name: this.current.app.name });
+      this.serve(appBundle.valueCodec.decode(value), seqno);
     }
+  }
+
+  /**
+   * A bundle written before the first entry this node holds (it started from a snapshot) is not in
+   * the index: take it from the store, if the version there is committed.
+   */
+  private fromState(): void {
+    const tx = this.engine.store.beginTx();
+    const version = appBundle.in(tx).versionOf(APP_BUNDLE_KEY);
+    const bundle = appBundle.in(tx).get(APP_BUNDLE_KEY);
+    if (version === undefined || bundle === undefined || version > this.engine.committedSeqno) return;
+    this.servedSeqno = version;
+    this.serve(bundle, version);
+  }
+
+  /** Loads `bundle` and swaps it in; the previous sandbox is disposed after the grace period. */
+  private serve(bundle: AppBundle, seqno: number): void {
+    const previous = this.current;
+    try {
+      this.current = loadBundle(bundle.source, bundle.limits ?? {}, `app-bundle@${seqno}.js`, "process");
+    } catch (error) {
+      // Governance validated it; a failure here means this node differs (e.g. fewer auth policies).
+      this.log.error("committed app bundle failed to load; still serving the previous app", {
+        seqno,
+        error: String(error),
+      });
+      return;
+    }
+    this.mount.app = withOpenApi(this.current.app);
+    this.log.info("serving the governed app bundle", { seqno, name: this.current.app.name });
     if (previous !== null) setTimeout(() => previous.dispose(), retireGraceMs).unref();
   }
 }

@@ -29,7 +29,11 @@ export type IndexedWrite = { map: string; key: Uint8Array; value: Uint8Array | n
 
 /** The write set of the entry at `seqno`, public and private, or [] for a signature. */
 export function writesAt(engine: Engine, seqno: number): { entry: DecodedEntry; writes: WriteSet } {
-  const entry = decodeEntry(engine.ledger.files.read(seqno));
+  return writesOf(engine, decodeEntry(engine.ledger.files.read(seqno)));
+}
+
+/** The write set of a decoded entry (private writes decrypted), or [] for a signature. */
+export function writesOf(engine: Engine, entry: DecodedEntry): { entry: DecodedEntry; writes: WriteSet } {
   if (entry.header.kind !== EntryKind.transaction) return { entry, writes: [] };
   const writes = publicWritesOf(entry);
   if (entry.header.privateBytes > 0)
@@ -79,13 +83,15 @@ export class HistoryIndex {
 
   /** Indexes up to `entriesMax` committed entries after `indexedSeqno`. */
   catchUp(entriesMax: number): void {
+    if (this.indexedSeqno === 0) this.indexedSeqno = firstReadableSeqno(this.engine) - 1;
     const to = Math.min(this.engine.committedSeqno, this.indexedSeqno + entriesMax);
     const secrets = this.engine.identity.ledgerSecrets;
     for (let seqno = this.indexedSeqno + 1; seqno <= to && !this.isFull; seqno++) {
       // Recover mode: wait (never skip) until the members' shares bring the ledger secrets back.
-      const header = decodeEntry(this.engine.ledger.files.read(seqno)).header;
+      const entry = decodeEntry(this.engine.ledger.files.read(seqno));
+      const header = entry.header;
       if (header.privateBytes > 0 && !secrets.some((s) => s.version === header.secretVersion)) break;
-      for (const m of writesAt(this.engine, seqno).writes) this.add(m.name, m.writes, seqno);
+      for (const m of writesOf(this.engine, entry).writes) this.add(m.name, m.writes, seqno);
       this.indexedSeqno = seqno;
     }
   }
@@ -110,6 +116,32 @@ export class HistoryIndex {
   mapSeqnos(map: string, from: number, to: number): number[] {
     return slice(this.byMap.get(map), from, Math.min(to, this.indexedSeqno));
   }
+}
+
+/**
+ * The first seqno whose entry this node's ledger holds: 1, unless the node started from a
+ * snapshot. Found by binary search over reads (the ledger files do not expose it).
+ */
+function firstReadableSeqno(engine: Engine): number {
+  const readable = (seqno: number) => {
+    try {
+      engine.ledger.files.read(seqno);
+      return true;
+    } catch (error) {
+      if (error instanceof RangeError) return false;
+      throw error;
+    }
+  };
+  if (engine.committedSeqno === 0 || readable(1)) return 1;
+  let lo = 1;
+  let hi = engine.committedSeqno;
+  if (!readable(hi)) return hi + 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (readable(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 function push<K>(m: Map<K, number[]>, k: K, seqno: number): void {
