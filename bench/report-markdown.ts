@@ -40,7 +40,9 @@ const COLUMNS = [
   "p99 ms",
   "p99.9 ms",
   "max ms",
+  "CPU µs/resp",
   "÷ ceiling",
+  "÷ ceiling per CPU",
   "÷ etcd",
   "errors",
 ];
@@ -64,7 +66,9 @@ export function renderMarkdown(header: ReportHeader, rows: readonly SummaryRow[]
       formatNumber(r.offeredPerSec),
       formatNumber(r.throughputPerSec),
       ...[l.p50, l.p90, l.p99, l.p999, l.max].map(formatNumber),
+      formatNumber(r.serverCpuUsPerResponse),
       formatRatio(r.ratioCeiling),
+      formatRatio(r.ratioCeilingCpu),
       formatRatio(r.ratioEtcd),
       formatErrors(r),
     ];

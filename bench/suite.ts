@@ -2,6 +2,7 @@
 // open loop at fractions of that saturation. Every measurement is one `bench/load.ts` process
 // started through the process group, so an interrupted run leaves no generator behind either.
 import { join } from "node:path";
+import { groupCpuMs } from "./cpu.ts";
 import type { LoadConfig, LoadResult } from "./load-config.ts";
 import type { ProcessGroup } from "./procs.ts";
 import type { PointRecord } from "./summary.ts";
@@ -108,6 +109,19 @@ function describe(r: LoadResult): string {
   return `${Math.round(r.throughputPerSec)}/s p50 ${ms(r.latencyUs.p50)} ms p99 ${ms(r.latencyUs.p99)} ms${errors.length > 0 ? ` errors ${errors.join(",")}` : ""}`;
 }
 
+/**
+ * Runs one generator and measures the CPU the target's processes used meanwhile, per request sent
+ * (warm-up included on both sides of the division; nearly every request sent is answered).
+ */
+async function runMeasuringCpu(ctx: SuiteContext, target: Target, config: LoadConfig) {
+  const groups = target.children.map((c) => c.process.pid).filter((p): p is number => p !== undefined);
+  const before = groupCpuMs(groups);
+  const result = await runGenerator(ctx, config);
+  const after = groupCpuMs(groups);
+  const usable = before !== null && after !== null && result.ok && result.sent > 0;
+  return { result, serverCpuUsPerResponse: usable ? ((after - before) * 1000) / result.sent : null };
+}
+
 /** All points of the given workloads on one started target, once; returns the raw records. */
 export async function runTargetWorkloads(
   ctx: SuiteContext,
@@ -125,18 +139,20 @@ export async function runTargetWorkloads(
       await preload(ctx, target, w);
       preloaded.add(key);
     }
-    const record = (point: string, result: LoadResult) => {
-      records.push({ workload: w.name, target: target.name, point, repeat, result });
-      ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}`);
+    const measure = async (point: string, config: LoadConfig): Promise<LoadResult> => {
+      const { result, serverCpuUsPerResponse } = await runMeasuringCpu(ctx, target, config);
+      records.push({ workload: w.name, target: target.name, point, repeat, result, serverCpuUsPerResponse });
+      const cpu = serverCpuUsPerResponse === null ? "" : ` cpu ${Math.round(serverCpuUsPerResponse)} µs/resp`;
+      ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}${cpu}`);
+      return result;
     };
     const idStart = () => WRITE_ID_START + pointIndex++ * IDS_PER_POINT;
-    const closed = await runGenerator(ctx, baseConfig(target, w, ctx.timing, idStart()));
-    record("closed", closed);
+    const closed = await measure("closed", baseConfig(target, w, ctx.timing, idStart()));
     if (!w.openLoop || !closed.ok || !(closed.throughputPerSec > 0)) continue;
     for (const fraction of OPEN_LOOP_FRACTIONS) {
       const ratePerSec = Math.max(1, Math.round(closed.throughputPerSec * fraction));
       const open: LoadConfig = { ...baseConfig(target, w, ctx.timing, idStart()), mode: "open", ratePerSec };
-      record(`open ${Math.round(fraction * 100)}%`, await runGenerator(ctx, open));
+      await measure(`open ${Math.round(fraction * 100)}%`, open);
     }
   }
   return records;

@@ -11,6 +11,8 @@ export type PointRecord = {
   point: string;
   repeat: number;
   result: LoadResult;
+  /** CPU the target's processes spent per request during this point (null where unmeasured). */
+  serverCpuUsPerResponse?: number | null;
 };
 
 export type SummaryRow = {
@@ -21,12 +23,16 @@ export type SummaryRow = {
   offeredPerSec: number | null;
   throughputPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  /** Median CPU microseconds the target spent per response (all its processes), or NaN. */
+  serverCpuUsPerResponse: number;
   errors: Record<string, number>;
   /** How many repeats produced a usable result, and the failures of the others. */
   okRepeats: number;
   failures: string[];
   ratioCeiling: number | null;
   ratioEtcd: number | null;
+  /** Ceiling's CPU per response divided by this row's: throughput per core relative to the ceiling. */
+  ratioCeilingCpu: number | null;
 };
 
 /** Median of a non-empty list (mean of the middle two for even lengths); NaN when empty. */
@@ -58,11 +64,15 @@ function summariseGroup(points: readonly PointRecord[]): SummaryRow {
       p999: ms((r) => r.latencyUs.p999),
       max: ms((r) => r.latencyUs.max),
     },
+    serverCpuUsPerResponse: median(
+      ok.map((p) => p.serverCpuUsPerResponse).filter((v): v is number => typeof v === "number"),
+    ),
     errors,
     okRepeats: ok.length,
     failures: points.filter((p) => !p.result.ok).map((p) => p.result.failure ?? "unknown failure"),
     ratioCeiling: null,
     ratioEtcd: null,
+    ratioCeilingCpu: null,
   };
 }
 
@@ -76,9 +86,9 @@ export function summarise(points: readonly PointRecord[], workloads: readonly Wo
     groups.set(key, list);
   }
   const rows = [...groups.values()].map(summariseGroup);
-  const closed = new Map(
-    rows.filter((r) => r.point === "closed").map((r) => [r.workload, r.throughputPerSec]),
-  );
+  const closedRows = rows.filter((r) => r.point === "closed");
+  const closed = new Map(closedRows.map((r) => [r.workload, r.throughputPerSec]));
+  const closedCpu = new Map(closedRows.map((r) => [r.workload, r.serverCpuUsPerResponse]));
   const ratio = (value: number, base: string | undefined): number | null => {
     const denominator = base === undefined ? undefined : closed.get(base);
     if (denominator === undefined || !(denominator > 0) || !Number.isFinite(value)) return null;
@@ -89,6 +99,9 @@ export function summarise(points: readonly PointRecord[], workloads: readonly Wo
     const compare = workloads.find((w) => w.name === row.workload)?.compare;
     row.ratioCeiling = ratio(row.throughputPerSec, compare?.ceiling);
     row.ratioEtcd = ratio(row.throughputPerSec, compare?.etcd);
+    const ceilingCpu = compare?.ceiling === undefined ? undefined : closedCpu.get(compare.ceiling);
+    const ownCpu = row.serverCpuUsPerResponse;
+    if (ceilingCpu !== undefined && ceilingCpu > 0 && ownCpu > 0) row.ratioCeilingCpu = ceilingCpu / ownCpu;
   }
   return rows;
 }
