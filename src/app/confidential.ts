@@ -6,7 +6,7 @@
  * for bundles (on the host side of the sandbox), for historical reads and for receipts.
  */
 import { type Codec, defineTable, json, type Table } from "../kv/index.ts";
-import { checkConfidentialSpec, partiesPerRecordMax } from "./shape.ts";
+import { checkConfidentialSpec, declareConfidential, partiesPerRecordMax } from "./shape.ts";
 
 export { checkConfidentialSpec } from "./shape.ts";
 
@@ -28,6 +28,7 @@ export function confidentialTable<V, K = string>(
   policy: { readableBy: readonly string[] },
 ): ConfidentialTable<K, V> {
   const spec = checkConfidentialSpec({ name, readableBy: [...policy.readableBy] });
+  declareConfidential(spec);
   return Object.freeze({ ...defineTable(name, keyCodec, json<V>()), readableBy: spec.readableBy });
 }
 

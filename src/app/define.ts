@@ -1,5 +1,11 @@
 import { CoterieError } from "../util/errors.ts";
-import { checkConfidentialSpec, checkEndpointShape, endpointsMax, invalid } from "./shape.ts";
+import {
+  checkConfidentialSpec,
+  checkEndpointShape,
+  endpointsMax,
+  invalid,
+  withDeclaredTables,
+} from "./shape.ts";
 import type { App, AuthRequirement } from "./types.ts";
 
 export { checkEndpointShape, endpointsMax, isWellFormedAuth } from "./shape.ts";
@@ -7,7 +13,8 @@ export { checkEndpointShape, endpointsMax, isWellFormedAuth } from "./shape.ts";
 /**
  * Declares an application, checking every endpoint once: a known method, a well-formed path
  * template, well-formed auth requirements, a handler, no two endpoints on one route, and
- * well-formed confidential tables.
+ * well-formed confidential tables. Every `confidentialTable` declared before this call is enforced
+ * whether or not `tables` lists it (the returned app lists them all).
  *
  * @example
  * export default defineApp({ name: "hello", endpoints: [
@@ -38,7 +45,11 @@ export function defineApp(app: App): App {
       throw new CoterieError("COTERIE_ERR_INVALID_INPUT", `table ${t.name} is listed twice`);
     names.add(t.name);
   }
-  return app;
+  try {
+    return { ...app, tables: withDeclaredTables(app.tables) };
+  } catch (error) {
+    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", (error as Error).message);
+  }
 }
 
 /** The policy names an auth list uses, flattened (for checking them against the node's table). */

@@ -11,7 +11,13 @@
 import type { Codec } from "../kv/codecs.ts";
 import { CoterieError } from "../util/errors.ts";
 import { json, raw, u64, utf8 } from "./guest-codecs.ts";
-import { checkConfidentialSpec, checkEndpointShape, endpointsMax } from "./shape.ts";
+import {
+  checkConfidentialSpec,
+  checkEndpointShape,
+  declareConfidential,
+  endpointsMax,
+  withDeclaredTables,
+} from "./shape.ts";
 import type { App, Endpoint, HandlerContext, HandlerResponse } from "./types.ts";
 
 export type { App, Endpoint, HandlerContext, HandlerResponse };
@@ -43,7 +49,7 @@ export function defineApp(app: App): App {
     throw new TypeError(`an app has at most ${endpointsMax} endpoints`);
   for (const e of app.endpoints) checkEndpointShape(e);
   for (const t of app.tables ?? []) checkConfidentialSpec(t);
-  return app;
+  return { ...app, tables: withDeclaredTables(app.tables) };
 }
 
 export function defineTable<K, V>(name: string, keyCodec: Codec<K>, valueCodec: Codec<V>) {
@@ -61,6 +67,7 @@ export function confidentialTable<V, K = string>(
   policy: { readableBy: readonly string[] },
 ) {
   const spec = checkConfidentialSpec({ name, readableBy: [...policy.readableBy] });
+  declareConfidential(spec);
   return { ...defineTable(name, keyCodec, json<V>()), readableBy: spec.readableBy };
 }
 

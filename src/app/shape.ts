@@ -82,3 +82,34 @@ export function checkConfidentialSpec(spec: ConfidentialSpec): ConfidentialSpec 
   }
   return Object.freeze({ name: spec.name, readableBy: Object.freeze([...fields]) });
 }
+
+/**
+ * Every confidential table declared in this module graph (host process or bundle), by name, so
+ * `defineApp` enforces a table's policy even if the app forgets to list it in `tables`.
+ */
+const declaredTables = new Map<string, ConfidentialSpec>();
+
+/** Records a declaration; the same name with another policy is refused. */
+export function declareConfidential(spec: ConfidentialSpec): void {
+  const previous = declaredTables.get(spec.name);
+  if (previous !== undefined && previous.readableBy.join() !== spec.readableBy.join()) {
+    throw new TypeError(`confidential table ${spec.name} is declared twice with different readableBy`);
+  }
+  declaredTables.set(spec.name, spec);
+}
+
+/** The listed tables plus every declared one not listed (listed and declared must agree). */
+export function withDeclaredTables(listed: readonly ConfidentialSpec[] | undefined): ConfidentialSpec[] {
+  const out = new Map<string, ConfidentialSpec>();
+  for (const t of listed ?? []) out.set(t.name, t);
+  for (const [name, spec] of declaredTables) {
+    const mine = out.get(name);
+    if (mine !== undefined && mine.readableBy.join() !== spec.readableBy.join()) {
+      throw new TypeError(
+        `confidential table ${name} is listed with another policy than it was declared with`,
+      );
+    }
+    if (mine === undefined) out.set(name, { name, readableBy: [...spec.readableBy] });
+  }
+  return [...out.values()];
+}

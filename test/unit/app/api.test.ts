@@ -137,3 +137,17 @@ describe("guest codecs", () => {
     assert.throws(() => utf8Decode(new Uint8Array([0xe2, 0x28, 0xa1])), /invalid UTF-8/);
   });
 });
+
+describe("confidential tables the app forgot to list", () => {
+  test("are enforced anyway: defineApp lists every declared table; a conflicting declaration is refused", async () => {
+    const { confidentialTable, utf8 } = await import("../../../src/app/index.ts");
+    confidentialTable("forgotten", utf8, { readableBy: ["owner"] });
+    const app = defineApp({ name: "x", endpoints: [ok] });
+    assert.deepEqual(app.tables?.find((t) => t.name === "forgotten")?.readableBy, ["owner"]);
+    assert.throws(() => confidentialTable("forgotten", utf8, { readableBy: ["other"] }), /declared twice/);
+    assert.throws(
+      () => defineApp({ name: "x", endpoints: [ok], tables: [{ name: "forgotten", readableBy: ["x"] }] }),
+      /another policy/,
+    );
+  });
+});

@@ -112,6 +112,21 @@ describe("bundle validation", () => {
       assert.match((r as { reason: string }).reason, reason);
     });
   }
+  test("a confidential table the bundle forgot to list is enforced anyway", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "coterie-unit-forgot-"));
+    writeFileSync(
+      join(dir, "index.ts"),
+      `import { confidentialTable, defineApp, utf8 } from "coterie/app";
+const secrets = confidentialTable("secrets", utf8, { readableBy: ["owner"] });
+export default defineApp({ name: "forgetful", endpoints: [
+  { method: "GET", path: "/s/{id}", auth: ["no_auth"], mode: "readonly", handler: (ctx) => ({ body: secrets.in(ctx.tx).get(ctx.request.params.id) ?? null }) },
+]});`,
+    );
+    const forgetful = loadBundle(await buildAppBundle(dir), {}, "forgetful.js", "in-process");
+    assert.deepEqual(forgetful.app.tables, [{ name: "secrets", readableBy: ["owner"] }]);
+    forgetful.dispose();
+  });
+
   test("refused: limits outside their range", () => {
     const r = validateAppBundle(source, { memoryBytesMax: 1 });
     assert.match((r as { reason: string }).reason, /COTERIE_ERR_APP_BUNDLE_INVALID: limits/);
