@@ -80,7 +80,7 @@ export class Engine {
 
   start(): void {
     this.timer = setInterval(() => {
-      if (this.txsSinceSignature > 0) this.appendSignature();
+      if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();
     }, this.options.signatureIntervalMs);
     this.timer.unref();
   }
@@ -103,6 +103,10 @@ export class Engine {
       const tx = this.store.beginTx({ reservedWrites: options.reservedWrites });
       const returned = fn(tx);
       const result = returned instanceof Promise ? await returned : returned;
+      // A backup never commits a write: it only applies what the primary replicates.
+      if (!this.replicator.isPrimary() && tx.writeSet().length > 0) {
+        throw new CoterieError("COTERIE_ERR_NOT_PRIMARY", "this node is not the primary; send writes to the primary");
+      }
       // No await between commit and append: entries reach the ledger in commit (seqno) order.
       const commit = this.store.commit(tx);
       if (commit.status === "conflict") continue;
@@ -162,7 +166,7 @@ export class Engine {
     );
     this.ledger.append(entry, seqno, kind === EntryKind.signature);
     this.views.record(this.view, seqno);
-    this.replicator.replicate(seqno, kind === EntryKind.signature);
+    this.replicator.replicate(seqno, kind === EntryKind.signature, entry.bytes);
   }
 
   /** The ledger secret of `version` (the one an entry names in its header). */
@@ -214,6 +218,32 @@ export class Engine {
     assert(commit.status === "ok" && commit.version === seqno, "signature commits at the next seqno");
     this.appendEntry(EntryKind.signature, seqno, commit.writeSet, ZERO_DIGEST);
     this.txsSinceSignature = 0;
+  }
+
+  /** Whether this node executes writes (the primary). */
+  get isPrimary(): boolean {
+    return this.replicator.isPrimary();
+  }
+
+  /** The primary's node id as far as this node knows (itself on a single node), or null. */
+  get primaryId(): string | null {
+    return this.replicator.leader === undefined ? this.identity.nodeId : this.replicator.leader();
+  }
+
+  /**
+   * Discards every entry after `seqno` (an unsigned suffix consensus rolled back) from the ledger,
+   * the tree, the store and the view history. Never below the commit seqno.
+   */
+  async rollback(seqno: number): Promise<void> {
+    assert(seqno >= this.committed, `rollback to ${seqno} below the commit seqno ${this.committed}`);
+    if (seqno >= this.ledger.lastSeqno) return;
+    await this.ledger.truncate(seqno);
+    this.store.rollback(seqno);
+    this.views.truncate(seqno);
+    this.txsSinceSignature = 0;
+    // A rekey in the discarded suffix never happened: forget the secret it introduced.
+    const secrets = this.identity.ledgerSecrets;
+    while (secrets.length > 1 && (secrets.at(-1)?.version ?? 0) > seqno) secrets.pop();
   }
 
   private advanceCommit(seqno: number): void {

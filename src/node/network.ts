@@ -217,8 +217,15 @@ export class Network {
     if (desired.length === 0 || desired.join() === current.join()) return;
     this.reconciling = true;
     this.log.info("reconfiguration", { from: current, to: desired });
+    const removesSelf = !desired.includes(engine.identity.nodeId);
     engine
       .execute((tx) => configurationTable.in(tx).put(CONFIGURATION_KEY, desired), { reservedWrites: true })
+      .then(() => {
+        if (!removesSelf || !engine.isPrimary) return;
+        engine.appendSignature();
+        this.replicator.retire();
+        this.log.info("retiring: stopped writing until the reconfiguration commits and leadership moves");
+      })
       .catch((error: unknown) => this.log.warn("reconfiguration not proposed", { error: String(error) }))
       .finally(() => {
         this.reconciling = false;

@@ -28,13 +28,18 @@ import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { Replayer } from "./replay.ts";
 import { LocalReplicator } from "./replicator.ts";
+import { CODE_ID } from "./code-id.ts";
+import { joinService } from "./join.ts";
+import { consensusState, Network, pinAddresses, raftDir, writeJoinPeers } from "./network.ts";
+import { writePersistedState } from "./raft-storage.ts";
+import { networks } from "./routing.ts";
 import { beginRecovery, recoveryPending } from "./recovery.ts";
 import { recoveryApp } from "./recovery-service.ts";
 import { SecretsService } from "./secrets-service.ts";
 import { checkSnapshotEvidence, snapshotToReplay } from "./snapshot-files.ts";
 import { SnapshotService } from "./snapshot-service.ts";
 
-export const CODE_ID = "coterie/0.1.0";
+export { CODE_ID };
 
 export type RunningNode = {
   engine: Engine;
@@ -65,12 +70,21 @@ export async function startNode(
   if (security.insecure) for (const line of security.message.split("\n")) log.warn(line);
   const sealedDir = join(config.dataDir, "sealed");
   const isNew = !hasIdentity(sealedDir);
-  const identity = isNew
-    ? await createIdentity(config.subjectAltNames)
-    : await loadIdentity(sealedDir, platform);
+  // Multi-node (docs/operations.md): fixed addresses, and a joiner gets its identity from the service.
+  if (config.nodeToNode !== null) await pinAddresses(config);
+  const joined = isNew && config.join !== null ? await joinService(config, platform, log) : null;
+  const identity =
+    joined?.identity ??
+    (isNew ? await createIdentity(config.subjectAltNames) : await loadIdentity(sealedDir, platform));
   if (recover && !isNew)
     throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "recover mode needs a data directory without a node identity");
   if (isNew && !recover) await saveIdentity(sealedDir, identity, platform);
+  if (joined !== null) {
+    const initialConfiguration = joined.initialConfiguration;
+    writePersistedState(raftDir(config), { term: 0, vote: null, commit: 0, initialConfiguration }, true);
+    writeJoinPeers(config, joined.nodes);
+  }
+  const consensus = config.nodeToNode === null ? null : consensusState(config, identity, isNew);
   writeFileSync(join(config.dataDir, "service_cert.pem"), identity.serviceCert);
 
   const storeOptions = {
@@ -84,13 +98,14 @@ export async function startNode(
   const replayer = new Replayer(new Store(storeOptions), identity, {
     publicOnly: recover,
     ...(snapshot === null ? {} : { snapshot }),
+    ...(consensus === null ? {} : { consensusCommit: consensus.commit }),
   });
   const { ledger, recovery } = Ledger.open(join(config.dataDir, "ledger"), config.ledger, (e) =>
     replayer.apply(e),
   );
   if (recover && ledger.lastSeqno === 0)
     throw new CoterieError("COTERIE_ERR_RECOVERY_NO_LEDGER", "recover mode needs the previous ledger in dataDir/ledger");
-  if (isNew && ledger.lastSeqno > 0 && !recover) {
+  if (isNew && ledger.lastSeqno > 0 && joined === null && !recover) {
     throw new CoterieError(
       "COTERIE_ERR_LEDGER_CORRUPT",
       "ledger files exist but the node identity is missing",
@@ -112,10 +127,14 @@ export async function startNode(
   }
 
   let engine: Engine | null = null;
-  const replicator = new LocalReplicator(ledger, (error) => {
-    log.error("ledger write failed; stopping", { error: String(error) });
+  const onFailure = (error: unknown) => {
+    log.error("ledger write or consensus failed; stopping", { error: String(error) });
     process.exit(70);
-  });
+  };
+  const network =
+    consensus === null ? null : new Network({ config, identity, ledger, views, state: consensus, log, onFailure });
+  if (network !== null) await network.listen();
+  const replicator = network?.replicator ?? new LocalReplicator(ledger, onFailure);
   engine = new Engine({
     store: replayer.store,
     ledger,
@@ -130,12 +149,21 @@ export async function startNode(
       uncommittedTxsMax: config.uncommittedTxsMax,
     },
   });
+  if (network !== null) {
+    networks.set(engine, network);
+    network.attach(engine);
+  }
   if (recover) {
     await beginRecovery(engine, identity, `${config.rpc.host}:${config.rpc.port}`);
     log.warn("recover mode: waiting for members to open the service and submit their recovery shares");
-  } else if (isNew) await genesis(engine, identity, config, log);
+  } else if (isNew && joined === null) {
+    await network?.becomePrimary(10_000);
+    await genesis(engine, identity, config, log, network?.address);
+  }
   engine.start();
-  return serve(engine, identity, config, app, log, () => saveIdentity(sealedDir, identity, platform));
+  const running = await serve(engine, identity, config, app, log, () => saveIdentity(sealedDir, identity, platform));
+  if (network === null) return running;
+  return { ...running, close: () => running.close().then(() => network.close()) };
 }
 
 async function serve(
@@ -162,10 +190,10 @@ async function serve(
   // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
   const appMount = new AppMount(engine, app, log);
   appMount.start();
-  const secrets = new SecretsService(engine, log, () => !recoveryPending(engine.store.beginTx()));
+  const secrets = new SecretsService(engine, log, () => engine.isPrimary && !recoveryPending(engine.store.beginTx()));
   secrets.start();
   const snapshotsDir = join(config.dataDir, "snapshots");
-  const snapshots = new SnapshotService(engine, snapshotsDir, config.snapshots.intervalTxs, log, () => !recoveryPending(engine.store.beginTx()));
+  const snapshots = new SnapshotService(engine, snapshotsDir, config.snapshots.intervalTxs, log, () => engine.isPrimary && !recoveryPending(engine.store.beginTx()));
   snapshots.start();
   const governance = new ConstitutionRuntime({ validateAppBundle: (source) => appBundleValidator(source) });
   const frontend = new Frontend({
@@ -208,7 +236,13 @@ async function serve(
 }
 
 /** The first transaction of a new service: its certificate, this node, and the initial members and users. */
-async function genesis(engine: Engine, identity: Identity, config: NodeConfig, log: Logger): Promise<void> {
+async function genesis(
+  engine: Engine,
+  identity: Identity,
+  config: NodeConfig,
+  log: Logger,
+  nodeToNodeAddress?: string,
+): Promise<void> {
   const address = `${config.rpc.host}:${config.rpc.port}`;
   const { txId } = await engine.execute(
     (tx) => {
@@ -221,6 +255,7 @@ async function genesis(engine: Engine, identity: Identity, config: NodeConfig, l
         cert: identity.nodeCert,
         status: "Trusted",
         rpc_address: address,
+        ...(nodeToNodeAddress === undefined ? {} : { node_to_node_address: nodeToNodeAddress }),
         platform: config.platform,
       });
       for (const m of config.genesis.members) {

@@ -58,6 +58,8 @@ export class RaftReplicator implements Replicator {
   private ticksQueued = 0;
   private running = false;
   private primary = false;
+  /** This leader proposed its own removal: it writes nothing more and waits to step down. */
+  private retiring = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   droppedMessages = 0;
@@ -84,7 +86,19 @@ export class RaftReplicator implements Replicator {
     return this.primary;
   }
   leader(): NodeId | null {
-    return this.raw.status().leader;
+    const status = this.raw.status();
+    // A retiring leader sends clients elsewhere; they find the next primary once it is elected.
+    return this.retiring && status.leader === status.id ? null : status.leader;
+  }
+
+  /**
+   * The primary has appended the reconfiguration that removes it and a signature after it: it
+   * stops writing, so its backups are complete when the reconfiguration commits and the core can
+   * hand leadership over at once (MsgTimeoutNow) instead of waiting for an election timeout.
+   */
+  retire(): void {
+    this.retiring = true;
+    this.primary = false;
   }
   status(): Status {
     return this.raw.status();
@@ -275,7 +289,7 @@ export class RaftReplicator implements Replicator {
     if (status.term > engine.views.currentView) engine.views.startView(status.term);
     if (ready.softState === null) return;
     const wasPrimary = this.primary;
-    if (status.role === "leader" && !wasPrimary) {
+    if (status.role === "leader" && !wasPrimary && !this.retiring) {
       assert(engine.view === status.term, "a new leader writes in its own term");
       assert(engine.ledger.lastSeqno === status.lastIndex, "a new leader's ledger is its log");
       this.primary = true;

@@ -24,15 +24,24 @@ export class Replayer {
   private lastView = 0;
   private lastSignature = 0;
   private readonly publicOnly: boolean;
+  /** Multi-node: keep the unsigned suffix (consensus decides its fate) and compact only committed history. */
+  private readonly keepSuffix: boolean;
+  private readonly compactUpTo: number;
   /** Entries whose private section was left unread (recover mode only). */
   privateSkipped = 0;
 
   /** `publicOnly`: recover mode, where the ledger secrets come back only with the members' shares. */
-  constructor(store: Store, identity: Identity, options: { publicOnly?: boolean; snapshot?: ReplaySnapshot } = {}) {
+  constructor(
+    store: Store,
+    identity: Identity,
+    options: { publicOnly?: boolean; consensusCommit?: number; snapshot?: ReplaySnapshot } = {},
+  ) {
     this.current = store;
     this.snapshot = options.snapshot ?? null;
     this.identity = identity;
     this.publicOnly = options.publicOnly === true;
+    this.keepSuffix = options.consensusCommit !== undefined;
+    this.compactUpTo = options.consensusCommit ?? Number.MAX_SAFE_INTEGER;
   }
 
   /** The store replay built: the one given, or the snapshot's once replay reached it. */
@@ -72,13 +81,13 @@ export class Replayer {
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) {
       this.lastSignature = e.seqno;
-      this.current.compact(e.seqno);
+      if (e.seqno <= this.compactUpTo) this.current.compact(e.seqno);
     }
   }
 
   /** Drops the unsigned suffix and returns the view history for a new view. */
   async finish(ledger: Ledger): Promise<{ views: ViewHistory; committedSeqno: number; discarded: number }> {
-    const discarded = ledger.lastSeqno - this.lastSignature;
+    const discarded = this.keepSuffix ? 0 : ledger.lastSeqno - this.lastSignature;
     if (discarded > 0) {
       await ledger.truncate(this.lastSignature);
       this.current.rollback(this.lastSignature);
@@ -88,9 +97,10 @@ export class Replayer {
       while (secrets.length > 1 && (secrets.at(-1)?.version ?? 0) > this.lastSignature) secrets.pop();
     }
     assert(this.current.version === ledger.lastSeqno, "store and ledger agree after replay");
-    const views = new ViewHistory(this.lastView + 1);
+    // With consensus the view follows the term, which only a new election raises.
+    const views = new ViewHistory(this.keepSuffix ? Math.max(1, this.lastView) : this.lastView + 1);
     for (const [view, first] of this.history.starts()) views.record(view, first);
-    return { views, committedSeqno: this.lastSignature, discarded };
+    return { views, committedSeqno: Math.min(this.lastSignature, this.compactUpTo), discarded };
   }
 }
 

@@ -13,8 +13,8 @@ export type NetNode = NodeProcess & { index: number; configPath: string; dataDir
 
 export type Net = { ws: Workspace; nodes: NetNode[]; serviceCertPath: string };
 
-/** Timing used by the tests: 50 ms ticks, election timeout 10 ticks (0.5-1 s). */
-export const consensusTiming = { tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 };
+/** Timing used by the tests: 25 ms ticks, election timeout 20 ticks (0.5-1 s, randomized in 25 ms steps). */
+export const consensusTiming = { tickMs: 25, electionTimeoutTicks: 20, heartbeatIntervalTicks: 2 };
 export const electionTimeoutMs = consensusTiming.tickMs * consensusTiming.electionTimeoutTicks;
 
 function configOf(ws: Workspace, index: number, extra: Record<string, unknown>): string {
@@ -219,4 +219,47 @@ export const isAlive = (n: NetNode) => n.child.exitCode === null && n.child.sign
 
 export function userClient(node: NodeProcess, ws: Workspace): Client {
   return client(node, ws.user);
+}
+
+/** member0 proposes `actions` on `node` (the primary) and votes yes; resolves with the proposal state. */
+export async function proposeAndAccept(
+  node: NodeProcess,
+  ws: Workspace,
+  actions: unknown[],
+): Promise<string> {
+  const c = client(node, ws.member);
+  const signer = pemSigner(readFileSync(ws.member.certPath, "utf8"), readFileSync(ws.member.keyPath, "utf8"));
+  const send = async (path: string, type: GovMessageType, payload: string, proposalId?: string) => {
+    const body = await signGovRequest({ signer, type, payload, ...(proposalId ? { proposalId } : {}) });
+    const reply = await c.raw("POST", path, Buffer.from(body), { "content-type": "application/cose" });
+    if (reply.status !== 200) throw new Error(`${path}: ${reply.status} ${reply.body}`);
+    return reply.json();
+  };
+  try {
+    const id = (await send("/gov/v1/proposals", "proposal", JSON.stringify({ actions })))
+      .proposal_id as string;
+    const ballot = "export function vote(proposal, proposerId) { return true; }\n";
+    return (await send(`/gov/v1/proposals/${id}/ballots`, "ballot", ballot, id)).state as string;
+  } finally {
+    c.close();
+  }
+}
+
+export type NetworkView = {
+  primary_id: string | null;
+  nodes: Array<{ node_id: string; status: string; primary: boolean; voter: boolean }>;
+};
+
+export async function networkOf(node: NodeProcess): Promise<NetworkView> {
+  const c = client(node, null);
+  try {
+    return (await withTimeout(c.get("/node/network"), 1000, "GET /node/network")).json() as NetworkView;
+  } finally {
+    c.close();
+  }
+}
+
+/** Writes the configuration of node `index` joining through `target` (not started). */
+export function joinerConfig(net: Net, index: number, target: string): string {
+  return configOf(net.ws, index, { join: { target, serviceCertificate: net.serviceCertPath, pollMs: 100 } });
 }

@@ -9,6 +9,7 @@ export type Load = {
   /** Times (ms since the epoch) at which some write was reported Committed. */
   commitTimes: number[];
   errors: number;
+  lastError: string;
   stop(): Promise<void>;
 };
 
@@ -18,6 +19,7 @@ export function startLoad(net: Net, writers = 4): Load {
   let next = 1;
   let running = true;
   let errors = 0;
+  let lastError = "";
   let primary: NetNode | null = null;
   const clients = new Map<NetNode, Client>();
   const clientFor = (n: NetNode) => {
@@ -41,11 +43,14 @@ export function startLoad(net: Net, writers = 4): Load {
           committed.set(id, msg);
           commitTimes.push(Date.now());
         } else {
+          // 307 (not primary), 503 (no primary known, e.g. a retired node): find the primary again.
           errors++;
-          if (r.status === 307) primary = null;
+          lastError = `${r.status} ${r.body.slice(0, 200)}`;
+          primary = null;
         }
-      } catch {
+      } catch (error) {
         errors++;
+        lastError = String(error);
         primary = null;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -58,6 +63,9 @@ export function startLoad(net: Net, writers = 4): Load {
     get errors() {
       return errors;
     },
+    get lastError() {
+      return lastError;
+    },
     async stop() {
       running = false;
       await Promise.all(running$);
@@ -66,14 +74,18 @@ export function startLoad(net: Net, writers = 4): Load {
   };
 }
 
-/** The longest gap between two consecutive commit reports within [fromMs, toMs]. */
-export function longestCommitGapMs(times: number[], fromMs: number, toMs: number): number {
+/** The longest gap between two consecutive commit reports within [fromMs, toMs], and where it starts. */
+export function longestCommitGap(
+  times: number[],
+  fromMs: number,
+  toMs: number,
+): { gapMs: number; atMs: number } {
   const inside = times.filter((t) => t >= fromMs && t <= toMs).sort((a, b) => a - b);
-  let gap = 0;
+  let gap = { gapMs: 0, atMs: 0 };
   let prev = fromMs;
-  for (const t of inside) {
-    gap = Math.max(gap, t - prev);
+  for (const t of [...inside, toMs]) {
+    if (t - prev > gap.gapMs) gap = { gapMs: t - prev, atMs: prev - fromMs };
     prev = t;
   }
-  return Math.max(gap, toMs - prev);
+  return gap;
 }
