@@ -88,7 +88,10 @@ export class AppMount {
   refresh(): void {
     const index = historyIndexOf(this.engine);
     const seqno = index.keySeqnos(appBundle.name, bundleKey, this.servedSeqno + 1, index.indexedSeqno).at(-1);
-    if (seqno === undefined) return;
+    if (seqno === undefined) {
+      if (index.isFull && index.indexedSeqno < this.engine.committedSeqno) this.refreshFromState();
+      return;
+    }
     const m = writesAt(this.engine, seqno).writes.find((w) => w.name === appBundle.name);
     const value = m?.writes.find((w) => Buffer.from(w.key).equals(bundleKey))?.value;
     this.servedSeqno = seqno;
@@ -115,6 +118,28 @@ export class AppMount {
     if (version === undefined || bundle === undefined || version > this.engine.committedSeqno) return;
     this.servedSeqno = version;
     this.serve(bundle, version);
+  }
+
+  /**
+   * The degraded path once the index is full (it no longer sees new writes): a present bundle is
+   * served once its version is committed; an absent one counts as removed only when nothing is
+   * uncommitted (deletes leave no version to compare).
+   */
+  private refreshFromState(): void {
+    const tx = this.engine.store.beginTx();
+    const version = appBundle.in(tx).versionOf(APP_BUNDLE_KEY);
+    if (version !== undefined) {
+      if (version !== this.servedSeqno) this.fromState();
+      return;
+    }
+    if (this.current !== null && this.engine.lastSeqno === this.engine.committedSeqno) {
+      const previous = this.current;
+      this.current = null;
+      this.servedSeqno = this.engine.committedSeqno;
+      this.mount.app = this.builtin;
+      this.log.info("app bundle removed; serving the built-in app", { seqno: this.servedSeqno });
+      setTimeout(() => previous.dispose(), retireGraceMs).unref();
+    }
   }
 
   /** Loads `bundle` and swaps it in; the previous sandbox is disposed after the grace period. */
