@@ -49,9 +49,7 @@ type Written = {
   txIds: string[];
 };
 
-export async function startSupplyChain(
-  app: string,
-): Promise<{
+export async function startSupplyChain(app: string): Promise<{
   node: NodeProcess;
   clients: Map<string, Client>;
   stranger: Client;

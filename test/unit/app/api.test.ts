@@ -102,6 +102,7 @@ describe("openApiOf", () => {
         ],
       }),
     );
+    // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
     const doc = openApiOf(app) as any;
     assert.equal(doc.openapi, "3.1.0");
     assert.deepEqual(doc.info, { title: "demo", version: "2.0.0" });
@@ -116,8 +117,11 @@ describe("openApiOf", () => {
     assert.deepEqual(doc.paths["/app/openapi.json"].get.security, [{}]);
     assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ["jwt", "user_cert"]);
     assert.equal(
-      new Set(Object.values(doc.paths).flatMap((p: any) => Object.values(p).map((o: any) => o.operationId)))
-        .size,
+      new Set(
+        Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((p) =>
+          Object.values(p).map((o) => o.operationId),
+        ),
+      ).size,
       3,
     );
   });

@@ -90,7 +90,7 @@ describe("bundle validation", () => {
     ["wrong ABI", "export function coterie_app() { return { abi: 2 }; }", /unsupported bundle ABI/],
     [
       "missing handler",
-      source.replace("handler: `endpoint_${i}`", 'handler: "nope"'),
+      source.replace(["handler: `endpoint_", "$", "{i}`"].join(""), 'handler: "nope"'),
       /handler nope is not an exported function/,
     ],
     [
