@@ -3,6 +3,8 @@
  * The `coterie` command. Subcommands:
  *   sandbox [--workspace DIR] [--port N] [--app NAME|PATH]   a local one-node service, ready to use
  *   start --config FILE [--app NAME|PATH]                      a node from a configuration file
+ *   node join --target URL --config FILE [--service-cert PEM]  a node that joins an existing service
+ *   sandbox --nodes N                                          a local N-node network (N processes)
  *   ledger verify DIR [--service-cert PEM]                     re-check a whole ledger offline
  *   receipt verify FILE --service-cert PEM                     check one receipt offline
  *   keygen --name NAME [--out DIR]                             a member or user key and certificate
@@ -17,11 +19,12 @@ import { runGov } from "./gov.ts";
 import { runApp } from "./app.ts";
 import { runKeygen, runLedgerVerify, runReceiptVerify } from "./offline.ts";
 import { runRecover } from "./recover.ts";
-import { runSandbox, runStart } from "./serve.ts";
+import { runNodeJoin, runSandbox, runStart } from "./serve.ts";
 
 const usage = `usage: coterie <command>
-  sandbox [--workspace DIR] [--port N] [--app NAME|PATH]
+  sandbox [--workspace DIR] [--port N] [--app NAME|PATH] [--nodes N]
   start --config FILE [--app NAME|PATH]
+  node join --target URL --config FILE [--service-cert PEM] [--app NAME|PATH]
   ledger verify DIR [--service-cert PEM]
   receipt verify FILE --service-cert PEM
   keygen --name NAME [--out DIR]
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       port: { type: "string" },
       app: { type: "string" },
       config: { type: "string" },
+      nodes: { type: "string" },
+      target: { type: "string" },
       "service-cert": { type: "string" },
       name: { type: "string" },
       out: { type: "string" },
@@ -57,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return command === undefined && !values.help ? 2 : 0;
   }
+  if (command === "node" && sub === "join") return runNodeJoin(values);
   switch (`${command}${sub === "verify" ? " verify" : ""}`) {
     case "sandbox":
       return runSandbox(values);

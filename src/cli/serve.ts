@@ -4,12 +4,22 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { certificateId } from "../crypto/x509.ts";
 import { type NodeConfig, validateConfig } from "../node/config.ts";
 import { type RunningNode, startNode } from "../node/node.ts";
+import { networkNodes } from "../node/network-view.ts";
 import { loadApp } from "./apps.ts";
+import { networkConfigFields, startSandboxJoiners } from "./sandbox-network.ts";
 import { openServiceByVote } from "./gov.ts";
 import { ensureIdentityFiles, type IdentityFiles } from "./identity-files.ts";
 import { UsageError } from "./main.ts";
 
-type Values = { workspace?: string; port?: string; app?: string; config?: string };
+type Values = {
+  workspace?: string;
+  port?: string;
+  app?: string;
+  config?: string;
+  nodes?: string;
+  target?: string;
+  "service-cert"?: string;
+};
 
 /** Reads a JSON config; relative paths (dataDir, certificate files) are relative to the file. */
 export function loadConfigFile(path: string): NodeConfig {
@@ -23,6 +33,10 @@ export function loadConfigFile(path: string): NodeConfig {
     ...c,
     cert: c.cert.startsWith("-----BEGIN") ? c.cert : readFileSync(resolve(base, c.cert), "utf8"),
   });
+  const joinCert = (raw.join as { serviceCertificate?: unknown } | undefined)?.serviceCertificate;
+  if (typeof joinCert === "string" && !isAbsolute(joinCert)) {
+    (raw.join as { serviceCertificate: string }).serviceCertificate = resolve(base, joinCert);
+  }
   if (raw.genesis?.members) raw.genesis.members = raw.genesis.members.map(readCert);
   if (raw.genesis?.users) raw.genesis.users = raw.genesis.users.map(readCert);
   return validateConfig(raw);
@@ -52,6 +66,20 @@ export async function runStart(values: Values): Promise<number> {
   return -1; // keep running
 }
 
+/** `coterie node join --target URL --config FILE [--service-cert PEM]`: a node that joins a service. */
+export async function runNodeJoin(values: Values): Promise<number> {
+  if (!values.config || !values.target) throw new UsageError("node join needs --target URL and --config FILE");
+  const config = loadConfigFile(values.config);
+  config.nodeToNode ??= { host: config.rpc.host, port: 0 };
+  const cert = values["service-cert"] === undefined ? (config.join?.serviceCertificate ?? null) : resolve(values["service-cert"]);
+  config.join = { target: values.target.replace(/\/+$/, ""), serviceCertificate: cert, pollMs: config.join?.pollMs ?? 500 };
+  validateConfig(config);
+  const node = await startNode(config, await loadApp(values.app ?? "logging"));
+  console.log(`coterie: listening on ${node.url}`);
+  stopOnSignals(node, () => process.exit(0));
+  return -1;
+}
+
 export async function runSandbox(values: Values): Promise<number> {
   const workspace = resolve(values.workspace ?? "workspace/sandbox");
   mkdirSync(workspace, { recursive: true });
@@ -59,18 +87,33 @@ export async function runSandbox(values: Values): Promise<number> {
   const user = await ensureIdentityFiles(workspace, "user0");
   const port = values.port === undefined ? 8000 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError("--port must be 0..65535");
+  const nodes = values.nodes === undefined ? 1 : Number(values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new UsageError("--nodes must be 1..9");
   const configPath = join(workspace, "node0.config.json");
   if (!existsSync(configPath)) {
     const config = {
       dataDir: "node0",
       rpc: { host: "127.0.0.1", port },
       genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: false },
+      ...(nodes > 1 ? networkConfigFields() : {}),
     };
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
   const config = loadConfigFile(configPath);
   if (values.port !== undefined) config.rpc.port = port;
-  const node = await startNode(config, await loadApp(values.app ?? "logging"));
+  if (nodes > 1 && config.nodeToNode === null) {
+    throw new UsageError(`${configPath} is a one-node sandbox; use another --workspace for --nodes ${nodes}`);
+  }
+  const app = values.app ?? "logging";
+  const first = await startNode(config, await loadApp(app));
+  const joiners =
+    nodes > 1 ? await startSandboxJoiners({ workspace, count: nodes, port, node0: first, config0: config, app }) : null;
+  if (joiners !== null) {
+    await waitForVoters(first, nodes);
+    for (const [k, url] of joiners.urls.entries()) console.log(`coterie: node ${k + 1} joined, listening on ${url}`);
+  }
+  const node: RunningNode =
+    joiners === null ? first : { ...first, close: () => joiners.stop().then(() => first.close()) };
   const serviceCertPath = join(workspace, "node0", "service_cert.pem");
   const opened = await openServiceByVote({
     url: node.url,
@@ -134,4 +177,13 @@ Govern it (docs/governance.md): member0 proposes, every member votes with a ball
 
 Ctrl-C stops the node cleanly; run the same command again to restart it from its ledger.
 coterie: listening on ${node.url}`);
+}
+
+/** Waits until `count` nodes are voters of the newest configuration (the joiners caught up and were added). */
+async function waitForVoters(node: RunningNode, count: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (networkNodes(node.engine).filter((n) => n.voter).length >= count) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the network did not reach ${count} voters within 60 s`);
 }

@@ -203,15 +203,21 @@ export class Network {
    */
   private reconcile(): void {
     const engine = this.engine;
-    if (engine === null || this.reconciling || !engine.isPrimary) return;
+    if (engine === null) return;
+    this.announce(engine);
+    if (this.reconciling || !engine.isPrimary) return;
     const status = this.replicator.status();
     if (status.configurations.length !== 1) return;
     // The store already holds an appended but not yet proposed reconfiguration: never propose twice.
     const stored = configurationTable.in(engine.store.beginTx()).get(CONFIGURATION_KEY);
     const current = [...(stored ?? status.configurations[0] ?? [])].sort();
     const desired: NodeId[] = [];
+    // A Trusted node becomes a voter once it runs and reaches us; before that it would only stall
+    // the joint quorum (and CheckQuorum) of the reconfiguration that adds it.
+    const self = engine.identity.nodeId;
     nodeInfo.in(engine.store.beginTx()).forEach((id, info) => {
-      if (info.status === "Trusted") desired.push(id);
+      const ready = id === self || current.includes(id) || this.channels.isConnectedFrom(id);
+      if (info.status === "Trusted" && ready) desired.push(id);
     });
     desired.sort();
     if (desired.length === 0 || desired.join() === current.join()) return;
@@ -230,6 +236,13 @@ export class Network {
       .finally(() => {
         this.reconciling = false;
       });
+  }
+
+  /** A node not yet in the configuration keeps connections open to the nodes it learnt at join. */
+  private announce(engine: Engine): void {
+    const status = this.replicator.status();
+    if (status.configurations.some((c) => c.includes(engine.identity.nodeId))) return;
+    for (const id of Object.keys(this.peers)) this.channels.connectTo(id);
   }
 
   async close(): Promise<void> {

@@ -293,7 +293,11 @@ export class RaftReplicator implements Replicator {
       assert(engine.view === status.term, "a new leader writes in its own term");
       assert(engine.ledger.lastSeqno === status.lastIndex, "a new leader's ledger is its log");
       this.primary = true;
-      this.o.log.info("became primary", { view: status.term, last_seqno: status.lastIndex });
+      this.o.log.info("became primary", {
+        node_id: status.id,
+        view: status.term,
+        last_seqno: status.lastIndex,
+      });
       // Nothing commits before a signature of the new term is on a quorum. (A new service's first
       // leader has nothing to sign yet: its genesis transaction must be seqno 1.)
       if (engine.ledger.lastSeqno > 0) engine.appendSignature();

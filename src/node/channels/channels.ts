@@ -63,6 +63,8 @@ export class Channels {
   private readonly server: Server;
   private readonly peers = new Map<NodeId, Outbound>();
   private readonly inbound = new Set<TLSSocket>();
+  /** Open inbound connections per peer: a peer connected to us is running and reachable. */
+  private readonly inboundFrom = new Map<NodeId, number>();
   private closed = false;
   /** Frames received and refused (malformed, wrong sender); for metrics and tests. */
   refused = 0;
@@ -104,6 +106,7 @@ export class Channels {
       return;
     }
     this.inbound.add(socket);
+    this.inboundFrom.set(peer, (this.inboundFrom.get(peer) ?? 0) + 1);
     socket.setNoDelay(true);
     const reader = new FrameReader(this.o.frameBytesMax);
     socket.on("data", (chunk: Buffer) => {
@@ -116,7 +119,12 @@ export class Channels {
       }
     });
     socket.on("error", () => {});
-    socket.on("close", () => this.inbound.delete(socket));
+    socket.on("close", () => {
+      this.inbound.delete(socket);
+      const n = (this.inboundFrom.get(peer) ?? 1) - 1;
+      if (n === 0) this.inboundFrom.delete(peer);
+      else this.inboundFrom.set(peer, n);
+    });
   }
 
   private receive(peer: NodeId, frame: Buffer): void {
@@ -218,6 +226,18 @@ export class Channels {
     peer.queue.clear();
     peer.backoffMs = Math.min(this.o.reconnectMsMax, Math.max(this.o.reconnectMsMin, peer.backoffMs * 2));
     peer.retryAt = Date.now() + peer.backoffMs;
+  }
+
+  /** Whether `id` holds an open connection to this node (it runs and can reach us). */
+  isConnectedFrom(id: NodeId): boolean {
+    return this.inboundFrom.has(id);
+  }
+
+  /** Opens the outbound connection to `id` now (a joiner announcing itself before it votes). */
+  connectTo(id: NodeId): void {
+    if (this.closed || id === this.o.self) return;
+    const peer = this.peerFor(id);
+    if (peer.socket === null) this.connect(peer);
   }
 
   /** Frames dropped per peer (queue full, unreachable, connection lost). */
