@@ -93,6 +93,9 @@ export function writePersistedState(dir: string, state: PersistedState, sync: bo
   }
 }
 
+/** Least interval between two writes of the state file for a commit change alone. */
+const COMMIT_WRITE_MS = 200;
+
 /** Entries kept decoded in memory for sending to followers; older ones are re-read from the files. */
 const CACHE_ENTRIES_MAX = 50_000;
 
@@ -103,6 +106,7 @@ export class LedgerStorage implements Storage {
   private state: PersistedState;
   private stable: number;
   private readonly cache = new Map<number, Entry>();
+  private commitWrittenAt = 0;
 
   constructor(args: { ledger: Ledger; views: ViewHistory; dir: string; state: PersistedState }) {
     this.ledger = args.ledger;
@@ -160,10 +164,17 @@ export class LedgerStorage implements Storage {
     this.stable = Math.min(this.stable, index);
   }
 
-  /** Step 4: persists term/vote (fsync when they changed: votes promise durability) and commit. */
+  /**
+   * Step 4: persists term and vote at once with fsync (votes and appends promise durability). A
+   * change of the commit index alone is written at most every `COMMIT_WRITE_MS`: a persisted commit
+   * that lags only makes a restarted node learn the commit again from the leader.
+   */
   setHardState(hard: HardState): void {
     const sync = hard.term !== this.state.term || hard.vote !== this.state.vote;
     this.state = { ...this.state, ...hard };
+    const now = Date.now();
+    if (!sync && now - this.commitWrittenAt < COMMIT_WRITE_MS) return;
+    this.commitWrittenAt = now;
     writePersistedState(this.dir, this.state, sync);
   }
 

@@ -11,6 +11,7 @@ import {
   findPrimary,
   isAlive,
   type Net,
+  networkOf,
   spawnNode,
   startNetwork,
   stateOf,
@@ -29,6 +30,38 @@ describe("three nodes", () => {
   });
   after(async () => {
     for (const n of net.nodes) if (isAlive(n)) await killNode(n, "SIGKILL");
+  });
+
+  test("any node serves reads; a backup redirects writes (307, Location on the primary); /node/network is real", async () => {
+    const primary = await findPrimary(net.nodes);
+    assert.ok(primary !== null);
+    const w = await userClient(primary, net.ws).post("/app/log/private?wait_for_commit=true", {
+      id: 100_000,
+      msg: "r",
+    });
+    assert.equal(w.status, 200, w.body);
+    const view = await networkOf(primary);
+    assert.equal(view.nodes.filter((n) => n.voter).length, 3);
+    assert.equal(view.nodes.filter((n) => n.primary).length, 1);
+    for (const n of net.nodes.filter((x) => x !== primary)) {
+      const c = userClient(n, net.ws);
+      try {
+        const s = await stateOf(n);
+        assert.equal(s.role, "Backup");
+        assert.equal(s.primary_id, view.primary_id);
+        await waitFor(
+          async () => (await c.get("/app/log/private?id=100000")).status === 200,
+          5000,
+          "read on a backup",
+        );
+        const r = await c.post("/app/log/private?x=1", { id: 100_001, msg: "no" });
+        assert.equal(r.status, 307, r.body);
+        assert.equal(r.headers.location, `${primary.url}/app/log/private?x=1`);
+        assert.equal(r.json().error.code, "COTERIE_ERR_NOT_PRIMARY");
+      } finally {
+        c.close();
+      }
+    }
   });
 
   test("SIGKILL the primary under load: new primary in two election timeouts, writes resume, nothing committed lost", async () => {
