@@ -40,7 +40,12 @@ export type NodeConfig = {
   /** Join an existing service through `target` (the HTTPS address of any of its nodes). */
   join: { target: string; serviceCertificate: string | null; pollMs: number } | null;
   /** Consensus timing; an election timeout is `electionTimeoutTicks` × `tickMs`. */
-  consensus: { tickMs: number; electionTimeoutTicks: number; heartbeatIntervalTicks: number; inboxMessagesMax: number };
+  consensus: {
+    tickMs: number;
+    electionTimeoutTicks: number;
+    heartbeatIntervalTicks: number;
+    inboxMessagesMax: number;
+  };
   /** Node-to-node channel limits (see src/node/channels/README.md). */
   channels: {
     frameBytesMax: number;
@@ -120,7 +125,8 @@ export function validateConfig(input: unknown): NodeConfig {
     kv: section("kv", d.kv, i.kv),
     uncommittedTxsMax: (i.uncommittedTxsMax as number | undefined) ?? d.uncommittedTxsMax,
     log: section("log", d.log, i.log),
-    nodeToNode: i.nodeToNode == null ? null : section("nodeToNode", { host: "127.0.0.1", port: 0 }, i.nodeToNode),
+    nodeToNode:
+      i.nodeToNode == null ? null : section("nodeToNode", { host: "127.0.0.1", port: 0 }, i.nodeToNode),
     join:
       i.join == null
         ? null
@@ -128,7 +134,6 @@ export function validateConfig(input: unknown): NodeConfig {
     consensus: section("consensus", d.consensus, i.consensus),
     channels: section("channels", d.channels, i.channels),
   };
-  checkConsensusConfig(c);
   if (i.platform !== undefined && i.platform !== "virtual")
     throw bad("platform", 'only "virtual" is available so far');
   int("rpc.port", c.rpc.port, 0, 65535);
@@ -155,20 +160,29 @@ export function validateConfig(input: unknown): NodeConfig {
     throw bad("http.bodyBytesMax", "must not exceed kv.writeSetBytesMax");
   if (!["debug", "info", "warn", "error"].includes(c.log.level))
     throw bad("log.level", "debug, info, warn or error");
+  checkConsensusConfig(c);
   return c;
 }
 
 /** The multi-node sections and the relations between their limits and the ledger's. */
 function checkConsensusConfig(c: NodeConfig): void {
   if (c.join !== null) {
-    if (c.nodeToNode === null) throw bad("join", "needs nodeToNode (the address other nodes reach this one at)");
+    if (c.nodeToNode === null)
+      throw bad("join", "needs nodeToNode (the address other nodes reach this one at)");
     if (!/^https:\/\/[^/]+$/.test(c.join.target)) throw bad("join.target", "must be https://host:port");
     int("join.pollMs", c.join.pollMs, 10, 60_000);
   }
-  if (c.nodeToNode !== null) int("nodeToNode.port", c.nodeToNode.port, 0, 65535);
+  // The consensus and channel limits matter (and are checked) only for a node of a network.
+  if (c.nodeToNode === null) return;
+  int("nodeToNode.port", c.nodeToNode.port, 0, 65535);
   int("consensus.tickMs", c.consensus.tickMs, 1, 10_000);
   int("consensus.electionTimeoutTicks", c.consensus.electionTimeoutTicks, 2, 10_000);
-  int("consensus.heartbeatIntervalTicks", c.consensus.heartbeatIntervalTicks, 1, c.consensus.electionTimeoutTicks - 1);
+  int(
+    "consensus.heartbeatIntervalTicks",
+    c.consensus.heartbeatIntervalTicks,
+    1,
+    c.consensus.electionTimeoutTicks - 1,
+  );
   int("consensus.inboxMessagesMax", c.consensus.inboxMessagesMax, 16);
   int("channels.queueFramesMax", c.channels.queueFramesMax, 1);
   int("channels.reconnectMsMin", c.channels.reconnectMsMin, 1);
