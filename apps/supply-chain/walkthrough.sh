@@ -6,6 +6,7 @@ ROOT=$(pwd)
 W=${1:-workspace/supply-chain}
 mkdir -p "$W"
 cd "$W"
+rm -rf ws bundles # a fresh service each run (only the script's own files)
 C="node $ROOT/src/cli/main.ts"
 
 # 1. A one-node service serving the app built in; member0 opens it by vote.
@@ -53,8 +54,8 @@ echo "supplier-b receipt of po-1: $(curl -s $(as supplier-b) "$URL/app/receipt?t
 echo "auditor-1 receipt of po-1: $(curl -s $(as auditor-1) "$URL/app/receipt?transaction_id=$TX1" | cut -c1-30)"
 
 # 6. Deploy the same source as a governed bundle (runs in the sandbox with these limits).
-$C app build "$ROOT/apps/supply-chain" --out dist/supply-chain.bundle.js
-ID=$($C app deploy dist/supply-chain.bundle.js --limits '{"memoryBytesMax":33554432,"callTimeoutMs":500}' $GOV --json | id_of)
+$C app build "$ROOT/apps/supply-chain" --out bundles/supply-chain.bundle.js
+ID=$($C app deploy bundles/supply-chain.bundle.js --limits '{"memoryBytesMax":33554432,"callTimeoutMs":500}' $GOV --json | id_of)
 $C gov vote "$ID" ballot.js $GOV --json > /dev/null
 for _ in $(seq 100); do grep -q "serving the governed app bundle" sandbox.log && break; sleep 0.1; done
 grep -q "serving the governed app bundle" sandbox.log && echo "now serving the governed bundle"

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { endpointsMax } from "../app/index.ts";
 import { loadBundle } from "../node/bundle.ts";
@@ -70,7 +70,7 @@ export async function buildAppBundle(dirOrFile: string): Promise<string> {
 }
 
 export const appUsage = `usage: coterie app <command>
-  build DIR [--out FILE]        bundle the app in DIR (DIR/index.ts) into DIR/dist/app.bundle.js
+  build DIR [--out FILE]        bundle the app in DIR (DIR/index.ts) into workspace/bundles/<DIR name>.bundle.js
   deploy DIR|FILE [--limits JSON] --service-cert PEM --cert PEM (--key PEM | --signer-command CMD) [--url URL]
                                 propose set_app with the bundle (built first when given a DIR);
                                 members then vote with coterie gov vote`;
@@ -92,7 +92,9 @@ export async function runApp(argv: string[]): Promise<number> {
   if (command === "build") {
     const [out] = takeOption(rest, "out");
     const source = await buildAppBundle(target);
-    const file = out ?? join(resolve(target), "dist", "app.bundle.js");
+    const file =
+      out ??
+      resolve("workspace", "bundles", `${basename(resolve(target)).replace(/\.(ts|js)$/, "")}.bundle.js`);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, source);
     console.log(`wrote ${file} (${Buffer.byteLength(source)} bytes)`);
