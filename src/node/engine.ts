@@ -299,7 +299,8 @@ export class Engine {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.txsSinceSignature > 0) this.appendSignature();
+    // Only a primary signs; a node that lost the office leaves its unsigned suffix to consensus.
+    if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();
     await this.replicator.close();
   }
 }
