@@ -98,6 +98,7 @@ const COMMIT_WRITE_MS = 200;
 
 /** Entries kept decoded in memory for sending to followers; older ones are re-read from the files. */
 const CACHE_ENTRIES_MAX = 50_000;
+const CACHE_BYTES_MAX = 64 * 1024 * 1024;
 
 export class LedgerStorage implements Storage {
   private readonly ledger: Ledger;
@@ -106,6 +107,7 @@ export class LedgerStorage implements Storage {
   private state: PersistedState;
   private stable: number;
   private readonly cache = new Map<number, Entry>();
+  private cacheBytes = 0;
   private commitWrittenAt = 0;
 
   constructor(args: { ledger: Ledger; views: ViewHistory; dir: string; state: PersistedState }) {
@@ -160,7 +162,7 @@ export class LedgerStorage implements Storage {
 
   /** Step 2: entries after `index` are gone. */
   truncate(index: number): void {
-    for (let i = this.stable; i > index; i--) this.cache.delete(i);
+    for (let i = this.stable; i > index; i--) this.uncache(i);
     this.stable = Math.min(this.stable, index);
   }
 
@@ -184,10 +186,19 @@ export class LedgerStorage implements Storage {
       assert(e.index === this.stable + 1, `persisted ${e.index} after ${this.stable}`);
       this.stable = e.index;
       this.cache.set(e.index, e);
+      this.cacheBytes += entryBytes(e);
     }
+    // Oldest first (insertion order); followers that far behind read from the files.
     for (const index of this.cache.keys()) {
-      if (this.cache.size <= CACHE_ENTRIES_MAX) break;
-      this.cache.delete(index);
+      if (this.cache.size <= CACHE_ENTRIES_MAX && this.cacheBytes <= CACHE_BYTES_MAX) break;
+      this.uncache(index);
     }
+  }
+
+  private uncache(index: number): void {
+    const e = this.cache.get(index);
+    if (e === undefined) return;
+    this.cacheBytes -= entryBytes(e);
+    this.cache.delete(index);
   }
 }
