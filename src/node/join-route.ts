@@ -52,6 +52,12 @@ function nodeWithKey(engine: Engine, key: KeyObject): string | null {
 
 export async function handleJoin(call: JoinCall): Promise<number> {
   const { req, res, engine } = call;
+  if (networks.get(engine) === undefined) {
+    throw new CoterieError(
+      "COTERIE_ERR_CONSENSUS_JOIN_REFUSED",
+      "this service runs as a single node (no nodeToNode configured); it cannot take members",
+    );
+  }
   if (!engine.isPrimary) return redirectToPrimary(req, res, engine);
   const body = parseJoinRequest(
     parseJsonBody(req.headers["content-type"], await readBody(req, call.bodyBytesMax)),

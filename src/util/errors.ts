@@ -138,7 +138,7 @@ export const errorCodes = {
   // -- consensus
   COTERIE_ERR_CONSENSUS_JOIN_REFUSED: {
     status: 403,
-    summary: "A join request was refused: the node is retired, or its public key or addresses do not match its record.",
+    summary: "A join request was refused: the node is retired, or the service runs as a single node without node-to-node channels.",
   },
   COTERIE_ERR_CONSENSUS_NO_PRIMARY: {
     status: 503,
