@@ -15,8 +15,8 @@
  */
 import { parseArgs } from "node:util";
 import { isCoterieError } from "../util/errors.ts";
-import { runGov } from "./gov.ts";
 import { runApp } from "./app.ts";
+import { runGov } from "./gov.ts";
 import { runKeygen, runLedgerVerify, runReceiptVerify } from "./offline.ts";
 import { runRecover } from "./recover.ts";
 import { runNodeJoin, runSandbox, runStart } from "./serve.ts";

@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { certificateId } from "../crypto/x509.ts";
 import { type NodeConfig, validateConfig } from "../node/config.ts";
-import { type RunningNode, startNode } from "../node/node.ts";
 import { networkNodes } from "../node/network-view.ts";
+import { type RunningNode, startNode } from "../node/node.ts";
 import { loadApp } from "./apps.ts";
-import { networkConfigFields, startSandboxJoiners } from "./sandbox-network.ts";
 import { openServiceByVote } from "./gov.ts";
 import { ensureIdentityFiles, type IdentityFiles } from "./identity-files.ts";
 import { UsageError } from "./main.ts";
+import { networkConfigFields, startSandboxJoiners } from "./sandbox-network.ts";
 
 type Values = {
   workspace?: string;
@@ -68,11 +68,19 @@ export async function runStart(values: Values): Promise<number> {
 
 /** `coterie node join --target URL --config FILE [--service-cert PEM]`: a node that joins a service. */
 export async function runNodeJoin(values: Values): Promise<number> {
-  if (!values.config || !values.target) throw new UsageError("node join needs --target URL and --config FILE");
+  if (!values.config || !values.target)
+    throw new UsageError("node join needs --target URL and --config FILE");
   const config = loadConfigFile(values.config);
   config.nodeToNode ??= { host: config.rpc.host, port: 0 };
-  const cert = values["service-cert"] === undefined ? (config.join?.serviceCertificate ?? null) : resolve(values["service-cert"]);
-  config.join = { target: values.target.replace(/\/+$/, ""), serviceCertificate: cert, pollMs: config.join?.pollMs ?? 500 };
+  const cert =
+    values["service-cert"] === undefined
+      ? (config.join?.serviceCertificate ?? null)
+      : resolve(values["service-cert"]);
+  config.join = {
+    target: values.target.replace(/\/+$/, ""),
+    serviceCertificate: cert,
+    pollMs: config.join?.pollMs ?? 500,
+  };
   validateConfig(config);
   const node = await startNode(config, await loadApp(values.app ?? "logging"));
   console.log(`coterie: listening on ${node.url}`);
@@ -107,10 +115,13 @@ export async function runSandbox(values: Values): Promise<number> {
   const app = values.app ?? "logging";
   const first = await startNode(config, await loadApp(app));
   const joiners =
-    nodes > 1 ? await startSandboxJoiners({ workspace, count: nodes, port, node0: first, config0: config, app }) : null;
+    nodes > 1
+      ? await startSandboxJoiners({ workspace, count: nodes, port, node0: first, config0: config, app })
+      : null;
   if (joiners !== null) {
     await waitForVoters(first, nodes);
-    for (const [k, url] of joiners.urls.entries()) console.log(`coterie: node ${k + 1} joined, listening on ${url}`);
+    for (const [k, url] of joiners.urls.entries())
+      console.log(`coterie: node ${k + 1} joined, listening on ${url}`);
   }
   const node: RunningNode =
     joiners === null ? first : { ...first, close: () => joiners.stop().then(() => first.close()) };

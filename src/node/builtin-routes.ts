@@ -6,10 +6,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { readerPartiesOf } from "../app/index.ts";
 import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
+import { CODE_ID } from "./code-id.ts";
 import type { FrontendDeps } from "./frontend.ts";
 import { mayReadTransaction } from "./historical.ts";
 import { parseTxId, sendJson } from "./http.ts";
-import { CODE_ID } from "./code-id.ts";
 import { handleJoin } from "./join-route.ts";
 import { networkNodes } from "./network-view.ts";
 

@@ -105,7 +105,10 @@ export class Engine {
       const result = returned instanceof Promise ? await returned : returned;
       // A backup never commits a write: it only applies what the primary replicates.
       if (!this.replicator.isPrimary() && tx.writeSet().length > 0) {
-        throw new CoterieError("COTERIE_ERR_NOT_PRIMARY", "this node is not the primary; send writes to the primary");
+        throw new CoterieError(
+          "COTERIE_ERR_NOT_PRIMARY",
+          "this node is not the primary; send writes to the primary",
+        );
       }
       // No await between commit and append: entries reach the ledger in commit (seqno) order.
       const commit = this.store.commit(tx);

@@ -19,22 +19,22 @@ import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { appBundleValidator } from "./bundle.ts";
 import { AppMount } from "./bundle-mount.ts";
+import { CODE_ID } from "./code-id.ts";
 import type { NodeConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
 import { Frontend } from "./frontend.ts";
 import { createGovernanceApp } from "./gov-app.ts";
 import { createIdentity, hasIdentity, type Identity, loadIdentity, saveIdentity } from "./identity.ts";
+import { joinService } from "./join.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
-import { Replayer } from "./replay.ts";
-import { LocalReplicator } from "./replicator.ts";
-import { CODE_ID } from "./code-id.ts";
-import { joinService } from "./join.ts";
 import { consensusState, Network, pinAddresses, raftDir, writeJoinPeers } from "./network.ts";
 import { writePersistedState } from "./raft-storage.ts";
-import { networks } from "./routing.ts";
 import { beginRecovery, recoveryPending } from "./recovery.ts";
 import { recoveryApp } from "./recovery-service.ts";
+import { Replayer } from "./replay.ts";
+import { LocalReplicator } from "./replicator.ts";
+import { networks } from "./routing.ts";
 import { SecretsService } from "./secrets-service.ts";
 import { checkSnapshotEvidence, snapshotToReplay } from "./snapshot-files.ts";
 import { SnapshotService } from "./snapshot-service.ts";
@@ -77,7 +77,10 @@ export async function startNode(
     joined?.identity ??
     (isNew ? await createIdentity(config.subjectAltNames) : await loadIdentity(sealedDir, platform));
   if (recover && !isNew)
-    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "recover mode needs a data directory without a node identity");
+    throw new CoterieError(
+      "COTERIE_ERR_INVALID_INPUT",
+      "recover mode needs a data directory without a node identity",
+    );
   if (isNew && !recover) await saveIdentity(sealedDir, identity, platform);
   if (joined !== null) {
     const initialConfiguration = joined.initialConfiguration;
@@ -104,7 +107,10 @@ export async function startNode(
     replayer.apply(e),
   );
   if (recover && ledger.lastSeqno === 0)
-    throw new CoterieError("COTERIE_ERR_RECOVERY_NO_LEDGER", "recover mode needs the previous ledger in dataDir/ledger");
+    throw new CoterieError(
+      "COTERIE_ERR_RECOVERY_NO_LEDGER",
+      "recover mode needs the previous ledger in dataDir/ledger",
+    );
   if (isNew && ledger.lastSeqno > 0 && joined === null && !recover) {
     throw new CoterieError(
       "COTERIE_ERR_LEDGER_CORRUPT",
@@ -132,7 +138,9 @@ export async function startNode(
     process.exit(70);
   };
   const network =
-    consensus === null ? null : new Network({ config, identity, ledger, views, state: consensus, log, onFailure });
+    consensus === null
+      ? null
+      : new Network({ config, identity, ledger, views, state: consensus, log, onFailure });
   if (network !== null) await network.listen();
   const replicator = network?.replicator ?? new LocalReplicator(ledger, onFailure);
   engine = new Engine({
@@ -161,7 +169,9 @@ export async function startNode(
     await genesis(engine, identity, config, log, network?.address);
   }
   engine.start();
-  const running = await serve(engine, identity, config, app, log, () => saveIdentity(sealedDir, identity, platform));
+  const running = await serve(engine, identity, config, app, log, () =>
+    saveIdentity(sealedDir, identity, platform),
+  );
   if (network === null) return running;
   return { ...running, close: () => running.close().then(() => network.close()) };
 }
@@ -190,10 +200,20 @@ async function serve(
   // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
   const appMount = new AppMount(engine, app, log);
   appMount.start();
-  const secrets = new SecretsService(engine, log, () => engine.isPrimary && !recoveryPending(engine.store.beginTx()));
+  const secrets = new SecretsService(
+    engine,
+    log,
+    () => engine.isPrimary && !recoveryPending(engine.store.beginTx()),
+  );
   secrets.start();
   const snapshotsDir = join(config.dataDir, "snapshots");
-  const snapshots = new SnapshotService(engine, snapshotsDir, config.snapshots.intervalTxs, log, () => engine.isPrimary && !recoveryPending(engine.store.beginTx()));
+  const snapshots = new SnapshotService(
+    engine,
+    snapshotsDir,
+    config.snapshots.intervalTxs,
+    log,
+    () => engine.isPrimary && !recoveryPending(engine.store.beginTx()),
+  );
   snapshots.start();
   const governance = new ConstitutionRuntime({ validateAppBundle: (source) => appBundleValidator(source) });
   const frontend = new Frontend({
@@ -202,7 +222,12 @@ async function serve(
     mounts: [
       appMount.mount,
       { prefix: "/gov", app: createGovernanceApp(governance), reservedWrites: true, requireOpen: false },
-      { prefix: "/gov", app: recoveryApp(engine, governance, config, log, persistIdentity), reservedWrites: true, requireOpen: false },
+      {
+        prefix: "/gov",
+        app: recoveryApp(engine, governance, config, log, persistIdentity),
+        reservedWrites: true,
+        requireOpen: false,
+      },
     ],
     log,
     metrics,

@@ -57,7 +57,11 @@ export class Replayer {
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) this.lastSignature = e.seqno;
     if (e.seqno !== snapshot.seqno) return;
-    this.current = storeFromSnapshot(snapshot.bytes, this.identity.ledgerSecrets, snapshot.storeOptions).store;
+    this.current = storeFromSnapshot(
+      snapshot.bytes,
+      this.identity.ledgerSecrets,
+      snapshot.storeOptions,
+    ).store;
     assert(this.current.version === snapshot.seqno, "the snapshot is at its seqno");
   }
 
@@ -65,7 +69,9 @@ export class Replayer {
     if (this.snapshot !== null && e.seqno <= this.snapshot.seqno) return this.skipCovered(e, this.snapshot);
     const entry = decodeEntry(e.bytes);
     const version = entry.header.secretVersion;
-    const secret = this.publicOnly ? undefined : this.identity.ledgerSecrets.find((s) => s.version === version);
+    const secret = this.publicOnly
+      ? undefined
+      : this.identity.ledgerSecrets.find((s) => s.version === version);
     assert(
       entry.header.privateBytes === 0 || secret !== undefined || this.publicOnly,
       `ledger secret ${version} is held`,
