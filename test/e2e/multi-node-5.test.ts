@@ -1,6 +1,6 @@
 // Five node processes under a write load: SIGKILL the primary (new primary within two election
 // timeouts, nothing committed lost); a backup killed and restarted catches up; a node joins while
-// the service is open (Pending until governance trusts it) and another — the primary — is retired,
+// the service is open (Pending until governance trusts it), the primary and then a backup retire,
 // both under load, and commit never stops for longer than an election. Ledgers verify and agree.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -27,8 +27,8 @@ const electionMs = 2 * electionTimeoutMs + 500;
 
 describe("five nodes", () => {
   let net: Net;
-  /** The retired node's ledger is compared with the others up to what it knew was committed. */
-  let retired: { index: number; committed: number } | null = null;
+  /** Retired nodes' ledgers are compared with the others up to what each knew was committed. */
+  const retired: Array<{ index: number; committed: number }> = [];
   before(async () => {
     net = await startNetwork(5);
   });
@@ -78,7 +78,7 @@ describe("five nodes", () => {
     );
   }
 
-  test("join a node (Pending, then trusted by governance) and retire the primary, under load", async () => {
+  test("join a node (Pending, then trusted by governance), retire the primary, then a backup, under load", async () => {
     const load = startLoad(net);
     try {
       await joinAndRetire(load);
@@ -146,6 +146,38 @@ describe("five nodes", () => {
     events.push(["new-primary", Date.now()]);
     const count = load.committed.size;
     await waitFor(() => load.committed.size >= count + 30, 15_000, "writes continue after the retirement");
+    retired.push({
+      index: net.nodes.indexOf(retiringNode),
+      committed: Number((await stateOf(retiringNode)).committed_transaction_id.split(".")[1]),
+    });
+
+    // Retire a backup as well: it leaves the configuration, the others carry on.
+    const current = primary as (typeof net.nodes)[number];
+    const backup = net.nodes.find(
+      (n, i) => n !== current && isAlive(n) && !retired.some((r) => r.index === i),
+    );
+    assert.ok(backup !== undefined);
+    const backupId = (await stateOf(backup)).node_id;
+    assert.equal(
+      await proposeAndAccept(current, net.ws, [{ name: "remove_node", args: { node_id: backupId } }]),
+      "Accepted",
+    );
+    events.push(["retire-backup-accepted", Date.now()]);
+    await waitFor(
+      async () => !(await networkOf(current)).nodes.some((n) => n.node_id === backupId && n.voter),
+      15_000,
+      "the retired backup is no longer a voter",
+    );
+    const count2 = load.committed.size;
+    await waitFor(
+      () => load.committed.size >= count2 + 30,
+      15_000,
+      "writes continue after retiring a backup",
+    );
+    retired.push({
+      index: net.nodes.indexOf(backup),
+      committed: Number((await stateOf(backup)).committed_transaction_id.split(".")[1]),
+    });
     const to = Date.now();
     const gap = longestCommitGap(load.commitTimes, from, to);
     const timeline = events.map(([what, t]) => `${what}@${t - from}`).join(", ");
@@ -153,10 +185,6 @@ describe("five nodes", () => {
       gap.gapMs <= electionMs,
       `commit stopped for ${gap.gapMs} ms from +${gap.atMs} ms (limit: one election, ${electionMs} ms); ${timeline}`,
     );
-    retired = {
-      index: net.nodes.indexOf(retiringNode),
-      committed: Number((await stateOf(retiringNode)).committed_transaction_id.split(".")[1]),
-    };
   }
 
   test("every ledger verifies and all agree on the committed prefix", async () => {
@@ -165,7 +193,8 @@ describe("five nodes", () => {
     const committed = Number((await stateOf(primary)).committed_transaction_id.split(".")[1]);
     const seqnoOf = async (n: (typeof net.nodes)[number]) =>
       Number((await stateOf(n)).committed_transaction_id.split(".")[1]);
-    for (const n of net.nodes.filter((_, i) => i !== retired?.index)) {
+    const isRetired = (i: number) => retired.some((r) => r.index === i);
+    for (const n of net.nodes.filter((_, i) => !isRetired(i))) {
       await waitFor(async () => (await seqnoOf(n)) >= committed, 10_000, `node ${n.index} learns the commit`);
     }
     for (const n of net.nodes) if (isAlive(n)) await killNode(n, "SIGTERM");
@@ -174,8 +203,12 @@ describe("five nodes", () => {
       assert.equal(r.status, 0, `node ${n.index}: ${r.stdout}${r.stderr}`);
     }
     // The retired node stopped receiving entries once out of the configuration.
-    const active = net.nodes.filter((_, i) => i !== retired?.index);
+    const active = net.nodes.filter((_, i) => !isRetired(i));
     checkLedgersAgree({ ...net, nodes: active }, committed);
-    if (retired !== null) checkLedgersAgree(net, Math.min(committed, retired.committed));
+    for (const r of retired)
+      checkLedgersAgree(
+        { ...net, nodes: [...active, net.nodes[r.index]!] },
+        Math.min(committed, r.committed),
+      );
   });
 });
