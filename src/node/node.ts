@@ -81,12 +81,13 @@ export async function startNode(
       "COTERIE_ERR_INVALID_INPUT",
       "recover mode needs a data directory without a node identity",
     );
-  if (isNew && !recover) await saveIdentity(sealedDir, identity, platform);
+  // A joiner's consensus state goes first: a crash before its identity is sealed means a new join.
   if (joined !== null) {
     const initialConfiguration = joined.initialConfiguration;
     writePersistedState(raftDir(config), { term: 0, vote: null, commit: 0, initialConfiguration }, true);
     writeJoinPeers(config, joined.nodes);
   }
+  if (isNew && !recover) await saveIdentity(sealedDir, identity, platform);
   const consensus = config.nodeToNode === null ? null : consensusState(config, identity, isNew);
   writeFileSync(join(config.dataDir, "service_cert.pem"), identity.serviceCert);
 
