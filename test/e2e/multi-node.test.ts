@@ -123,6 +123,40 @@ describe("three nodes", () => {
     await checkCommittedReadable(net, load.committed);
   });
 
+  test("a primary paused (SIGSTOP) past the election timeout is replaced; resumed, it rolls back and follows", async () => {
+    const old = await findPrimary(net.nodes);
+    assert.ok(old !== null);
+    const oldState = await stateOf(old);
+    const load = startLoad(net, 4);
+    try {
+      await waitFor(() => load.committed.size >= 10, 15_000, "writes");
+      old.child.kill("SIGSTOP");
+      let primary = null as Awaited<ReturnType<typeof findPrimary>>;
+      await waitFor(
+        async () => (primary = await findPrimary(net.nodes.filter((n) => n !== old))) !== null,
+        10_000,
+        "a new primary while the old one is paused",
+      );
+      const count = load.committed.size;
+      await waitFor(() => load.committed.size >= count + 20, 15_000, "writes commit on the new primary");
+      // Resumed, the old primary still believes it leads until it hears the higher view: whatever it
+      // appends meanwhile is rolled back by the new primary's entries.
+      old.child.kill("SIGCONT");
+      await waitFor(async () => (await stateOf(old)).role === "Backup", 10_000, "the old primary steps down");
+      assert.ok((await stateOf(old)).view > oldState.view);
+      const target = (await stateOf(primary!)).last_seqno;
+      await waitFor(
+        async () => (await stateOf(old)).last_seqno >= target,
+        10_000,
+        "the old primary catches up",
+      );
+    } finally {
+      old.child.kill("SIGCONT");
+      await load.stop();
+    }
+    await checkCommittedReadable(net, load.committed);
+  });
+
   test("every ledger verifies and all agree on the committed prefix", async () => {
     const primary = await findPrimary(net.nodes);
     assert.ok(primary !== null);
