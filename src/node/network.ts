@@ -135,7 +135,9 @@ export class Network {
         id: identity.nodeId,
         electionTimeoutTicks: c.electionTimeoutTicks,
         heartbeatIntervalTicks: c.heartbeatIntervalTicks,
-        uncommittedEntriesMax: config.uncommittedTxsMax + 2 * config.signatures.intervalTxs + 1024,
+        // Above what the engine appends (it refuses transactions at uncommittedTxsMax; signatures and
+        // internal entries add a few), below what the store retains (versionsRetainedMax, node.ts).
+        uncommittedEntriesMax: config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
       },
       tickMs: c.tickMs,
       inboxMessagesMax: c.inboxMessagesMax,

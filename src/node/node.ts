@@ -95,7 +95,9 @@ export async function startNode(
     keyBytesMax: config.kv.keyBytesMax,
     valueBytesMax: config.kv.valueBytesMax,
     writeSetBytesMax: config.kv.writeSetBytesMax,
-    versionsRetainedMax: config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
+    // A backup's commit index may lag its leader's: room for twice the leader's uncommitted window.
+    versionsRetainedMax:
+      (config.nodeToNode === null ? 1 : 2) * config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
   };
   // Start from the latest committed snapshot: replay applies only the ledger suffix after it.
   const snapshot = recover ? null : snapshotToReplay(join(config.dataDir, "snapshots"), storeOptions);
