@@ -68,7 +68,7 @@ class Verifier {
     if (e.header.seqno !== at.seqno) throw fail(at, `header says seqno ${e.header.seqno}`);
     if (e.header.view < previousView) throw fail(at, `view ${e.header.view} goes back from ${previousView}`);
     const leaf = leafOf(e);
-    if (this.serviceCert === null) this.learnServiceCert(e, at);
+    if (this.report.serviceCertSource === "ledger") this.learnServiceCert(e, at);
     if (e.header.kind === EntryKind.signature) this.signature(e, at);
     this.tree.append(leafHashSync(leaf));
     this.report.entries++;
@@ -80,10 +80,37 @@ class Verifier {
       if (m.name !== SERVICE_INFO_MAP) continue;
       for (const w of m.writes) {
         if (w.value === null) continue;
-        const info = JSON.parse(new TextDecoder().decode(w.value)) as { cert?: string };
-        if (typeof info.cert === "string") this.serviceCert = new X509Certificate(info.cert);
+        const info = JSON.parse(new TextDecoder().decode(w.value)) as {
+          cert?: string;
+          previous_identities?: unknown;
+        };
+        if (typeof info.cert !== "string") continue;
+        const next = new X509Certificate(info.cert);
+        if (this.serviceCert === null) this.serviceCert = next;
+        else if (!next.raw.equals(this.serviceCert.raw)) this.recovered(next, info.previous_identities, at);
       }
     }
+  }
+
+  /**
+   * A disaster recovery gave the service a new identity: accepted only when the record's last
+   * `previous_identities` entry is a certificate of the current service key signed by the new one.
+   * From then on node certificates must be endorsed by the new identity.
+   */
+  private recovered(next: X509Certificate, previous: unknown, at: Position): void {
+    const current = this.serviceCert as X509Certificate;
+    const last = Array.isArray(previous) ? previous.at(-1) : undefined;
+    let endorsed = false;
+    try {
+      const e = new X509Certificate(typeof last === "string" ? last : "");
+      endorsed = e.publicKey.equals(current.publicKey) && e.verify(next.publicKey);
+    } catch {
+      endorsed = false;
+    }
+    if (!endorsed)
+      throw fail(at, "the service certificate changed without an endorsement of the previous one");
+    this.serviceCert = next;
+    this.certs.clear();
   }
 
   private signature(e: DecodedEntry, at: Position): void {

@@ -259,4 +259,19 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
   } finally {
     await killNode(again, "SIGTERM");
   }
+  // The ledger spanning the recovery verifies (the new identity endorses the old one), so a second
+  // disaster can be recovered from it too; a forged identity change is refused.
+  const recoveredLedger = join(ws.dir, "recovered", "ledger");
+  const verified = runCli(["ledger", "verify", recoveredLedger]);
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  const chosenAgain = runCli(["recover", "choose", "--from", join(ws.dir, "recovered")]);
+  assert.equal(chosenAgain.status, 0, chosenAgain.stdout + chosenAgain.stderr);
+  const pinnedOld = runCli([
+    "ledger",
+    "verify",
+    recoveredLedger,
+    "--service-cert",
+    join(ws.dir, "node0", "service_cert.pem"),
+  ]);
+  assert.notEqual(pinnedOld.status, 0, "a pinned certificate is never replaced by one the ledger names");
 });
