@@ -45,4 +45,14 @@ test("relations between limits are checked at load", () => {
   );
   assert.throws(() => validateConfig({ dataDir: "d", http: { bodyBytesMax: 1 << 26 } }), /bodyBytesMax/);
   assert.throws(() => validateConfig({ dataDir: "d", uncommittedTxsMax: 10 }), /uncommittedTxsMax/);
+  assert.throws(
+    () =>
+      validateConfig({
+        dataDir: "d",
+        nodeToNode: { host: "127.0.0.1", port: 0 },
+        channels: { frameBytesMax: 1 << 20 },
+      }),
+    /channels\.frameBytesMax/,
+    "a node-to-node frame must carry the largest entry",
+  );
 });
