@@ -14,6 +14,7 @@ import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../ledge
 import type { Ledger } from "../ledger/ledger.ts";
 import { buildReceipt, type Receipt } from "../ledger/receipt-builder.ts";
 import { signatureWriteSet } from "../ledger/signature.ts";
+import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { currentLedgerSecret, type Identity } from "./identity.ts";
@@ -297,7 +298,10 @@ export class Engine {
     if (this.status(id) !== "Committed") return null;
     const signature = this.ledger.firstSignatureAfter(id.seqno);
     if (signature === 0 || signature > this.committed) return null;
-    return buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));
+    const receipt = buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));
+    // After a disaster recovery, receipts of earlier transactions verify through this chain.
+    const previous = serviceInfo.in(this.store.beginTx()).get(SERVICE_INFO_KEY)?.previous_identities ?? [];
+    return previous.length === 0 ? receipt : { ...receipt, service_endorsements: previous };
   }
 
   async close(): Promise<void> {

@@ -235,10 +235,14 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
       await assert.rejects(verifyReceipt(r, recovered.serviceCert), {
         code: "COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED",
       });
-      await verifyReceipt(
+      const { transactionId } = await verifyReceipt(
         { ...(r as object), service_endorsements: service.previous_identities },
         recovered.serviceCert,
       );
+      // The recovered node serves receipts of old transactions with the chain included.
+      const served = await reader.get(`/app/receipt?transaction_id=${transactionId}`);
+      assert.equal(served.status, 200, served.body);
+      assert.equal((await verifyReceipt(served.json(), recovered.serviceCert)).transactionId, transactionId);
     }
     const w = await reader.post("/app/log/private", { id: 100, msg: "after" });
     assert.equal(w.status, 200, w.body);
