@@ -205,3 +205,47 @@ test("a rekey in a discarded unsigned suffix is forgotten on restart; the trigge
   assert.equal(again.ledgerSecrets.length, 1, "then forgot it with the suffix");
   await reopened.ledger.close();
 });
+
+test("shares follow the members and the threshold; a rekey trigger is acted on by the service", async () => {
+  const keys = memberKeys();
+  const { engine, identity } = await setup(keys.slice(0, 2), 2);
+  const { SecretsService } = await import("../../../src/node/secrets-service.ts");
+  const { createLogger } = await import("../../../src/node/logger.ts");
+  const service = new SecretsService(engine, createLogger("error"));
+  const wrapped = () => wrappedSecret.in(engine.store.beginTx()).get(WRAPPED_SECRET_KEY);
+  await service.tick();
+  assert.deepEqual([wrapped()?.threshold, wrapped()?.members.length], [2, 2]);
+  const third = keys[2] as (typeof keys)[number];
+  await engine.execute(
+    (tx) =>
+      memberInfo.in(tx).put(third.id, {
+        status: "Accepted",
+        encryption_public_key: third.publicKey.export({ type: "spki", format: "pem" }) as string,
+      }),
+    { reservedWrites: true },
+  );
+  await service.tick();
+  assert.deepEqual(
+    wrapped()?.members,
+    keys.map((k) => k.id),
+    "a new participant gets a share",
+  );
+  assert.ok(await shareOf(engine, third));
+  await engine.execute((tx) => recoveryConfig.in(tx).put(RECOVERY_CONFIG_KEY, { threshold: 3 }), {
+    reservedWrites: true,
+  });
+  await service.tick();
+  assert.equal(wrapped()?.threshold, 3);
+  const before = engine.lastSeqno;
+  await service.tick();
+  assert.equal(engine.lastSeqno, before, "nothing to do: nothing written");
+  await engine.execute((tx) => serviceTriggers.in(tx).put("ledger_rekey", { proposal_id: "p" }), {
+    reservedWrites: true,
+  });
+  const versions = identity.ledgerSecrets.length;
+  await service.tick();
+  assert.equal(identity.ledgerSecrets.length, versions + 1);
+  assert.equal(wrapped()?.version, currentLedgerSecret(identity).version, "shares wrap the new secret");
+  await engine.close();
+  await engine.ledger.close();
+});
