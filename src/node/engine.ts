@@ -14,7 +14,12 @@ import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../ledge
 import type { Ledger } from "../ledger/ledger.ts";
 import { buildReceipt, type Receipt } from "../ledger/receipt-builder.ts";
 import { signatureWriteSet } from "../ledger/signature.ts";
-import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
+import {
+  SERVICE_CONFIG_KEY,
+  SERVICE_INFO_KEY,
+  serviceConfiguration,
+  serviceInfo,
+} from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { currentLedgerSecret, type Identity } from "./identity.ts";
@@ -40,11 +45,13 @@ export class Engine {
   readonly identity: Identity;
   readonly views: ViewHistory;
   private readonly replicator: Replicator;
+  /** Mutable: the signature intervals follow the members' service configuration once committed. */
   private readonly options: EngineOptions;
   private committed: number;
   private txsSinceSignature = 0;
   private readonly waiters = new Map<number, Array<() => void>>();
   private timer: NodeJS.Timeout | null = null;
+  private serviceConfigVersion = -1;
   private readonly ceKeys = new Map<number, Uint8Array>();
 
   constructor(args: {
@@ -80,10 +87,46 @@ export class Engine {
   }
 
   start(): void {
+    this.applyServiceConfiguration();
+    this.startSignatureTimer();
+  }
+
+  private startSignatureTimer(): void {
+    if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => {
       if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();
     }, this.options.signatureIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * Adopts the signature intervals of the committed service configuration
+   * (`set_service_configuration`), so members tune them by vote without restarting nodes. Values
+   * the constitution let through are still range-checked here; the node's own config is the default.
+   */
+  private applyServiceConfiguration(): void {
+    const version = serviceConfiguration.in(this.store.beginTx()).versionOf(SERVICE_CONFIG_KEY);
+    if (version === undefined || version === this.serviceConfigVersion || version > this.committed) return;
+    this.serviceConfigVersion = version;
+    const config = serviceConfiguration.in(this.store.beginTx()).get(SERVICE_CONFIG_KEY);
+    const txs = config?.signature_interval_txs;
+    const ms = config?.signature_interval_ms;
+    if (
+      Number.isSafeInteger(txs) &&
+      (txs as number) >= 1 &&
+      (txs as number) <= this.options.uncommittedTxsMax
+    ) {
+      this.options.signatureIntervalTxs = txs as number;
+    }
+    if (
+      Number.isSafeInteger(ms) &&
+      (ms as number) >= 1 &&
+      (ms as number) <= 60_000 &&
+      ms !== this.options.signatureIntervalMs
+    ) {
+      this.options.signatureIntervalMs = ms as number;
+      if (this.timer) this.startSignatureTimer();
+    }
   }
 
   /**
@@ -254,6 +297,7 @@ export class Engine {
     assert(seqno >= this.committed, "commit index is monotonic");
     this.committed = seqno;
     this.store.compact(seqno);
+    this.applyServiceConfiguration();
     for (const [s, list] of this.waiters) {
       if (s > seqno) continue;
       this.waiters.delete(s);

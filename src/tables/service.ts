@@ -19,11 +19,17 @@ export const SERVICE_INFO_MAP = "public:coterie.gov.service.info";
 export const SERVICE_INFO_KEY = "service";
 export const serviceInfo = defineTable(SERVICE_INFO_MAP, utf8, json<ServiceInfo>());
 
-/** Operational settings the members control (governance `set_service_configuration`). */
+/**
+ * Operational settings the members control (governance `set_service_configuration`), one record
+ * under the key `config`. Absent fields leave the node's own configuration in force.
+ */
 export type ServiceConfiguration = {
-  signature_interval_txs: number;
-  signature_interval_ms: number;
+  signature_interval_txs?: number;
+  signature_interval_ms?: number;
+  gov_request_window_s?: number;
 };
+
+export const SERVICE_CONFIG_KEY = "config";
 
 export const serviceConfiguration = defineTable(
   "public:coterie.gov.service.config",

@@ -9,6 +9,7 @@ import { Engine } from "../../../src/node/engine.ts";
 import { createIdentity } from "../../../src/node/identity.ts";
 import { LocalReplicator } from "../../../src/node/replicator.ts";
 import { ViewHistory } from "../../../src/node/view-history.ts";
+import { SERVICE_CONFIG_KEY, serviceConfiguration } from "../../../src/tables/service.ts";
 import { tempDir } from "../ledger/helpers.ts";
 
 async function makeEngine(txAttemptsMax = 3) {
@@ -117,5 +118,31 @@ test("signatures every N transactions commit them, and receipts follow", async (
   assert.equal(receipt?.signature_transaction_id, "1.4");
   assert.equal(engine.status({ view: 1, seqno: 99 }), "Unknown");
   assert.equal(engine.status({ view: 0, seqno: 2 }), "Invalid");
+  await engine.close();
+});
+
+test("the signature interval follows the committed service configuration (set_service_configuration)", async () => {
+  const engine = await makeEngine();
+  engine.start();
+  await engine.execute(
+    (tx) =>
+      serviceConfiguration
+        .in(tx)
+        .put(SERVICE_CONFIG_KEY, { signature_interval_txs: 2, signature_interval_ms: 60_000 }),
+    { reservedWrites: true },
+  );
+  const before = engine.lastSeqno;
+  await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false });
+  assert.equal(
+    engine.lastSeqno,
+    before + 1,
+    "not committed yet: the node's own interval (1000) still applies",
+  );
+  engine.appendSignature();
+  await engine.waitForCommit({ view: 1, seqno: engine.lastSeqno - 1 }, 5000);
+  const base = engine.lastSeqno;
+  await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false });
+  await engine.execute((tx) => counter(tx).put("c", "1"), { reservedWrites: false });
+  assert.equal(engine.lastSeqno, base + 3, "two transactions, then a signature, as the members configured");
   await engine.close();
 });
