@@ -102,7 +102,8 @@ export async function startNode(
   // Start from the latest committed snapshot: replay applies only the ledger suffix after it.
   const snapshot = recover ? null : snapshotToReplay(join(config.dataDir, "snapshots"), storeOptions);
   const replayer = new Replayer(new Store(storeOptions), identity, {
-    publicOnly: recover,
+    // A recovering node restarted before the shares came back holds only secrets from its own start.
+    publicOnlyBelow: recover ? Number.MAX_SAFE_INTEGER : (identity.ledgerSecrets[0]?.version ?? 0),
     ...(snapshot === null ? {} : { snapshot }),
     ...(consensus === null ? {} : { consensusCommit: consensus.commit }),
   });

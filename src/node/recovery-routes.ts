@@ -58,7 +58,12 @@ function memberRequest(caller: Caller): VerifiedRequest {
   return { memberId: caller.id, ...caller.request, type: caller.request.type as SignedRequestType };
 }
 
-export function createRecoveryApp(collector: ShareCollector, runtime: ConstitutionRuntime): App {
+/** `currentView`: the node's view; a share accepted in an earlier view was lost with a restart. */
+export function createRecoveryApp(
+  collector: ShareCollector,
+  runtime: ConstitutionRuntime,
+  currentView: () => number,
+): App {
   const contextOf = (tx: Parameters<typeof requestWindowS>[0]): GovContext => ({
     runtime,
     seqnoContext: tx.readVersion,
@@ -94,13 +99,13 @@ export function createRecoveryApp(collector: ShareCollector, runtime: Constituti
               "COTERIE_ERR_RECOVERY_WRONG_SHARE",
               "this is not the share issued to this member",
             );
-          if (shareSubmissions.in(tx).has(req.memberId))
+          if (shareSubmissions.in(tx).get(req.memberId)?.view === currentView())
             throw new CoterieError(
               "COTERIE_ERR_RECOVERY_DUPLICATE_SHARE",
               "this member's share was already accepted",
             );
           recordRequest(tx, req, contextOf(tx));
-          shareSubmissions.in(tx).put(req.memberId, { seqno_context: tx.readVersion });
+          shareSubmissions.in(tx).put(req.memberId, { seqno_context: tx.readVersion, view: currentView() });
           return (transactionId: string) => {
             collector.accept(req.memberId, share, wrapped.threshold);
             const body = {

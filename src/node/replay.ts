@@ -23,23 +23,27 @@ export class Replayer {
   private readonly history = new ViewHistory(1);
   private lastView = 0;
   private lastSignature = 0;
-  private readonly publicOnly: boolean;
+  private readonly publicOnlyBelow: number;
   /** Multi-node: keep the unsigned suffix (consensus decides its fate) and compact only committed history. */
   private readonly keepSuffix: boolean;
   private readonly compactUpTo: number;
   /** Entries whose private section was left unread (recover mode only). */
   privateSkipped = 0;
 
-  /** `publicOnly`: recover mode, where the ledger secrets come back only with the members' shares. */
+  /**
+   * `publicOnlyBelow`: entries below this seqno are applied without their private part — recover
+   * mode (everything), or a recovering node restarted before the members' shares came back
+   * (everything before its own first secret).
+   */
   constructor(
     store: Store,
     identity: Identity,
-    options: { publicOnly?: boolean; consensusCommit?: number; snapshot?: ReplaySnapshot } = {},
+    options: { publicOnlyBelow?: number; consensusCommit?: number; snapshot?: ReplaySnapshot } = {},
   ) {
     this.current = store;
     this.snapshot = options.snapshot ?? null;
     this.identity = identity;
-    this.publicOnly = options.publicOnly === true;
+    this.publicOnlyBelow = options.publicOnlyBelow ?? 0;
     this.keepSuffix = options.consensusCommit !== undefined;
     this.compactUpTo = options.consensusCommit ?? Number.MAX_SAFE_INTEGER;
   }
@@ -53,7 +57,7 @@ export class Replayer {
   private skipCovered(e: ReplayedEntry, snapshot: ReplaySnapshot): void {
     const entry = decodeEntry(e.bytes);
     this.history.record(entry.header.view, e.seqno);
-    if (!this.publicOnly) learnLedgerSecret(this.identity, e.seqno, publicWritesOf(entry));
+    if (e.seqno >= this.publicOnlyBelow) learnLedgerSecret(this.identity, e.seqno, publicWritesOf(entry));
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) this.lastSignature = e.seqno;
     if (e.seqno !== snapshot.seqno) return;
@@ -66,14 +70,16 @@ export class Replayer {
   }
 
   apply(e: ReplayedEntry): void {
-    if (this.snapshot !== null && e.seqno <= this.snapshot.seqno) return this.skipCovered(e, this.snapshot);
+    if (this.snapshot !== null && e.seqno <= this.snapshot.seqno) {
+      this.skipCovered(e, this.snapshot);
+      return;
+    }
     const entry = decodeEntry(e.bytes);
     const version = entry.header.secretVersion;
-    const secret = this.publicOnly
-      ? undefined
-      : this.identity.ledgerSecrets.find((s) => s.version === version);
+    const publicOnly = e.seqno < this.publicOnlyBelow;
+    const secret = publicOnly ? undefined : this.identity.ledgerSecrets.find((s) => s.version === version);
     assert(
-      entry.header.privateBytes === 0 || secret !== undefined || this.publicOnly,
+      entry.header.privateBytes === 0 || secret !== undefined || publicOnly,
       `ledger secret ${version} is held`,
     );
     if (entry.header.privateBytes > 0 && secret === undefined) this.privateSkipped++;
@@ -83,7 +89,7 @@ export class Replayer {
     this.current.applyWriteSet(writes, e.seqno);
     this.history.record(entry.header.view, e.seqno);
     // A rekey in this entry sealed the next secret to us: learn it before the entries it encrypts.
-    if (!this.publicOnly) learnLedgerSecret(this.identity, e.seqno, publicWrites);
+    if (!publicOnly) learnLedgerSecret(this.identity, e.seqno, publicWrites);
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) {
       this.lastSignature = e.seqno;

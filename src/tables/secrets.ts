@@ -77,8 +77,11 @@ export const recoveryState = defineTable(
   json<RecoveryState>(),
 );
 
-/** Key: member id. That member's share was accepted (the share itself is never written). */
-export type ShareSubmission = { seqno_context: number };
+/**
+ * Key: member id. That member's share was accepted by the node running in `view` (the share itself
+ * is never written; a recovering node that restarts — a new view — has lost it and takes it again).
+ */
+export type ShareSubmission = { seqno_context: number; view: number };
 export const shareSubmissions = defineTable(
   "public:coterie.internal.recovery.submissions",
   utf8,

@@ -166,7 +166,7 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
   assert.match(chosen.stdout, /chosen: .*node0/);
   const recoveredConfig = join(ws.dir, "recovered.config.json");
   writeFileSync(recoveredConfig, JSON.stringify({ ...config, dataDir: "recovered" }));
-  const recovered = await spawnCli(
+  let recovered = await spawnCli(
     ["recover", "start", "--config", recoveredConfig, "--from", join(ws.dir, "node0")],
     join(ws.dir, "recovered", "service_cert.pem"),
   );
@@ -191,7 +191,7 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
     const share0 = shareOf(ms[0] as Member);
     assert.equal((await submit(ms[0] as Member, share0)).body.error.code, "COTERIE_ERR_RECOVERY_NOT_OPEN");
     await pass(recovered, ms.slice(0, 2), [{ name: "transition_service_to_open" }]);
-    const reader = client(recovered, ws.user);
+    let reader = client(recovered, ws.user);
     assert.notEqual(
       (await reader.get("/app/log/private?id=1")).status,
       200,
@@ -209,6 +209,19 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
       ["AwaitingShares", 1],
       "one share changes nothing",
     );
+    // A crash of the recovering node loses the accepted share (it was only in memory): after a
+    // normal restart it still awaits shares, keeps the application closed, and takes it again.
+    reader.close();
+    await killNode(recovered);
+    recovered = await spawnCli(
+      ["start", "--config", recoveredConfig],
+      join(ws.dir, "recovered", "service_cert.pem"),
+    );
+    reader = client(recovered, ws.user);
+    const resumed = (await reader.get("/gov/v1/recovery")).json();
+    assert.deepEqual([resumed.state.status, resumed.accepted], ["AwaitingShares", 0]);
+    assert.notEqual((await reader.get("/app/log/private?id=1")).status, 200);
+    assert.equal((await submit(ms[0] as Member, share0)).body.accepted, 1);
     const cliSubmit = runCli([
       "recover",
       "submit-share",
