@@ -6,7 +6,7 @@
  */
 import type { WriteSet } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
-import { historicalSecrets, RECOVERY_STATE_KEY, recoveryState, shareSubmissions } from "../tables/secrets.ts";
+import { historicalSecrets, RECOVERY_STATE_KEY, recoveryState } from "../tables/secrets.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import type { Engine } from "./engine.ts";
@@ -70,13 +70,6 @@ export async function restorePrivateState(
     recoveryState
       .in(tx)
       .put(RECOVERY_STATE_KEY, { ...state, status: "Restored", restored_at: `${engine.view}.${s}` });
-    const submitted: string[] = [];
-    // biome-ignore lint/suspicious/useIterableCallbackReturn: forEach stops when the callback returns false
-    shareSubmissions.in(tx).forEach((id) => {
-      submitted.push(id);
-      return true;
-    });
-    for (const id of submitted) shareSubmissions.in(tx).delete(id);
   });
   engine.appendSignature();
   return { secrets: secrets.length, records };

@@ -7,8 +7,8 @@
  *   GET  /gov/v1/recovery/shares/{member_id} the member's encrypted share (public in the ledger)
  * A share is checked against the digest recorded when it was issued, so a wrong share is refused
  * at once and never counted; a member's second share is refused. Accepted shares are kept in
- * memory only (never written); the ledger records who submitted. At the threshold the private state
- * is restored in the background (recovery-restore.ts).
+ * memory only (never written); the ledger records the signed request (who submitted, when). At
+ * the threshold the private state is restored in the background (recovery-restore.ts).
  */
 import type { App, Caller } from "../app/types.ts";
 import type { ConstitutionRuntime, GovContext, VerifiedRequest } from "../governance/index.ts";
@@ -18,7 +18,6 @@ import {
   RECOVERY_STATE_KEY,
   recoveryShares,
   recoveryState,
-  shareSubmissions,
   WRAPPED_SECRET_KEY,
   wrappedSecret,
 } from "../tables/secrets.ts";
@@ -33,6 +32,7 @@ const SHARE_BYTES = 33;
 export type ShareCollector = {
   /** Called once per accepted share, after its transaction committed. */
   accept(memberId: string, share: Uint8Array, threshold: number): void;
+  has(memberId: string): boolean;
   count(): number;
 };
 
@@ -58,12 +58,7 @@ function memberRequest(caller: Caller): VerifiedRequest {
   return { memberId: caller.id, ...caller.request, type: caller.request.type as SignedRequestType };
 }
 
-/** `currentView`: the node's view; a share accepted in an earlier view was lost with a restart. */
-export function createRecoveryApp(
-  collector: ShareCollector,
-  runtime: ConstitutionRuntime,
-  currentView: () => number,
-): App {
+export function createRecoveryApp(collector: ShareCollector, runtime: ConstitutionRuntime): App {
   const contextOf = (tx: Parameters<typeof requestWindowS>[0]): GovContext => ({
     runtime,
     seqnoContext: tx.readVersion,
@@ -99,13 +94,14 @@ export function createRecoveryApp(
               "COTERIE_ERR_RECOVERY_WRONG_SHARE",
               "this is not the share issued to this member",
             );
-          if (shareSubmissions.in(tx).get(req.memberId)?.view === currentView())
+          // Accepted shares live in memory only (lost with a restart, then taken again); the signed
+          // request recorded below is the ledger's trace. Even two racing copies count once (a Map).
+          if (collector.has(req.memberId))
             throw new CoterieError(
               "COTERIE_ERR_RECOVERY_DUPLICATE_SHARE",
               "this member's share was already accepted",
             );
           recordRequest(tx, req, contextOf(tx));
-          shareSubmissions.in(tx).put(req.memberId, { seqno_context: tx.readVersion, view: currentView() });
           return (transactionId: string) => {
             collector.accept(req.memberId, share, wrapped.threshold);
             const body = {
@@ -160,6 +156,7 @@ export function createShareCollector(onThreshold: (shares: Uint8Array[]) => void
       onThreshold([...shares.values()]);
       shares.clear();
     },
+    has: (memberId) => shares.has(memberId),
     count: () => shares.size,
   };
 }

@@ -28,5 +28,5 @@ export function recoveryApp(
       (error: unknown) => log.error("recovery failed", { error: String(error) }),
     );
   });
-  return createRecoveryApp(collector, runtime, () => engine.view);
+  return createRecoveryApp(collector, runtime);
 }

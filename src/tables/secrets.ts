@@ -77,17 +77,6 @@ export const recoveryState = defineTable(
   json<RecoveryState>(),
 );
 
-/**
- * Key: member id. That member's share was accepted by the node running in `view` (the share itself
- * is never written; a recovering node that restarts — a new view — has lost it and takes it again).
- */
-export type ShareSubmission = { seqno_context: number; view: number };
-export const shareSubmissions = defineTable(
-  "public:coterie.internal.recovery.submissions",
-  utf8,
-  json<ShareSubmission>(),
-);
-
 /** Key: snapshot seqno (decimal). The digest of `snapshot_<seqno>` (docs/ledger-format.md, "Snapshots"). */
 export type SnapshotEvidence = { seqno: number; digest: string; bytes: number };
 export const snapshotEvidence = defineTable(

@@ -281,6 +281,8 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
   const recoveredLedger = join(ws.dir, "recovered", "ledger");
   const verified = runCli(["ledger", "verify", recoveredLedger]);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  const audit = runCli(["gov", "audit", recoveredLedger]);
+  assert.equal(audit.status, 0, audit.stdout + audit.stderr);
   const chosenAgain = runCli(["recover", "choose", "--from", join(ws.dir, "recovered")]);
   assert.equal(chosenAgain.status, 0, chosenAgain.stdout + chosenAgain.stderr);
   const pinnedOld = runCli([
