@@ -223,7 +223,7 @@ async function checkProof(r: Receipt): Promise<Uint8Array> {
 }
 
 /** Most `service_endorsements` followed (one per disaster recovery of the service). */
-export const SERVICE_ENDORSEMENTS_MAX = 64;
+const SERVICE_ENDORSEMENTS_MAX = 64;
 
 async function signedBy(cert: X509Certificate, issuer: X509Certificate): Promise<boolean> {
   try {
