@@ -52,6 +52,8 @@ export class Engine {
   private readonly waiters = new Map<number, Array<() => void>>();
   private timer: NodeJS.Timeout | null = null;
   private serviceConfigVersion = -1;
+  /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
+  private readonly writeSetObservers: Array<(seqno: number, writes: WriteSet) => void> = [];
   private readonly ceKeys = new Map<number, Uint8Array>();
 
   constructor(args: {
@@ -84,6 +86,20 @@ export class Engine {
 
   get lastSeqno(): number {
     return this.ledger.lastSeqno;
+  }
+
+  /**
+   * Registers `observer` for the plaintext write set of every entry this node appends or applies
+   * from now on (rolled-back seqnos are announced again when rewritten). Lets indexes follow the
+   * ledger without reading it back and decrypting it a second time.
+   */
+  observeWriteSets(observer: (seqno: number, writes: WriteSet) => void): void {
+    this.writeSetObservers.push(observer);
+  }
+
+  /** Announces an applied write set (the replicator calls this for entries it applies). */
+  announceWriteSet(seqno: number, writes: WriteSet): void {
+    for (const observe of this.writeSetObservers) observe(seqno, writes);
   }
 
   start(): void {
@@ -213,6 +229,8 @@ export class Engine {
     );
     this.ledger.append(entry, seqno, kind === EntryKind.signature);
     this.views.record(this.view, seqno);
+    // Signatures are announced too (with no writes), so a rewritten seqno always replaces the old one.
+    this.announceWriteSet(seqno, kind === EntryKind.transaction ? writeSet : []);
     this.replicator.replicate(seqno, kind === EntryKind.signature, entry.bytes);
   }
 

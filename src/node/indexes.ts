@@ -24,6 +24,8 @@ export const indexPostingsMax = 4_000_000;
 /** Entries indexed per background tick, so indexing never blocks requests for long. */
 export const indexBatchEntriesMax = 2_000;
 export const indexTickMs = 20;
+/** Announced write sets kept until indexed; beyond this, entries are read back from the ledger. */
+export const announcedWriteSetsMax = 100_000;
 
 export type IndexedWrite = { map: string; key: Uint8Array; value: Uint8Array | null };
 
@@ -49,11 +51,29 @@ export class HistoryIndex {
   private readonly byKey = new Map<string, Map<string, number[]>>();
   private readonly engine: Engine;
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Write sets the engine announced and the index has not consumed yet, by seqno: taken from
+   * memory instead of reading the entry back and decrypting it again. A rolled-back seqno is
+   * replaced when it is rewritten; only committed seqnos are consumed. Entries written before the
+   * index existed (replayed at start) are still read from the ledger.
+   */
+  private readonly announced = new Map<number, WriteSet>();
+  private lastAnnounced = 0;
   /** Why background indexing stopped, if it did. */
   failure: unknown = null;
 
   constructor(engine: Engine) {
     this.engine = engine;
+    engine.observeWriteSets((seqno, writes) => {
+      if (this.isFull || this.failure !== null || seqno <= this.indexedSeqno) return;
+      // Announcements arrive in seqno order except after a rollback, which restarts lower:
+      // everything at or above a re-announced seqno is from the discarded suffix.
+      if (seqno <= this.lastAnnounced)
+        for (const s of this.announced.keys()) if (s >= seqno) this.announced.delete(s);
+      // Bounded: past the limit the entry is read back from the ledger like a replayed one.
+      if (this.announced.size < announcedWriteSetsMax) this.announced.set(seqno, writes);
+      this.lastAnnounced = seqno;
+    });
   }
 
   get isFull(): boolean {
@@ -87,6 +107,13 @@ export class HistoryIndex {
     const to = Math.min(this.engine.committedSeqno, this.indexedSeqno + entriesMax);
     const secrets = this.engine.identity.ledgerSecrets;
     for (let seqno = this.indexedSeqno + 1; seqno <= to && !this.isFull; seqno++) {
+      const writes = this.announced.get(seqno);
+      if (writes !== undefined) {
+        this.announced.delete(seqno);
+        for (const m of writes) this.add(m.name, m.writes, seqno);
+        this.indexedSeqno = seqno;
+        continue;
+      }
       // Recover mode: wait (never skip) until the members' shares bring the ledger secrets back.
       const entry = decodeEntry(this.engine.ledger.files.read(seqno));
       const header = entry.header;

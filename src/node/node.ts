@@ -14,6 +14,7 @@ import { Store } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
+import { RECOVERY_STATE_KEY, recoveryState } from "../tables/secrets.ts";
 import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
@@ -197,9 +198,20 @@ async function serve(
     () => engine.ledger.files.totalBytes,
   );
   metrics.gauge("coterie_view", "Current view.", () => engine.view);
+  // Asked on every request: decode the two records only when a write to either changes them. A
+  // record's (version, view of that version) names its content even across a rollback.
+  let openCache = { tag: "", open: false };
   const serviceOpen = () => {
     const tx = engine.store.beginTx();
-    return serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open" && !recoveryPending(tx);
+    const tagOf = (v: number | undefined) => (v === undefined ? "-" : `${v}@${engine.views.viewOf(v)}`);
+    const tag = `${tagOf(serviceInfo.in(tx).versionOf(SERVICE_INFO_KEY))}/${tagOf(recoveryState.in(tx).versionOf(RECOVERY_STATE_KEY))}`;
+    if (tag !== openCache.tag) {
+      openCache = {
+        tag,
+        open: serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open" && !recoveryPending(tx),
+      };
+    }
+    return openCache.open;
   };
   // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
   const appMount = new AppMount(engine, app, log);

@@ -278,6 +278,7 @@ export class RaftReplicator implements Replicator {
     );
     engine.store.applyWriteSet(writes, e.index);
     engine.views.record(h.view, e.index);
+    engine.announceWriteSet(e.index, isSignature ? [] : writes);
     // A rekey in this entry sealed the next ledger secret to us: learn it before the entries it encrypts.
     learnLedgerSecret(engine.identity, e.index, publicWrites);
   }

@@ -146,3 +146,26 @@ test("the signature interval follows the committed service configuration (set_se
   assert.equal(engine.lastSeqno, base + 3, "two transactions, then a signature, as the members configured");
   await engine.close();
 });
+
+test("the history index follows announced write sets, and a rolled-back seqno is replaced, not kept", async () => {
+  const { HistoryIndex } = await import("../../../src/node/indexes.ts");
+  const engine = await makeEngine();
+  const index = new HistoryIndex(engine);
+  const put = (k: string) => engine.execute((tx) => counter(tx).put(k, "v"), { reservedWrites: false });
+  await put("a"); // seqno 1
+  engine.appendSignature(); // 2
+  await engine.waitForCommit({ view: 1, seqno: 1 }, 5000);
+  await put("stale"); // 3, never committed
+  await engine.rollback(2);
+  engine.appendSignature(); // 3 again, now a signature
+  await put("b"); // 4
+  engine.appendSignature(); // 5
+  await engine.waitForCommit({ view: 1, seqno: 4 }, 5000);
+  index.catchUp(100);
+  const keys = (k: string) => index.keySeqnos("counter", new TextEncoder().encode(k), 1, 10);
+  assert.deepEqual(keys("a"), [1]);
+  assert.deepEqual(keys("b"), [4]);
+  assert.deepEqual(keys("stale"), [], "the discarded write is not indexed");
+  assert.deepEqual(index.mapSeqnos("counter", 1, 10), [1, 4]);
+  await engine.close();
+});
