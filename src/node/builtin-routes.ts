@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { readerPartiesOf } from "../app/index.ts";
 import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
-import { CODE_ID } from "./code-id.ts";
 import type { FrontendDeps } from "./frontend.ts";
 import { mayReadTransaction } from "./historical.ts";
 import { parseTxId, sendJson } from "./http.ts";
@@ -89,7 +88,6 @@ export const builtinRoutes: BuiltinRoute[] = [
         engine: deps.engine,
         serviceOpen: deps.serviceOpen,
         bodyBytesMax: deps.config.http.bodyBytesMax,
-        codeId: CODE_ID,
       }),
   },
   {

@@ -22,6 +22,7 @@ import {
   withdrawProposal,
 } from "../governance/index.ts";
 import type { Tx } from "../kv/index.ts";
+import { joinRefusals } from "../tables/attestation.ts";
 import {
   CONSTITUTION_KEY,
   constitutionTable,
@@ -194,9 +195,12 @@ export function createGovernanceApp(runtime: ConstitutionRuntime): App {
       path: "/v1/nodes",
       auth: open,
       mode: "readonly",
-      summary: "Nodes: status, addresses, platform.",
+      summary: "Nodes: status, addresses, platform; joins refused on attestation, with the reason.",
       handler: ({ tx }) => ({
-        body: { nodes: list(tx, nodeInfo, (id, info) => ({ node_id: id, ...info })) },
+        body: {
+          nodes: list(tx, nodeInfo, (id, info) => ({ node_id: id, ...info })),
+          join_refusals: list(tx, joinRefusals, (key_id, refusal) => ({ key_id, ...refusal })),
+        },
       }),
     },
     {

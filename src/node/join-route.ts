@@ -1,6 +1,8 @@
 /**
  * `POST /node/join` on the primary (a backup redirects it). Verifies the joiner's evidence against
- * the attestation policy (virtual evidence allowed for now), records the node — Trusted at once
+ * the attestation policy the members govern (code measurements, host data and minimum TCB
+ * allow-lists; virtual evidence accepted while the service runs on the virtual platform), records
+ * a refusal with its reason for the members, records the node — Trusted at once
  * before the service opens, Pending afterwards (governance `transition_node_to_trusted`) — issues
  * its certificate endorsed by the service key, and, once it is Trusted and recorded as committed,
  * answers with the service key and ledger secrets sealed to the joiner's public key. The joiner
@@ -9,11 +11,14 @@
  */
 import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type AttestationPolicy, verifyEvidence, virtualMeasurement } from "../attestation/index.ts";
+import { verifyEvidence } from "../attestation/index.ts";
+import { sha256Hex } from "../crypto/hash.ts";
 import { publicKeyDer } from "../crypto/keys.ts";
 import { certificateId, endorseCertificate } from "../crypto/x509.ts";
+import { attestationPolicyOf } from "../governance/index.ts";
+import { joinRefusals } from "../tables/attestation.ts";
 import { nodeInfo } from "../tables/identities.ts";
-import { CoterieError } from "../util/errors.ts";
+import { CoterieError, isCoterieError } from "../util/errors.ts";
 import type { Engine } from "./engine.ts";
 import { parseJsonBody, readBody, sendJson } from "./http.ts";
 import { JOIN_SECRETS_LABEL, type JoinRequest, type JoinResponse, parseJoinRequest } from "./join-wire.ts";
@@ -27,13 +32,31 @@ export type JoinCall = {
   engine: Engine;
   serviceOpen: () => boolean;
   bodyBytesMax: number;
-  codeId: string;
 };
 
-/** The attestation policy for joiners until governance keeps allow-lists (the trust issue). */
-function joinPolicy(codeId: string): AttestationPolicy {
-  const measurement = virtualMeasurement(new TextEncoder().encode(codeId));
-  return { measurements: [measurement], hostData: ["00".repeat(32)], minTcb: {}, allowVirtual: true };
+/** Refusals kept for the members to read; beyond this, further ones are only logged. */
+export const joinRefusalsMax = 256;
+
+/**
+ * Records why a join was refused (keyed by the joiner's public key, so a retrying joiner keeps one
+ * record), unless the table is full. The evidence failed, so the record holds only what the
+ * joiner claimed and the stable error code, never anything secret.
+ */
+async function recordRefusal(engine: Engine, key: KeyObject, error: CoterieError): Promise<void> {
+  const keyId = sha256Hex(publicKeyDer(key));
+  const table = joinRefusals.in(engine.store.beginTx());
+  let count = 0;
+  table.forEach(() => {
+    count++;
+  });
+  if (count >= joinRefusalsMax && !table.has(keyId)) return;
+  await engine.execute(
+    (tx) =>
+      joinRefusals
+        .in(tx)
+        .put(keyId, { code: error.code, reason: error.message, at_seqno: engine.lastSeqno + 1 }),
+    { reservedWrites: true },
+  );
 }
 
 function spkiHex(key: KeyObject): string {
@@ -71,7 +94,15 @@ export async function handleJoin(call: JoinCall): Promise<number> {
   if (key.asymmetricKeyDetails?.namedCurve !== "secp384r1") {
     throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "join request: node keys are EC P-384");
   }
-  const verified = await verifyEvidence(body.evidence, joinPolicy(call.codeId), publicKeyDer(key));
+  const policy = attestationPolicyOf(engine.store.beginTx(), { allowVirtual: true });
+  let verified: Awaited<ReturnType<typeof verifyEvidence>>;
+  try {
+    verified = await verifyEvidence(body.evidence, policy, publicKeyDer(key));
+  } catch (error) {
+    if (isCoterieError(error) && error.code.startsWith("COTERIE_ERR_ATTESTATION_"))
+      await recordRefusal(engine, key, error);
+    throw error;
+  }
   let id = nodeWithKey(engine, key);
   if (id === null) id = await record(call, body, key, verified.platform);
   const info = nodeInfo.in(engine.store.beginTx()).get(id);

@@ -13,6 +13,7 @@ import { ConstitutionRuntime, genesisGovernance } from "../governance/index.ts";
 import { Store } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
 import { Ledger } from "../ledger/ledger.ts";
+import { codeIds, hostData, VIRTUAL_HOST_DATA } from "../tables/attestation.ts";
 import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
 import { RECOVERY_STATE_KEY, recoveryState } from "../tables/secrets.ts";
 import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
@@ -310,6 +311,9 @@ async function genesis(
         memberInfo.in(tx).put(id, info);
       }
       genesisGovernance(tx);
+      // Like CCF, the first node's own code is allowed to join; members govern the list from here.
+      codeIds.in(tx).put(virtualMeasurement(new TextEncoder().encode(CODE_ID)), { status: "AllowedToJoin" });
+      hostData.in(tx).put(VIRTUAL_HOST_DATA, { description: "virtual platform (no host data)" });
       for (const u of config.genesis.users) {
         const id = certificateId(u.cert);
         userCerts.in(tx).put(id, u.cert);

@@ -16,3 +16,13 @@ export const hostData = defineTable("public:coterie.gov.nodes.host_data", utf8, 
 /** Key: product ("Milan", "Genoa", "Turin"). The SVNs of `AttestationPolicy.minTcb[product]`. */
 export type SnpTcbMinimum = { bootloader: number; tee: number; snp: number; microcode: number; fmc?: number };
 export const snpTcbMinimum = defineTable("public:coterie.gov.nodes.snp_tcb", utf8, json<SnpTcbMinimum>());
+
+/**
+ * Joins refused on attestation, for the members to see: key = hex SHA-256 of the joiner's public
+ * key (DER), value = the stable error code and message. Bounded by the join route.
+ */
+export type JoinRefusal = { code: string; reason: string; at_seqno: number };
+export const joinRefusals = defineTable("public:coterie.gov.nodes.join_refusals", utf8, json<JoinRefusal>());
+
+/** The host data the virtual platform reports: 32 zero bytes. */
+export const VIRTUAL_HOST_DATA = "00".repeat(32);

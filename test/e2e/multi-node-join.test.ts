@@ -3,6 +3,7 @@
 // refused with a stable code and records nothing.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,7 +68,7 @@ test("coterie sandbox --nodes 3: three processes, one primary, redirects, refuse
     assert.equal(w.status, 307, w.body);
     c.close();
 
-    // A join whose evidence binds another key is refused; nothing is recorded.
+    // A join whose evidence binds another key is refused; no node is recorded, the refusal is.
     const dir = mkdtempSync(join(tmpdir(), "coterie-joiner-"));
     const platform = createPlatform("virtual", {
       measurement: virtualMeasurement(new TextEncoder().encode("coterie/0.1.0")),
@@ -89,7 +90,31 @@ test("coterie sandbox --nodes 3: three processes, one primary, redirects, refuse
     const malformed = await anon.post("/node/join", { public_key: "nope" });
     assert.equal(malformed.status, 400);
     assert.equal(malformed.json().error.code, "COTERIE_ERR_INVALID_INPUT");
-    assert.equal((await networkOf(primary)).nodes.length, 3, "nothing recorded");
+    // Code the members have not allowed (another measurement) is refused too, with its own reason.
+    const otherCode = createPlatform("virtual", {
+      measurement: virtualMeasurement(new TextEncoder().encode("coterie/9.9.9-unapproved")),
+      machineKeyPath: join(dir, "machine.key"),
+    });
+    const k3 = generateKeyPair("P-384");
+    const unapproved = await anon.post("/node/join", {
+      ...body,
+      public_key: publicKeyToPem(k3.publicKey),
+      evidence: await otherCode.getEvidence(reportDataForPublicKey(publicKeyDer(k3.publicKey))),
+    });
+    assert.equal(unapproved.status, 403, unapproved.body);
+    assert.equal(unapproved.json().error.code, "COTERIE_ERR_ATTESTATION_MEASUREMENT_NOT_ALLOWED");
+    assert.equal((await networkOf(primary)).nodes.length, 3, "no node recorded");
+    const gov = await anon.get("/gov/v1/nodes");
+    const refusals = gov.json().join_refusals as Array<{ key_id: string; code: string; reason: string }>;
+    const keyId = (k: typeof k2) => createHash("sha256").update(publicKeyDer(k.publicKey)).digest("hex");
+    assert.deepEqual(
+      refusals.map((r) => [r.key_id, r.code]).sort(),
+      [
+        [keyId(k2), "COTERIE_ERR_ATTESTATION_REPORT_DATA_MISMATCH"],
+        [keyId(k3), "COTERIE_ERR_ATTESTATION_MEASUREMENT_NOT_ALLOWED"],
+      ].sort(),
+      "both refusals are recorded for the members, with their reasons",
+    );
     anon.close();
   } finally {
     child.kill("SIGINT");
