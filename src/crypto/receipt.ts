@@ -247,7 +247,9 @@ async function checkEndorsement(
   if (await signedBy(nodeCert, serviceCert)) return;
   if (endorsements.length > SERVICE_ENDORSEMENTS_MAX)
     malformed(`at most ${SERVICE_ENDORSEMENTS_MAX} service_endorsements are followed`);
-  const chain = endorsements.map((pem) => parseCert(pem, "COTERIE_ERR_RECEIPT_MALFORMED", "service_endorsements"));
+  const chain = endorsements.map((pem) =>
+    parseCert(pem, "COTERIE_ERR_RECEIPT_MALFORMED", "service_endorsements"),
+  );
   for (let i = 0; i < chain.length; i++) {
     if (!(await signedBy(nodeCert, chain[i] as X509Certificate))) continue;
     let linked = true;

@@ -138,7 +138,8 @@ export const errorCodes = {
   // -- consensus
   COTERIE_ERR_CONSENSUS_JOIN_REFUSED: {
     status: 403,
-    summary: "A join request was refused: the node is retired, or the service runs as a single node without node-to-node channels.",
+    summary:
+      "A join request was refused: the node is retired, or the service runs as a single node without node-to-node channels.",
   },
   COTERIE_ERR_CONSENSUS_NO_PRIMARY: {
     status: 503,
@@ -204,7 +205,8 @@ export const errorCodes = {
   // -- apps and sandbox
   COTERIE_ERR_APP_BUNDLE_INVALID: {
     status: 400,
-    summary: "An app bundle loads but does not describe a valid app (ABI, endpoints, handlers, tables, limits).",
+    summary:
+      "An app bundle loads but does not describe a valid app (ABI, endpoints, handlers, tables, limits).",
   },
   COTERIE_ERR_SANDBOX_SYNTAX: {
     status: 400,
@@ -336,15 +338,18 @@ export const errorCodes = {
   // -- secrets and recovery
   COTERIE_ERR_RECOVERY_BAD_KEY: {
     status: 400,
-    summary: "An encryption key is not RSA (at least 2048 bits) or EC P-256/P-384, or the key does not decrypt the value.",
+    summary:
+      "An encryption key is not RSA (at least 2048 bits) or EC P-256/P-384, or the key does not decrypt the value.",
   },
   COTERIE_ERR_RECOVERY_NOT_RECOVERING: {
     status: 409,
-    summary: "The service is not waiting for recovery shares (not started in recover mode, or already restored).",
+    summary:
+      "The service is not waiting for recovery shares (not started in recover mode, or already restored).",
   },
   COTERIE_ERR_RECOVERY_NOT_OPEN: {
     status: 409,
-    summary: "Members must open the recovered service by vote (transition_service_to_open) before submitting recovery shares.",
+    summary:
+      "Members must open the recovered service by vote (transition_service_to_open) before submitting recovery shares.",
   },
   COTERIE_ERR_RECOVERY_NOT_A_PARTICIPANT: {
     status: 403,
@@ -360,7 +365,8 @@ export const errorCodes = {
   },
   COTERIE_ERR_RECOVERY_FAILED: {
     status: 500,
-    summary: "The combined shares did not unwrap the ledger secrets (the recorded shares or secrets are inconsistent).",
+    summary:
+      "The combined shares did not unwrap the ledger secrets (the recorded shares or secrets are inconsistent).",
   },
   COTERIE_ERR_RECOVERY_NO_LEDGER: {
     status: 400,

@@ -74,7 +74,9 @@ export function startNodeProcess(ws: Workspace, app = "logging", timeoutMs = 20_
 
 export function killNode(node: NodeProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<number | null> {
   return new Promise((resolvePromise) => {
-    if (node.child.exitCode !== null) return resolvePromise(node.child.exitCode);
+    // Already gone (an exit code, or killed by a signal): 'exit' has fired and will not again.
+    if (node.child.exitCode !== null || node.child.signalCode !== null)
+      return resolvePromise(node.child.exitCode);
     node.child.once("exit", (code) => resolvePromise(code));
     node.child.kill(signal);
   });

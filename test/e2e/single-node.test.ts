@@ -111,7 +111,12 @@ describe("single node", () => {
     const { connect } = await import("node:tls");
     const url = new URL(node.url);
     const outcome = await new Promise<string>((resolve) => {
-      const socket = connect({ host: url.hostname, port: Number(url.port), ca: node.serviceCert, maxVersion: "TLSv1.2" });
+      const socket = connect({
+        host: url.hostname,
+        port: Number(url.port),
+        ca: node.serviceCert,
+        maxVersion: "TLSv1.2",
+      });
       socket.once("secureConnect", () => {
         socket.destroy();
         resolve("connected");

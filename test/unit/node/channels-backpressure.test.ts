@@ -27,7 +27,14 @@ test("a peer that stops reading: bounded queue, counted drops, in-order drain af
   const received: number[] = [];
   const reader = new FrameReader(1 << 22);
   const server = createServer(
-    { key: b.keyPem, cert: b.certPem, ca: svcCert, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3" },
+    {
+      key: b.keyPem,
+      cert: b.certPem,
+      ca: svcCert,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.3",
+    },
     (socket) => {
       peer = socket;
       socket.pause();
