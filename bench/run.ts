@@ -23,6 +23,7 @@ function targetSpecs(base: number): TargetSpec[] {
     ceilingTarget(base),
     etcdTarget([base + 10, base + 11, base + 12], [base + 20, base + 21, base + 22]),
     coterieTarget("coterie-1", base + 30),
+    coterieTarget("coterie-3", base + 40, ["--nodes", "3"]),
   ];
 }
 

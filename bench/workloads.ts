@@ -154,8 +154,8 @@ export const WORKLOADS: readonly Workload[] = [
     preload: { templates: [etcdPut], count: PRELOAD_KEYS },
   },
   ...coterieWorkloads("coterie-1"),
-  // Multi-node, once `sandbox --nodes 3` exists: add `...coterieWorkloads("coterie-3")` here and
-  // coterieTarget("coterie-3", port, ["--nodes", "3"]) in run.ts's target list.
+  // Three nodes (`sandbox --nodes 3`), driven through the primary (node0) the sandbox starts first.
+  ...coterieWorkloads("coterie-3"),
   // Governed bundle: one entry like `${target} private write` whose path is the bundle's endpoint.
 ];
 
