@@ -9,6 +9,8 @@
 import { X509Certificate } from "@peculiar/x509";
 import { fromHex, leafHash, nodeHash, sha256, toHex } from "../crypto/merkle.ts";
 import { signedRootMessage } from "../crypto/receipt.ts";
+// Browser-safe: signature.ts only parses JSON (its write-set import is a type).
+import { SIGNATURES_MAP, type SignatureRecord, signatureRecordOf } from "../ledger/signature.ts";
 import { CoterieError } from "../util/errors.ts";
 import {
   CHUNK_HEADER_BYTES,
@@ -35,7 +37,7 @@ export type LedgerVerifyReport = {
 
 /** Must equal SERVICE_INFO_MAP of src/tables/service.ts (a test checks; client may not import tables). */
 export const SERVICE_INFO_MAP = "public:coterie.gov.service.info";
-export const SIGNATURES_MAP = "public:coterie.internal.signatures";
+export { SIGNATURES_MAP };
 /** A chunk set larger than this is refused rather than read into memory. */
 export const LEDGER_CHUNKS_MAX = 100_000;
 
@@ -209,45 +211,6 @@ class BrowserVerifier {
     this.certs.set(pem, entry);
     return entry;
   }
-}
-
-type SignatureRecord = {
-  view: number;
-  seqno: number;
-  tree_size: number;
-  root: string;
-  node_id: string;
-  signature: string;
-  cert: string;
-};
-
-/** Mirrors src/ledger/signature.ts signatureRecordOf, message for message. */
-function signatureRecordOf(
-  writes: ReturnType<typeof decodeWriteSet>,
-  view: number,
-  seqno: number,
-): SignatureRecord {
-  const bad = (why: string) =>
-    new CoterieError("COTERIE_ERR_LEDGER_MALFORMED", `signature entry ${view}.${seqno}: ${why}`);
-  if (writes.length !== 1 || writes[0]?.name !== SIGNATURES_MAP || writes[0].writes.length !== 1) {
-    throw bad(`must write exactly one record to ${SIGNATURES_MAP}`);
-  }
-  const value = writes[0].writes[0]?.value;
-  if (!value) throw bad("signature record deleted");
-  let r: SignatureRecord;
-  try {
-    r = JSON.parse(new TextDecoder().decode(value)) as SignatureRecord;
-  } catch {
-    throw bad("record is not JSON");
-  }
-  const hex64 = /^[0-9a-f]{64}$/;
-  if (r.view !== view || r.seqno !== seqno) throw bad("record names another transaction id");
-  if (r.tree_size !== seqno - 1) throw bad("tree_size must be seqno - 1");
-  if (typeof r.root !== "string" || !hex64.test(r.root)) throw bad("root is not 64 hex digits");
-  if (typeof r.node_id !== "string" || !hex64.test(r.node_id)) throw bad("node_id is not 64 hex digits");
-  if (typeof r.signature !== "string" || typeof r.cert !== "string")
-    throw bad("signature and cert are strings");
-  return r;
 }
 
 function publicWrites(e: LedgerEntry, at: Position) {

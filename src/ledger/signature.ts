@@ -5,8 +5,9 @@
  * certificate that the service identity endorsed. A transaction is committed once a signature
  * covering it is durable (on a majority, with consensus).
  */
+
+import type { WriteSet } from "../kv/types.ts";
 import { CoterieError } from "../util/errors.ts";
-import type { WriteSet } from "./write-set-codec.ts";
 
 export const SIGNATURES_MAP = "public:coterie.internal.signatures";
 export const SIGNATURE_KEY: Uint8Array = new TextEncoder().encode("signature");
