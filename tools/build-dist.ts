@@ -1,6 +1,7 @@
 // Builds dist/ for the published package: Node refuses to strip types from files under
 // node_modules, so an installed `coterie` must run JavaScript. Our TypeScript is bundled by
 // esbuild; npm dependencies stay external (they are installed beside it).
+import { cpSync, readdirSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -13,7 +14,12 @@ const common = {
   logLevel: "warning" as const,
 };
 
-await build({ ...common, entryPoints: { coterie: "src/cli/main.ts" }, outdir: "dist" });
+// child.js: the process-isolated sandbox's child, started beside the bundle (src/sandbox/remote.ts).
+await build({
+  ...common,
+  entryPoints: { coterie: "src/cli/main.ts", child: "src/sandbox/child.ts" },
+  outdir: "dist",
+});
 await build({
   ...common,
   entryPoints: {
@@ -26,4 +32,8 @@ await build({
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
 });
-console.log("dist/ built: coterie.js, app.js, client.js, client-node.js");
+// The shipped constitutions are read as source text at run time (src/governance/constitutions).
+for (const name of readdirSync("src/governance/constitutions").filter((n) => n.endsWith(".js"))) {
+  cpSync(`src/governance/constitutions/${name}`, `dist/constitutions/${name}`);
+}
+console.log("dist/ built: coterie.js, child.js, app.js, client.js, client-node.js");

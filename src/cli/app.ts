@@ -8,14 +8,31 @@
  * `coterie app deploy DIR|FILE [--limits JSON] <gov options>`: proposes `set_app` { source,
  * limits } signed by a member, through `coterie gov propose` (same options and output).
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { endpointsMax } from "../app/index.ts";
 import { loadBundle } from "../node/bundle.ts";
 
-const root = resolve(import.meta.dirname, "../..");
+/**
+ * The package root: `../..` from src/cli in a checkout, `..` from dist/ in an installed package
+ * (found by its package.json rather than a fixed depth, which broke `app build` once installed).
+ */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "coterie"
+    ) {
+      return dir;
+    }
+    if (dirname(dir) === dir) throw new Error(`no coterie package.json above ${from}`);
+  }
+}
+
+const root = packageRoot(import.meta.dirname);
 const appApi = join(root, "src/app/index.ts");
 const guestApi = join(root, "src/app/guest.ts");
 

@@ -6,7 +6,7 @@
  * that overruns it. After any child death the next request starts a new child and reloads modules.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert } from "../util/assert.ts";
@@ -20,7 +20,11 @@ import { frameLimits } from "./wire.ts";
 /** Extra time the parent allows beyond the child's own limit before it kills the child. */
 export const graceMs = 1000;
 const startTimeoutMs = 10_000;
-const childPath = join(import.meta.dirname, "child.ts");
+// The bundled package ships child.js beside the bundle (tools/build-dist.ts); a source checkout
+// runs child.ts (Node does not strip types under node_modules, so the package cannot).
+const childPath = [join(import.meta.dirname, "child.js"), join(import.meta.dirname, "child.ts")].find((p) =>
+  existsSync(p),
+) as string;
 
 type Child = { process: ChildProcess; requestFd: number; replyFd: number };
 
