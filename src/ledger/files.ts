@@ -56,6 +56,18 @@ export type RecoveryReport = { lastSeqno: number; truncatedBytes: number; trunca
 
 type Location = { chunk: number; offset: number; bytes: number };
 
+/** The first seqno of the ledger in `dir` (its first chunk's), or 1 when it holds no chunk yet. */
+export function firstSeqnoInDir(dir: string): number {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 1;
+  }
+  const firsts = names.map(firstSeqnoOfChunk).filter((s): s is number => s !== null);
+  return firsts.length === 0 ? 1 : Math.min(...firsts);
+}
+
 export class LedgerFiles {
   readonly dir: string;
   readonly options: LedgerFilesOptions;
@@ -145,6 +157,22 @@ export class LedgerFiles {
   private dropTornChunk(path: string, bytes: number, recovery: RecoveryReport): RecoveryReport {
     unlinkSync(path);
     return { ...recovery, truncatedBytes: bytes, truncatedAt: `${path}@0` };
+  }
+
+  /** The seqno of the first entry held (1 unless the ledger started after a snapshot). */
+  get firstHeldSeqno(): number {
+    return this.firstSeqno;
+  }
+
+  /**
+   * An empty ledger that will start after snapshot `seqno` (a joiner that caught up from it):
+   * the first append is `seqno + 1`.
+   */
+  startAfter(seqno: number): void {
+    assert(this.chunks.length === 0 && this.pending.length === 0, "only an empty ledger starts later");
+    assert(Number.isSafeInteger(seqno) && seqno >= 0, "a valid start seqno");
+    this.firstSeqno = seqno + 1;
+    this.durable = seqno;
   }
 
   /** The highest seqno appended (durable or pending). */

@@ -3,33 +3,65 @@
  * list of signature entries (for receipts and commit). One entry = one leaf; leaf index = seqno - 1.
  */
 import { assert } from "../util/assert.ts";
+import { CoterieError } from "../util/errors.ts";
 import { decodeEntry, type EncodedEntry, EntryKind, leafOf } from "./entry.ts";
 import { LedgerFiles, type LedgerFilesOptions, type RecoveryReport } from "./files.ts";
 import { leafHashSync, MerkleTree } from "./merkle-tree.ts";
 
 export type ReplayedEntry = { bytes: Buffer; seqno: number };
 
+/**
+ * Where a ledger may start when its files do not begin at seqno 1: a committed snapshot at a
+ * signature `seqno`, with the RFC 9162 frontier of the tree of that many leaves.
+ */
+export type LedgerBase = { seqno: number; frontier: readonly Uint8Array[] };
+
 export class Ledger {
   readonly files: LedgerFiles;
-  readonly tree = new MerkleTree();
+  /** Over every entry, or (a ledger that starts after a snapshot) from the snapshot's frontier on. */
+  readonly tree: MerkleTree;
   /** Seqnos of signature entries, ascending. */
   readonly signatureSeqnos: number[] = [];
 
-  private constructor(files: LedgerFiles) {
+  private constructor(files: LedgerFiles, tree: MerkleTree) {
     this.files = files;
+    this.tree = tree;
   }
 
-  /** Opens `dir`, rebuilding the tree; `onEntry` sees every recovered entry in order. */
+  /** The first seqno this node's ledger holds: 1, or the seqno after the snapshot it started from. */
+  get firstSeqno(): number {
+    return this.files.firstHeldSeqno;
+  }
+
+  /**
+   * Opens `dir`, rebuilding the tree; `onEntry` sees every recovered entry in order. With `base`,
+   * an empty directory starts at `base.seqno + 1`, and files that start there continue the tree
+   * from the frontier; files that start at 1 ignore it. Receipts for seqnos up to `base.seqno`
+   * then need the older ledger (another node's, or the archive).
+   */
   static open(
     dir: string,
     options: LedgerFilesOptions,
     onEntry: (e: ReplayedEntry) => void = () => {},
+    base: LedgerBase | null = null,
   ): { ledger: Ledger; recovery: RecoveryReport } {
     const replayed: ReplayedEntry[] = [];
     const { files, recovery } = LedgerFiles.open(dir, options, (bytes, seqno) =>
       replayed.push({ bytes, seqno }),
     );
-    const ledger = new Ledger(files);
+    if (base !== null && replayed.length === 0 && files.lastSeqno === 0) files.startAfter(base.seqno);
+    const first = files.firstHeldSeqno;
+    if (first > 1 && (base === null || base.seqno !== first - 1))
+      throw new CoterieError(
+        "COTERIE_ERR_LEDGER_CORRUPT",
+        `the ledger starts at seqno ${first} but no snapshot at ${first - 1} was given to start from`,
+      );
+    const fromBase = first > 1 && base !== null;
+    const ledger = new Ledger(
+      files,
+      fromBase ? MerkleTree.fromFrontier(base.seqno, base.frontier) : new MerkleTree(),
+    );
+    if (fromBase) ledger.signatureSeqnos.push(base.seqno);
     for (const e of replayed) {
       const decoded = decodeEntry(e.bytes);
       ledger.addLeaf(leafHashSync(leafOf(decoded)), e.seqno, decoded.header.kind === EntryKind.signature);

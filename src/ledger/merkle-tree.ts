@@ -38,22 +38,36 @@ export function nodeHashSync(left: Uint8Array, right: Uint8Array): Buffer {
 
 const EMPTY_ROOT = createHash("sha256").digest();
 
+/** Why a tree started from a frontier refuses to look below it. */
+export const PRE_FRONTIER_MESSAGE =
+  "this tree starts from a snapshot frontier: leaves before it (and proofs for them) need the older ledger";
+
 /** A growable array of 32-byte hashes stored in fixed-size Buffer chunks. */
 class HashArray {
   private readonly chunks: Buffer[] = [];
   length = 0;
+  /** Hashes below this index are not held (a tree started from a frontier). */
+  readonly base: number;
+
+  constructor(base = 0) {
+    this.base = base;
+    this.length = base;
+  }
 
   get(index: number): Buffer {
+    if (index < this.base) throw new RangeError(PRE_FRONTIER_MESSAGE);
     assert(index >= 0 && index < this.length, `hash index ${index} outside 0..${this.length}`);
-    const chunk = this.chunks[Math.floor(index / CHUNK_HASHES)]!;
-    const offset = (index % CHUNK_HASHES) * HASH_BYTES;
+    const at = index - this.base;
+    const chunk = this.chunks[Math.floor(at / CHUNK_HASHES)]!;
+    const offset = (at % CHUNK_HASHES) * HASH_BYTES;
     return chunk.subarray(offset, offset + HASH_BYTES);
   }
 
   push(hash: Uint8Array): void {
     assert(hash.length === HASH_BYTES, "a tree hash is 32 bytes");
-    const chunkIndex = Math.floor(this.length / CHUNK_HASHES);
-    const offsetHashes = this.length % CHUNK_HASHES;
+    const at = this.length - this.base;
+    const chunkIndex = Math.floor(at / CHUNK_HASHES);
+    const offsetHashes = at % CHUNK_HASHES;
     let chunk = this.chunks[chunkIndex];
     if (chunk === undefined) {
       chunk = Buffer.allocUnsafe(CHUNK_HASHES_INITIAL * HASH_BYTES);
@@ -68,9 +82,9 @@ class HashArray {
   }
 
   truncate(length: number): void {
-    assert(length >= 0 && length <= this.length, "truncate only shortens");
+    assert(length >= this.base && length <= this.length, "truncate only shortens, never below the base");
     this.length = length;
-    this.chunks.length = Math.ceil(length / CHUNK_HASHES);
+    this.chunks.length = Math.ceil((length - this.base) / CHUNK_HASHES);
   }
 
   bytesAllocated(): number {
@@ -91,12 +105,31 @@ export class MerkleTree {
   /** levels[k] holds complete subtrees of 2^k leaves; levels[0] the leaf hashes. */
   private readonly levels: HashArray[] = [new HashArray()];
   private readonly leavesMax: number;
+  /** Size of the frontier the tree started from (0: it holds every leaf). */
+  readonly startSize: number = 0;
 
-  constructor(options: MerkleTreeOptions = {}) {
+  constructor(options: MerkleTreeOptions = {}, start?: { size: number; frontier: readonly Uint8Array[] }) {
     this.leavesMax = options.leavesMax ?? LEAVES_MAX_DEFAULT;
     if (!Number.isSafeInteger(this.leavesMax) || this.leavesMax < 1) {
       throw new RangeError(`leavesMax must be a positive safe integer, got ${this.leavesMax}`);
     }
+    if (start !== undefined && start.size > 0) {
+      this.levels = frontierLevels(start.size, start.frontier);
+      this.startSize = start.size;
+    }
+  }
+
+  /**
+   * A tree of `size` leaves known only by its RFC 9162 frontier (src/ledger/snapshot-frontier.ts):
+   * roots of sizes >= `size`, appends, and proofs for leaves >= `size` are exact; anything that needs
+   * an earlier leaf throws a RangeError (receipts for those transactions need the older ledger).
+   */
+  static fromFrontier(
+    size: number,
+    frontier: readonly Uint8Array[],
+    options: MerkleTreeOptions = {},
+  ): MerkleTree {
+    return new MerkleTree(options, { size, frontier });
   }
 
   /** Number of leaves. */
@@ -135,6 +168,7 @@ export class MerkleTree {
   /** RFC 9162 §2.1.1 MTH of the first `size` leaves (default: all), in O(log n) hashes. */
   root(size: number = this.size): Buffer {
     this.checkSize(size, "size");
+    if (size < this.startSize) throw new RangeError(PRE_FRONTIER_MESSAGE);
     if (size === 0) return Buffer.from(EMPTY_ROOT);
     return Buffer.from(this.rangeHash(0, size));
   }
@@ -142,6 +176,7 @@ export class MerkleTree {
   /** Drops every leaf from index `size` on (rollback of uncommitted entries). */
   truncate(size: number): void {
     this.checkSize(size, "size");
+    if (size < this.startSize) throw new RangeError(PRE_FRONTIER_MESSAGE);
     let count = size;
     for (let k = 0; k < this.levels.length; k++) {
       this.levels[k]!.truncate(count);
@@ -159,6 +194,7 @@ export class MerkleTree {
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new RangeError(`leaf index ${index} is not below size ${size}`);
     }
+    if (index < this.startSize) throw new RangeError(PRE_FRONTIER_MESSAGE);
     const siblingsTopDown: Buffer[] = [];
     let lo = 0;
     let hi = size;
@@ -185,6 +221,7 @@ export class MerkleTree {
       throw new RangeError(`oldSize ${oldSize} must be within 0..${newSize}`);
     }
     if (oldSize === 0 || oldSize === newSize) return [];
+    if (oldSize < this.startSize) throw new RangeError(PRE_FRONTIER_MESSAGE);
     // SUBPROOF(m, D[lo:hi], b), unrolled: walk down, collecting the sibling at each level.
     const siblingsTopDown: Buffer[] = [];
     let m = oldSize;
@@ -242,6 +279,33 @@ export class MerkleTree {
       throw new RangeError(`${what} ${size} must be within 0..${this.size}`);
     }
   }
+}
+
+/**
+ * Levels of a tree of `size` leaves holding only the frontier: level k starts at floor(size / 2^k),
+ * less one where bit k of size is set — that one stored hash is the frontier's subtree of 2^k
+ * leaves. Every later append completes subtrees whose left halves are these or newer hashes.
+ */
+function frontierLevels(size: number, frontier: readonly Uint8Array[]): HashArray[] {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`frontier size ${size} is not valid`);
+  const bits: number[] = [];
+  for (let k = 0; 2 ** k <= size; k++) if (Math.floor(size / 2 ** k) % 2 === 1) bits.push(k);
+  if (frontier.length !== bits.length)
+    throw new RangeError(`a frontier of size ${size} has ${bits.length} hashes, got ${frontier.length}`);
+  const levels: HashArray[] = [];
+  for (let k = 0; k <= (bits.at(-1) ?? 0); k++) {
+    const count = Math.floor(size / 2 ** k);
+    const i = bits.indexOf(k);
+    if (i < 0) {
+      levels.push(new HashArray(count));
+      continue;
+    }
+    const level = new HashArray(count - 1);
+    // The frontier lists subtrees largest first; bits are ascending.
+    level.push(frontier[frontier.length - 1 - i] as Uint8Array);
+    levels.push(level);
+  }
+  return levels;
 }
 
 /** The largest power of two strictly smaller than n (n ≥ 2), the RFC's split point k. */

@@ -91,6 +91,26 @@ export function snapshotHeader(bytes: Buffer): { seqno: number; secretVersion: n
   return { seqno: Number(bytes.readBigUInt64LE(16)), secretVersion: Number(bytes.readBigUInt64LE(24)) };
 }
 
+/**
+ * Seqno, tree frontier and view history, without decrypting: what a ledger that starts after the
+ * snapshot needs before replay (the frontier continues the Merkle tree, the views give term(seqno)).
+ */
+export function snapshotHead(bytes: Buffer): Pick<SnapshotContents, "seqno" | "frontier" | "viewStarts"> {
+  const { seqno } = snapshotHeader(bytes);
+  const f = bytes.readUInt32LE(32);
+  const v = bytes.readUInt32LE(36);
+  if (f > FRONTIER_HASHES_MAX || SNAPSHOT_HEADER_BYTES + 32 * f + 16 * v > bytes.length)
+    throw malformedSnapshot("frontier or view history beyond the file");
+  const frontier = Array.from({ length: f }, (_, i) =>
+    bytes.subarray(SNAPSHOT_HEADER_BYTES + 32 * i, SNAPSHOT_HEADER_BYTES + 32 * (i + 1)),
+  );
+  const viewStarts: Array<[number, number]> = Array.from({ length: v }, (_, i) => {
+    const at = SNAPSHOT_HEADER_BYTES + 32 * f + 16 * i;
+    return [Number(bytes.readBigUInt64LE(at)), Number(bytes.readBigUInt64LE(at + 8))];
+  });
+  return { seqno, frontier, viewStarts };
+}
+
 /** Parses and decrypts a snapshot; `secret` must be the one its header names when it has private maps. */
 export function decodeSnapshot(bytes: Buffer, secret: LedgerSecret | null): SnapshotContents {
   const { seqno, secretVersion } = snapshotHeader(bytes);

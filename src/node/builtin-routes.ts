@@ -11,6 +11,7 @@ import { mayReadTransaction } from "./historical.ts";
 import { parseTxId, sendJson } from "./http.ts";
 import { handleJoin } from "./join-route.ts";
 import { networkNodes } from "./network-view.ts";
+import { handleLatestSnapshot } from "./snapshot-route.ts";
 
 export type BuiltinCall = {
   req: IncomingMessage;
@@ -90,6 +91,7 @@ export const builtinRoutes: BuiltinRoute[] = [
         bodyBytesMax: deps.config.http.bodyBytesMax,
       }),
   },
+  { method: "GET", path: "/node/snapshot/latest", handle: handleLatestSnapshot },
   {
     method: "GET",
     path: "/node/metrics",

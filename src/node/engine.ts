@@ -358,6 +358,12 @@ export class Engine {
   /** The receipt of a committed transaction; null while it is not committed. */
   receipt(id: TxId): Receipt | null {
     if (this.status(id) !== "Committed") return null;
+    if (id.seqno < this.ledger.firstSeqno)
+      throw new CoterieError(
+        "COTERIE_ERR_RECEIPT_UNAVAILABLE",
+        `this node started from a snapshot at ${this.ledger.firstSeqno - 1}: the receipt of ${id.view}.${id.seqno} needs the older ledger (ask another node)`,
+        { details: { transaction_id: `${id.view}.${id.seqno}`, status: "Committed" } },
+      );
     const signature = this.ledger.firstSignatureAfter(id.seqno);
     if (signature === 0 || signature > this.committed) return null;
     const receipt = buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));

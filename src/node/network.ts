@@ -117,6 +117,8 @@ export class Network {
     state: PersistedState;
     log: Logger;
     onFailure(error: unknown): void;
+    /** Voters at the snapshot the ledger starts after, when it does not start at seqno 1. */
+    baseConfiguration?: readonly NodeId[];
   }) {
     const { config, identity, log } = args;
     assert(config.nodeToNode !== null, "a network node has a node-to-node address");
@@ -127,6 +129,7 @@ export class Network {
       views: args.views,
       dir: raftDir(config),
       state: args.state,
+      ...(args.baseConfiguration === undefined ? {} : { baseConfiguration: args.baseConfiguration }),
     });
     const c = config.consensus;
     this.replicator = new RaftReplicator({

@@ -12,7 +12,9 @@ import { certificateId } from "../crypto/x509.ts";
 import { ConstitutionRuntime, genesisGovernance } from "../governance/index.ts";
 import { Store } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
+import { firstSeqnoInDir } from "../ledger/files.ts";
 import { Ledger } from "../ledger/ledger.ts";
+import { snapshotHead } from "../ledger/snapshot.ts";
 import { codeIds, hostData, VIRTUAL_HOST_DATA } from "../tables/attestation.ts";
 import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
 import { RECOVERY_STATE_KEY, recoveryState } from "../tables/secrets.ts";
@@ -38,6 +40,7 @@ import { Replayer } from "./replay.ts";
 import { LocalReplicator } from "./replicator.ts";
 import { networks } from "./routing.ts";
 import { SecretsService } from "./secrets-service.ts";
+import { fetchLatestSnapshot } from "./snapshot-fetch.ts";
 import { checkSnapshotEvidence, snapshotToReplay } from "./snapshot-files.ts";
 import { SnapshotService } from "./snapshot-service.ts";
 
@@ -101,16 +104,25 @@ export async function startNode(
     versionsRetainedMax:
       (config.nodeToNode === null ? 1 : 2) * config.uncommittedTxsMax + config.signatures.intervalTxs + 16,
   };
+  // A joiner catches up from the latest committed snapshot of its target (verified against the
+  // service certificate), and its ledger starts after it; without one it replays from seqno 1.
+  const snapshotsDir = join(config.dataDir, "snapshots");
+  if (joined !== null && config.join !== null)
+    await fetchLatestSnapshot(config.join.target, identity, snapshotsDir, log);
   // Start from the latest committed snapshot: replay applies only the ledger suffix after it.
-  const snapshot = recover ? null : snapshotToReplay(join(config.dataDir, "snapshots"), storeOptions);
+  const ledgerFirst = firstSeqnoInDir(join(config.dataDir, "ledger"));
+  const snapshot = recover ? null : snapshotToReplay(snapshotsDir, storeOptions, ledgerFirst);
   const replayer = new Replayer(new Store(storeOptions), identity, {
     // A recovering node restarted before the shares came back holds only secrets from its own start.
     publicOnlyBelow: recover ? Number.MAX_SAFE_INTEGER : (identity.ledgerSecrets[0]?.version ?? 0),
     ...(snapshot === null ? {} : { snapshot }),
     ...(consensus === null ? {} : { consensusCommit: consensus.commit }),
   });
-  const { ledger, recovery } = Ledger.open(join(config.dataDir, "ledger"), config.ledger, (e) =>
-    replayer.apply(e),
+  const { ledger, recovery } = Ledger.open(
+    join(config.dataDir, "ledger"),
+    config.ledger,
+    (e) => replayer.apply(e),
+    snapshot === null ? null : snapshotHead(snapshot.bytes),
   );
   if (recover && ledger.lastSeqno === 0)
     throw new CoterieError(
@@ -129,7 +141,7 @@ export async function startNode(
   const { views, committedSeqno, discarded } = await replayer.finish(ledger);
   if (discarded > 0) log.warn("discarded unsigned ledger suffix", { entries: discarded });
   if (snapshot !== null) {
-    checkSnapshotEvidence(replayer.store, snapshot);
+    checkSnapshotEvidence(replayer.store, snapshot, { allowMissing: ledger.firstSeqno > 1 });
     log.info("started from snapshot", { seqno: snapshot.seqno, replayed: ledger.lastSeqno - snapshot.seqno });
   }
   if (recover) {
@@ -146,7 +158,16 @@ export async function startNode(
   const network =
     consensus === null
       ? null
-      : new Network({ config, identity, ledger, views, state: consensus, log, onFailure });
+      : new Network({
+          config,
+          identity,
+          ledger,
+          views,
+          state: consensus,
+          log,
+          onFailure,
+          ...(replayer.baseConfiguration === null ? {} : { baseConfiguration: replayer.baseConfiguration }),
+        });
   if (network !== null) await network.listen();
   const replicator = network?.replicator ?? new LocalReplicator(ledger, onFailure);
   engine = new Engine({

@@ -110,8 +110,18 @@ export class LedgerStorage implements Storage {
   private cacheBytes = 0;
   private commitWrittenAt = 0;
 
-  constructor(args: { ledger: Ledger; views: ViewHistory; dir: string; state: PersistedState }) {
+  /** Voters at the snapshot the ledger starts after (unused when it starts at seqno 1). */
+  private readonly baseConfiguration: readonly NodeId[];
+
+  constructor(args: {
+    ledger: Ledger;
+    views: ViewHistory;
+    dir: string;
+    state: PersistedState;
+    baseConfiguration?: readonly NodeId[];
+  }) {
     this.ledger = args.ledger;
+    this.baseConfiguration = args.baseConfiguration ?? args.state.initialConfiguration;
     this.views = args.views;
     this.dir = args.dir;
     this.state = { ...args.state };
@@ -123,10 +133,13 @@ export class LedgerStorage implements Storage {
   }
 
   hardState(): HardState {
-    return { term: this.state.term, vote: this.state.vote, commit: this.state.commit };
+    // The snapshot a ledger starts after is committed, whatever the state file last recorded.
+    const commit = Math.max(this.state.commit, this.firstIndex() - 1);
+    return { term: this.state.term, vote: this.state.vote, commit };
   }
+  /** 1, or the seqno after the snapshot this node caught up from: the leader sends only the suffix. */
   firstIndex(): number {
-    return 1;
+    return this.ledger.firstSeqno;
   }
   lastIndex(): number {
     return this.stable;
@@ -137,7 +150,10 @@ export class LedgerStorage implements Storage {
     return this.views.viewOf(index);
   }
   entries(lo: number, hi: number, bytesMax: number): Entry[] {
-    assert(lo >= 1 && lo < hi && hi <= this.stable + 1, `entries [${lo}, ${hi}) out of range`);
+    assert(
+      lo >= this.firstIndex() && lo < hi && hi <= this.stable + 1,
+      `entries [${lo}, ${hi}) out of range`,
+    );
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = lo; i < hi; i++) {
@@ -148,8 +164,14 @@ export class LedgerStorage implements Storage {
     }
     return out;
   }
+  /** The snapshot the ledger starts after, as metadata only: term from its view history. */
   snapshot(): Snapshot {
-    return emptySnapshot;
+    const base = this.firstIndex() - 1;
+    if (base === 0) return emptySnapshot;
+    return {
+      meta: { index: base, term: this.views.viewOf(base), configuration: this.baseConfiguration },
+      payload: new Uint8Array(0),
+    };
   }
 
   private entry(index: number): Entry {

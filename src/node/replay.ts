@@ -10,8 +10,10 @@
 import type { Store, StoreOptions, WriteSet } from "../kv/index.ts";
 import { decodeEntry, EntryKind, privateWritesOf, publicWritesOf } from "../ledger/entry.ts";
 import type { Ledger, ReplayedEntry } from "../ledger/ledger.ts";
+import { snapshotHead } from "../ledger/snapshot.ts";
 import { assert } from "../util/assert.ts";
 import type { Identity } from "./identity.ts";
+import { CONFIGURATION_KEY, configurationTable } from "./raft-storage.ts";
 import { learnLedgerSecret } from "./secrets.ts";
 import { storeFromSnapshot } from "./snapshot-files.ts";
 import { ViewHistory } from "./view-history.ts";
@@ -27,6 +29,10 @@ export class Replayer {
   /** Multi-node: keep the unsigned suffix (consensus decides its fate) and compact only committed history. */
   private readonly keepSuffix: boolean;
   private readonly compactUpTo: number;
+  /** The ledger started after the snapshot, which replay loaded before its first entry. */
+  private startedAhead = false;
+  /** Voters recorded at that snapshot (null: none recorded, the initial configuration holds). */
+  baseConfiguration: readonly string[] | null = null;
   /** Entries whose private section was left unread (recover mode only). */
   privateSkipped = 0;
 
@@ -69,10 +75,37 @@ export class Replayer {
     assert(this.current.version === snapshot.seqno, "the snapshot is at its seqno");
   }
 
+  /**
+   * A ledger that starts after the snapshot (a joiner that caught up from it): the snapshot is the
+   * state, its view history the views, and its seqno (a committed signature) the last signature.
+   */
+  private loadAhead(snapshot: ReplaySnapshot): void {
+    this.current = storeFromSnapshot(
+      snapshot.bytes,
+      this.identity.ledgerSecrets,
+      snapshot.storeOptions,
+    ).store;
+    assert(this.current.version === snapshot.seqno, "the snapshot is at its seqno");
+    for (const [view, first] of snapshotHead(snapshot.bytes).viewStarts) {
+      this.history.record(view, first);
+      this.lastView = Math.max(this.lastView, view);
+    }
+    this.lastSignature = snapshot.seqno;
+    this.startedAhead = true;
+    this.baseConfiguration = configurationTable.in(this.current.beginTx()).get(CONFIGURATION_KEY) ?? null;
+  }
+
   apply(e: ReplayedEntry): void {
     if (this.snapshot !== null && e.seqno <= this.snapshot.seqno) {
       this.skipCovered(e, this.snapshot);
       return;
+    }
+    if (this.snapshot !== null && this.current.version < this.snapshot.seqno) {
+      assert(
+        e.seqno === this.snapshot.seqno + 1,
+        "a ledger that starts after a snapshot starts right after it",
+      );
+      this.loadAhead(this.snapshot);
     }
     const entry = decodeEntry(e.bytes);
     const version = entry.header.secretVersion;
@@ -99,6 +132,12 @@ export class Replayer {
 
   /** Drops the unsigned suffix and returns the view history for a new view. */
   async finish(ledger: Ledger): Promise<{ views: ViewHistory; committedSeqno: number; discarded: number }> {
+    if (
+      this.snapshot !== null &&
+      this.current.version < this.snapshot.seqno &&
+      ledger.lastSeqno === this.snapshot.seqno
+    )
+      this.loadAhead(this.snapshot);
     const discarded = this.keepSuffix ? 0 : ledger.lastSeqno - this.lastSignature;
     if (discarded > 0) {
       await ledger.truncate(this.lastSignature);
@@ -112,7 +151,13 @@ export class Replayer {
     // With consensus the view follows the term, which only a new election raises.
     const views = new ViewHistory(this.keepSuffix ? Math.max(1, this.lastView) : this.lastView + 1);
     for (const [view, first] of this.history.starts()) views.record(view, first);
-    return { views, committedSeqno: Math.min(this.lastSignature, this.compactUpTo), discarded };
+    // A snapshot is committed by definition (its evidence transaction is).
+    const floor = this.startedAhead && this.snapshot !== null ? this.snapshot.seqno : 0;
+    return {
+      views,
+      committedSeqno: Math.max(floor, Math.min(this.lastSignature, this.compactUpTo)),
+      discarded,
+    };
   }
 }
 

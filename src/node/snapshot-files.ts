@@ -53,19 +53,36 @@ export function readSnapshot(file: SnapshotFile): Buffer {
   return bytes;
 }
 
-/** The latest committed snapshot in `dir` as replay input, or null when there is none. */
+/**
+ * The snapshot to replay from, or null: the latest committed one in `dir`, except that a ledger
+ * whose first entry is `ledgerFirstSeqno` > 1 (a node that joined from a snapshot) needs exactly
+ * the snapshot it starts after — its Merkle tree continues from that one's frontier.
+ */
 export function snapshotToReplay(
   dir: string,
   storeOptions: StoreOptions,
+  ledgerFirstSeqno = 1,
 ): { bytes: Buffer; seqno: number; storeOptions: StoreOptions } | null {
-  const file = latestCommittedSnapshot(dir);
+  const file =
+    ledgerFirstSeqno > 1
+      ? (committedSnapshots(dir).find((f) => f.seqno === ledgerFirstSeqno - 1) ?? null)
+      : latestCommittedSnapshot(dir);
   return file === null ? null : { bytes: readSnapshot(file), seqno: file.seqno, storeOptions };
 }
 
-/** After replay: the file must be the one whose digest the (signed) ledger recorded. */
-export function checkSnapshotEvidence(store: Store, snapshot: { bytes: Buffer; seqno: number }): void {
+/**
+ * After replay: the file must be the one whose digest the (signed) ledger recorded. A ledger that
+ * starts after the snapshot may not hold the evidence yet (`allowMissing`): that file was checked
+ * against the evidence transaction's receipt when it was fetched (snapshot-fetch.ts).
+ */
+export function checkSnapshotEvidence(
+  store: Store,
+  snapshot: { bytes: Buffer; seqno: number },
+  options: { allowMissing?: boolean } = {},
+): void {
   const tx = store.beginTx();
   const recorded = snapshotEvidence.in(tx).get(String(snapshot.seqno));
+  if (recorded === undefined && options.allowMissing === true) return;
   if (recorded?.digest !== snapshotDigest(snapshot.bytes))
     throw new CoterieError(
       "COTERIE_ERR_SNAPSHOT_MALFORMED",

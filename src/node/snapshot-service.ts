@@ -124,7 +124,10 @@ export class SnapshotService {
     }
     const path = join(this.dir, `snapshot_${seqno}_${evidence}.committed`);
     renameSync(pending, path);
-    for (const old of committedSnapshots(this.dir).slice(SNAPSHOTS_RETAINED_MAX)) unlinkSync(old.path);
+    // Never the snapshot this node's ledger starts after: a restart needs its frontier.
+    const base = e.ledger.firstSeqno - 1;
+    for (const old of committedSnapshots(this.dir).slice(SNAPSHOTS_RETAINED_MAX))
+      if (old.seqno !== base) unlinkSync(old.path);
     for (const name of readdirSync(this.dir))
       if (/^snapshot_\d+$/.test(name)) unlinkSync(join(this.dir, name));
     this.log.info("snapshot committed", { seqno, evidence_seqno: evidence, bytes: bytes.length });
