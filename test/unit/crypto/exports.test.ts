@@ -74,7 +74,14 @@ const expected: Record<string, [object, string[]]> = {
   "crypto/shamir.ts": [shamir, ["SECRET_BYTES_MAX", "SHARES_MAX", "combineShares", "splitSecret"]],
   "ledger/merkle-tree.ts": [
     merkleTree,
-    ["HASH_BYTES", "LEAVES_MAX_DEFAULT", "MerkleTree", "leafHashSync", "nodeHashSync"],
+    [
+      "HASH_BYTES",
+      "LEAVES_MAX_DEFAULT",
+      "MerkleTree",
+      "PRE_FRONTIER_MESSAGE",
+      "leafHashSync",
+      "nodeHashSync",
+    ],
   ],
 };
 
