@@ -23,7 +23,7 @@ import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { appBundleValidator } from "./bundle.ts";
 import { AppMount } from "./bundle-mount.ts";
-import { CODE_ID } from "./code-id.ts";
+import { CODE_ID, virtualCodeId } from "./code-id.ts";
 import type { NodeConfig } from "./config.ts";
 import { Engine } from "./engine.ts";
 import { Frontend } from "./frontend.ts";
@@ -57,7 +57,7 @@ export type RunningNode = {
 function platformFor(config: NodeConfig): Platform {
   mkdirSync(join(config.dataDir, "sealed"), { recursive: true, mode: 0o700 });
   return createPlatform("virtual", {
-    measurement: virtualMeasurement(new TextEncoder().encode(CODE_ID)),
+    measurement: virtualMeasurement(new TextEncoder().encode(virtualCodeId())),
     machineKeyPath: join(config.dataDir, "sealed", "virtual-machine.key"),
   });
 }
@@ -333,7 +333,9 @@ async function genesis(
       }
       genesisGovernance(tx);
       // Like CCF, the first node's own code is allowed to join; members govern the list from here.
-      codeIds.in(tx).put(virtualMeasurement(new TextEncoder().encode(CODE_ID)), { status: "AllowedToJoin" });
+      codeIds
+        .in(tx)
+        .put(virtualMeasurement(new TextEncoder().encode(virtualCodeId())), { status: "AllowedToJoin" });
       hostData.in(tx).put(VIRTUAL_HOST_DATA, { description: "virtual platform (no host data)" });
       for (const u of config.genesis.users) {
         const id = certificateId(u.cert);

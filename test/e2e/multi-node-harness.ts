@@ -37,11 +37,12 @@ export function spawnNode(
   index: number,
   configPath: string,
   timeoutMs = 30_000,
+  env: Record<string, string> = {},
 ): Promise<NetNode> {
   const child: ChildProcess = spawn(
     process.execPath,
     ["--no-node-snapshot", cli, "start", "--config", configPath, "--app", "logging"],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
   );
   let out = "";
   let err = "";
