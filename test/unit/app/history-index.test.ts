@@ -2,41 +2,15 @@
 // scan of everything written answers (public and private maps, deletes, ranges), only committed
 // entries are indexed, and the read policy filters historical results like direct reads.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
-import { Store, utf8 } from "../../../src/kv/index.ts";
-import { Ledger } from "../../../src/ledger/ledger.ts";
-import { Engine } from "../../../src/node/engine.ts";
+import { utf8 } from "../../../src/kv/index.ts";
+import type { Engine } from "../../../src/node/engine.ts";
 import { historicalReader } from "../../../src/node/historical.ts";
-import { createIdentity } from "../../../src/node/identity.ts";
 import { HistoryIndex, historyIndexOf } from "../../../src/node/indexes.ts";
-import { LocalReplicator } from "../../../src/node/replicator.ts";
-import { ViewHistory } from "../../../src/node/view-history.ts";
-import { tempDir } from "../ledger/helpers.ts";
 
-async function makeEngine(): Promise<Engine> {
-  const { ledger } = Ledger.open(join(tempDir(), "ledger"), {
-    chunkBytesMax: 1 << 20,
-    batchBytesMax: 1 << 20,
-  });
-  const replicator = new LocalReplicator(ledger, (e) => {
-    throw e;
-  });
-  return new Engine({
-    store: new Store(),
-    ledger,
-    identity: await createIdentity([]),
-    replicator,
-    views: new ViewHistory(1),
-    committedSeqno: 0,
-    options: {
-      signatureIntervalTxs: 1000,
-      signatureIntervalMs: 60_000,
-      txAttemptsMax: 3,
-      uncommittedTxsMax: 10_000,
-    },
-  });
-}
+import { makeEngine as makeEngineWith } from "../node/engine-fixture.ts";
+
+const makeEngine = () => makeEngineWith({ signatureIntervalMs: 60_000 });
 
 type Model = Array<{ seqno: number; map: string; key: string; value: string | null }>;
 

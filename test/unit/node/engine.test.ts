@@ -1,40 +1,14 @@
 // The engine's write path without HTTP: optimistic concurrency re-runs a conflicting handler,
 // gives up with 409 after the configured attempts, and a handler that throws appends nothing.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
-import { Store, utf8 } from "../../../src/kv/index.ts";
-import { Ledger } from "../../../src/ledger/ledger.ts";
-import { Engine } from "../../../src/node/engine.ts";
-import { createIdentity } from "../../../src/node/identity.ts";
-import { LocalReplicator } from "../../../src/node/replicator.ts";
-import { ViewHistory } from "../../../src/node/view-history.ts";
+import { utf8 } from "../../../src/kv/index.ts";
+import type { Engine } from "../../../src/node/engine.ts";
 import { SERVICE_CONFIG_KEY, serviceConfiguration } from "../../../src/tables/service.ts";
-import { tempDir } from "../ledger/helpers.ts";
 
-async function makeEngine(txAttemptsMax = 3) {
-  const { ledger } = Ledger.open(join(tempDir(), "ledger"), {
-    chunkBytesMax: 1 << 20,
-    batchBytesMax: 1 << 20,
-  });
-  const replicator = new LocalReplicator(ledger, (e) => {
-    throw e;
-  });
-  return new Engine({
-    store: new Store(),
-    ledger,
-    identity: await createIdentity([]),
-    replicator,
-    views: new ViewHistory(1),
-    committedSeqno: 0,
-    options: {
-      signatureIntervalTxs: 1000,
-      signatureIntervalMs: 1000,
-      txAttemptsMax,
-      uncommittedTxsMax: 10_000,
-    },
-  });
-}
+import { makeEngine as makeEngineWith } from "./engine-fixture.ts";
+
+const makeEngine = (txAttemptsMax = 3) => makeEngineWith({ txAttemptsMax });
 
 const counter = (tx: Parameters<Parameters<Engine["execute"]>[0]>[0]) => tx.typed("counter", utf8, utf8);
 
