@@ -5,7 +5,7 @@
  *   start --config FILE [--app NAME|PATH]                      a node from a configuration file
  *   node join --target URL --config FILE [--service-cert PEM]  a node that joins an existing service
  *   sandbox --nodes N                                          a local N-node network (N processes)
- *   ledger verify DIR [--service-cert PEM]                     re-check a whole ledger offline
+ *   ledger verify DIR [--service-cert PEM] [--snapshot FILE]   re-check a whole ledger offline
  *   receipt verify FILE --service-cert PEM                     check one receipt offline
  *   keygen --name NAME [--out DIR]                             a member or user key and certificate
  *   app build DIR | deploy DIR|FILE ...                        bundle an app; propose it (src/cli/app.ts)
@@ -25,7 +25,7 @@ const usage = `usage: coterie <command>
   sandbox [--workspace DIR] [--port N] [--app NAME|PATH] [--nodes N]
   start --config FILE [--app NAME|PATH]
   node join --target URL --config FILE [--service-cert PEM] [--app NAME|PATH]
-  ledger verify DIR [--service-cert PEM]
+  ledger verify DIR [--service-cert PEM] [--snapshot FILE]
   receipt verify FILE --service-cert PEM
   keygen --name NAME [--out DIR]
   gov propose|vote|withdraw|list|show|ack|audit ...   (coterie gov --help)
@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       nodes: { type: "string" },
       target: { type: "string" },
       "service-cert": { type: "string" },
+      snapshot: { type: "string" },
       name: { type: "string" },
       out: { type: "string" },
       json: { type: "boolean" },

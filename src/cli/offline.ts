@@ -3,23 +3,33 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { verifyReceipt } from "../crypto/receipt.ts";
 import { verifyLedgerDirectory } from "../ledger/verify.ts";
 import { ensureIdentityFiles } from "./identity-files.ts";
+import { ledgerOnDisk } from "./ledger-base.ts";
 import { UsageError } from "./main.ts";
 
-type Values = { "service-cert"?: string; json?: boolean; name?: string; out?: string };
+type Values = { "service-cert"?: string; snapshot?: string; json?: boolean; name?: string; out?: string };
 
+/** DIR is a ledger directory or a node's data directory; see ledger-base.ts for `--snapshot`. */
 export function runLedgerVerify(dir: string | undefined, values: Values): number {
   if (!dir) throw new UsageError("ledger verify needs a directory");
   const serviceCertPem = values["service-cert"] ? readFileSync(values["service-cert"], "utf8") : undefined;
-  const report = verifyLedgerDirectory(dir, serviceCertPem === undefined ? {} : { serviceCertPem });
+  const { ledgerDir, snapshot } = ledgerOnDisk(dir, values.snapshot === undefined ? [] : [values.snapshot]);
+  const report = verifyLedgerDirectory(ledgerDir, {
+    ...(serviceCertPem === undefined ? {} : { serviceCertPem }),
+    ...(snapshot === null ? {} : { snapshot: snapshot.bytes }),
+  });
   if (values.json) console.log(JSON.stringify({ ok: true, ...report }));
   else {
     console.log(
       `ledger OK: ${report.entries} entries in ${report.chunks.length} chunk(s), ${report.signatures} signatures, ` +
         `last signed seqno ${report.lastSignedSeqno}, unsigned tail ${report.unsignedTail}`,
     );
-    if (report.serviceCertSource === "ledger") {
+    if (report.snapshot !== null)
       console.log(
-        "note: no --service-cert given; trusted the service certificate recorded in the ledger itself",
+        `started after snapshot ${report.snapshot.seqno} (${snapshot?.path}); its digest is recorded at seqno ${report.snapshot.evidenceSeqno}`,
+      );
+    if (report.serviceCertSource !== "given") {
+      console.log(
+        `note: no --service-cert given; trusted the service certificate recorded in the ${report.serviceCertSource} itself`,
       );
     }
   }

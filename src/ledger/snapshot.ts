@@ -111,26 +111,22 @@ export function snapshotHead(bytes: Buffer): Pick<SnapshotContents, "seqno" | "f
   return { seqno, frontier, viewStarts };
 }
 
-/** Parses and decrypts a snapshot; `secret` must be the one its header names when it has private maps. */
-export function decodeSnapshot(bytes: Buffer, secret: LedgerSecret | null): SnapshotContents {
+/**
+ * Parses and decrypts a snapshot; `secret` must be the one its header names when it has private
+ * maps. With `"public-only"` the private section is left unread (its length is still checked): what
+ * a recovering node can load before the members' shares bring the secret back.
+ */
+export function decodeSnapshot(bytes: Buffer, secret: LedgerSecret | null | "public-only"): SnapshotContents {
   const { seqno, secretVersion } = snapshotHeader(bytes);
-  const f = bytes.readUInt32LE(32);
-  const v = bytes.readUInt32LE(36);
   const p = bytes.readUInt32LE(40);
   const q = bytes.readUInt32LE(44);
-  if (f > FRONTIER_HASHES_MAX) throw malformedSnapshot("frontier too long");
-  const p0 = SNAPSHOT_HEADER_BYTES + 32 * f + 16 * v;
+  if (bytes.readUInt32LE(32) > FRONTIER_HASHES_MAX) throw malformedSnapshot("frontier too long");
+  const { frontier, viewStarts } = snapshotHead(bytes);
+  const p0 = SNAPSHOT_HEADER_BYTES + 32 * frontier.length + 16 * viewStarts.length;
   if (p0 + p + q !== bytes.length)
     throw malformedSnapshot("section lengths do not add up to the file length");
-  const frontier = Array.from({ length: f }, (_, i) =>
-    bytes.subarray(SNAPSHOT_HEADER_BYTES + 32 * i, SNAPSHOT_HEADER_BYTES + 32 * (i + 1)),
-  );
-  const viewStarts: Array<[number, number]> = Array.from({ length: v }, (_, i) => {
-    const at = SNAPSHOT_HEADER_BYTES + 32 * f + 16 * i;
-    return [Number(bytes.readBigUInt64LE(at)), Number(bytes.readBigUInt64LE(at + 8))];
-  });
   const maps = decodeSnapshotMaps(bytes.subarray(p0, p0 + p));
-  if (q > 0) {
+  if (q > 0 && secret !== "public-only") {
     if (secret === null || secret.version !== secretVersion)
       throw malformedSnapshot(`needs ledger secret version ${secretVersion}`);
     const nonce = bytes.subarray(p0 + p, p0 + p + GCM_NONCE_BYTES);

@@ -2,7 +2,8 @@
  * Offline verification of a whole ledger directory (`coterie ledger verify`): framing and CRCs,
  * entry structure, seqno continuity, the Merkle root in every signature transaction, every node
  * signature, and every node certificate's endorsement by the service certificate. The first
- * failure is reported with its file, byte offset and seqno.
+ * failure is reported with its file, byte offset and seqno. A ledger that starts after a snapshot
+ * is verified from that snapshot (`VerifyOptions.snapshot`).
  */
 import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -10,14 +11,24 @@ import { join } from "node:path";
 import { verifyP1363 } from "../crypto/keys.ts";
 import { signedRootMessage } from "../crypto/receipt.ts";
 import { certificateId } from "../crypto/x509.ts";
-import { SERVICE_INFO_MAP } from "../tables/service.ts";
+import { snapshotEvidence } from "../tables/secrets.ts";
+import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../tables/service.ts";
 import { CoterieError } from "../util/errors.ts";
 import { CHUNK_HEADER_BYTES, firstSeqnoOfChunk, isChunkHeader, scanFrame } from "./chunk-format.ts";
 import { type DecodedEntry, decodeEntry, EntryKind, leafOf, publicWritesOf } from "./entry.ts";
 import { leafHashSync, MerkleTree } from "./merkle-tree.ts";
 import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
+import { decodeSnapshot, snapshotDigest, snapshotHead } from "./snapshot.ts";
 
-export type VerifyOptions = { serviceCertPem?: string };
+const SNAPSHOT_EVIDENCE_MAP = snapshotEvidence.name;
+
+/**
+ * `snapshot`: the ledger starts right after this snapshot (a node that joined from one). Its
+ * frontier continues the Merkle tree, its view history gives the views, its service record the
+ * service certificate when none is given, and the ledger must record its digest
+ * (`snapshot_evidence`) in an entry covered by a signature — that is what binds its contents.
+ */
+export type VerifyOptions = { serviceCertPem?: string; snapshot?: Buffer };
 
 export type VerifyReport = {
   entries: number;
@@ -25,8 +36,10 @@ export type VerifyReport = {
   lastSignedSeqno: number;
   /** Entries after the last signature: well-formed but not covered by any signature. */
   unsignedTail: number;
-  serviceCertSource: "given" | "ledger";
+  serviceCertSource: "given" | "ledger" | "snapshot";
   chunks: string[];
+  /** The snapshot the ledger started after, and the seqno of its evidence, when one was given. */
+  snapshot: { seqno: number; evidenceSeqno: number } | null;
 };
 
 type Position = { file: string; offset: number; seqno: number };
@@ -40,22 +53,91 @@ function fail(at: Position, reason: string): CoterieError {
 }
 
 class Verifier {
-  readonly tree = new MerkleTree();
+  readonly tree: MerkleTree;
   serviceCert: X509Certificate | null;
   readonly report: VerifyReport;
   private lastSignature: Position | null = null;
   private readonly certs = new Map<string, X509Certificate>();
+  /** The snapshot's seqno, digest and where its evidence was seen (0: not yet). */
+  private readonly base: { seqno: number; digest: string; view: number; evidenceSeqno: number } | null;
 
   constructor(options: VerifyOptions) {
     this.serviceCert = options.serviceCertPem ? new X509Certificate(options.serviceCertPem) : null;
+    let source: VerifyReport["serviceCertSource"] = this.serviceCert ? "given" : "ledger";
+    this.base = null;
+    this.tree = new MerkleTree();
+    if (options.snapshot !== undefined) {
+      const bytes = options.snapshot;
+      const at = { file: "snapshot", offset: 0, seqno: 0 };
+      let head: ReturnType<typeof snapshotHead>;
+      let maps: ReturnType<typeof decodeSnapshot>["maps"];
+      try {
+        head = snapshotHead(bytes);
+        maps = decodeSnapshot(bytes, "public-only").maps;
+        this.tree = MerkleTree.fromFrontier(head.seqno, head.frontier);
+      } catch (err) {
+        throw fail(at, (err as Error).message);
+      }
+      const view = head.viewStarts.at(-1)?.[0] ?? 1;
+      this.base = { seqno: head.seqno, digest: snapshotDigest(bytes), view, evidenceSeqno: 0 };
+      if (this.serviceCert === null) {
+        const service = maps.find((m) => m.name === SERVICE_INFO_MAP);
+        const record = [...(service?.entries ?? [])].find(
+          (e) => Buffer.from(e.key).toString() === SERVICE_INFO_KEY,
+        );
+        let info: { cert?: unknown } | null = null;
+        try {
+          if (record !== undefined) info = JSON.parse(Buffer.from(record.value).toString());
+        } catch {
+          throw fail(at, "the snapshot's service record does not parse");
+        }
+        if (typeof info?.cert !== "string") throw fail(at, "the snapshot holds no service certificate");
+        try {
+          this.serviceCert = new X509Certificate(info.cert);
+        } catch {
+          throw fail(at, "the snapshot's service certificate does not parse");
+        }
+        source = "snapshot";
+      }
+    }
     this.report = {
       entries: 0,
       signatures: 0,
       lastSignedSeqno: 0,
       unsignedTail: 0,
-      serviceCertSource: this.serviceCert ? "given" : "ledger",
+      serviceCertSource: source,
       chunks: [],
+      snapshot: null,
     };
+  }
+
+  /** Seqno of the last entry before the ledger's first, and the view it was in. */
+  get start(): { seqno: number; view: number } {
+    return { seqno: this.base?.seqno ?? 0, view: this.base?.view ?? 1 };
+  }
+
+  /** The snapshot's evidence must be in an entry a signature covers. */
+  finish(at: Position): void {
+    if (this.base === null) return;
+    if (this.base.evidenceSeqno === 0 || this.base.evidenceSeqno > this.report.lastSignedSeqno)
+      throw fail(at, `no signed entry records the evidence of snapshot ${this.base.seqno}`);
+    this.report.snapshot = { seqno: this.base.seqno, evidenceSeqno: this.base.evidenceSeqno };
+  }
+
+  private snapshotEvidence(e: DecodedEntry, at: Position): void {
+    const base = this.base as NonNullable<typeof this.base>;
+    const m = safePublicWrites(e, at).find((x) => x.name === SNAPSHOT_EVIDENCE_MAP);
+    const w = m?.writes.find((x) => Buffer.from(x.key).toString() === String(base.seqno));
+    if (w === undefined || w.value === null) return;
+    let digest: unknown;
+    try {
+      digest = (JSON.parse(Buffer.from(w.value).toString()) as { digest?: unknown }).digest;
+    } catch {
+      throw fail(at, "snapshot evidence does not parse");
+    }
+    if (digest !== base.digest)
+      throw fail(at, `the evidence of snapshot ${base.seqno} records another digest: not this snapshot`);
+    base.evidenceSeqno = at.seqno;
   }
 
   entry(bytes: Buffer, at: Position, previousView: number): DecodedEntry {
@@ -68,7 +150,8 @@ class Verifier {
     if (e.header.seqno !== at.seqno) throw fail(at, `header says seqno ${e.header.seqno}`);
     if (e.header.view < previousView) throw fail(at, `view ${e.header.view} goes back from ${previousView}`);
     const leaf = leafOf(e);
-    if (this.report.serviceCertSource === "ledger") this.learnServiceCert(e, at);
+    if (this.report.serviceCertSource !== "given") this.learnServiceCert(e, at);
+    if (this.base !== null && this.base.evidenceSeqno === 0) this.snapshotEvidence(e, at);
     if (e.header.kind === EntryKind.signature) this.signature(e, at);
     this.tree.append(leafHashSync(leaf));
     this.report.entries++;
@@ -120,8 +203,13 @@ class Verifier {
     } catch (err) {
       throw fail(at, (err as Error).message);
     }
-    const from = (this.lastSignature?.seqno ?? 0) + 1;
-    const root = this.tree.root(r.tree_size).toString("hex");
+    const from = (this.lastSignature?.seqno ?? this.start.seqno) + 1;
+    let root: string;
+    try {
+      root = this.tree.root(r.tree_size).toString("hex");
+    } catch (err) {
+      throw fail(at, `signed tree size ${r.tree_size}: ${(err as Error).message}`);
+    }
     if (root !== r.root) {
       throw fail(
         at,
@@ -172,8 +260,7 @@ export function verifyLedgerDirectory(dir: string, options: VerifyOptions = {}):
   const names = readdirSync(dir)
     .filter((n) => firstSeqnoOfChunk(n) !== null)
     .sort();
-  let seqno = 0;
-  let view = 1;
+  let { seqno, view } = v.start;
   for (const name of names) {
     const buf = readFileSync(join(dir, name));
     const first = firstSeqnoOfChunk(name) as number;
@@ -191,6 +278,7 @@ export function verifyLedgerDirectory(dir: string, options: VerifyOptions = {}):
     }
     v.report.chunks.push(name);
   }
-  v.report.unsignedTail = seqno - v.report.lastSignedSeqno;
+  v.finish({ file: names.at(-1) ?? dir, offset: 0, seqno });
+  v.report.unsignedTail = seqno - Math.max(v.report.lastSignedSeqno, v.start.seqno);
   return v.report;
 }

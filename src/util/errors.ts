@@ -376,6 +376,11 @@ export const errorCodes = {
     status: 400,
     summary: "A snapshot file is truncated, malformed, or does not match its recorded digest.",
   },
+  COTERIE_ERR_SNAPSHOT_MISSING: {
+    status: 400,
+    summary:
+      "A ledger starts after a snapshot (its node joined from one) and that snapshot was not given or found.",
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -24,6 +24,7 @@ import { SnapshotService } from "../../../src/node/snapshot-service.ts";
 import { ViewHistory } from "../../../src/node/view-history.ts";
 import { serviceTriggers } from "../../../src/tables/governance.ts";
 import { snapshotEvidence } from "../../../src/tables/secrets.ts";
+import { SERVICE_INFO_KEY, serviceInfo } from "../../../src/tables/service.ts";
 import { tempDir } from "./helpers.ts";
 
 const options = { chunkBytesMax: 1 << 16, batchBytesMax: 1 << 20 };
@@ -176,6 +177,83 @@ test("damaged, truncated or wrongly keyed snapshots are refused", async () => {
   assert.throws(() => decodeSnapshot(bytes.subarray(0, 30), secret), code);
   assert.throws(() => decodeSnapshot(bytes, { version: secret.version, key: new Uint8Array(32) }), code);
   assert.throws(() => decodeSnapshot(bytes, null), code);
+  await engine.close();
+  await engine.ledger.close();
+});
+
+test("a ledger that starts after a snapshot verifies from it; a different or unrecorded snapshot is refused", async () => {
+  const { verifyLedgerDirectory } = await import("../../../src/ledger/verify.ts");
+  const { encodeSnapshot, snapshotHead } = await import("../../../src/ledger/snapshot.ts");
+  const dir = tempDir();
+  const identity = await createIdentity([]);
+  const engine = await makeEngine(dir, identity);
+  await write(engine, 0, 30);
+  await engine.execute(
+    (tx) => {
+      serviceInfo
+        .in(tx)
+        .put(SERVICE_INFO_KEY, { cert: identity.serviceCert, status: "Open", created_at: "1.1" });
+      serviceTriggers.in(tx).put("snapshot", { proposal_id: "p" });
+    },
+    { reservedWrites: true },
+  );
+  engine.appendSignature();
+  await engine.ledger.flush();
+  await new Promise((r) => setImmediate(r));
+  const service = new SnapshotService(engine, join(dir, "snapshots"), 0, createLogger("error"));
+  const taking = service.tick();
+  setTimeout(() => engine.appendSignature(), 20);
+  await taking;
+  const file = latestCommittedSnapshot(join(dir, "snapshots"));
+  assert.ok(file);
+  const bytes = readFileSync(file.path);
+  await write(engine, 30, 45);
+  const last = engine.ledger.lastSeqno;
+  // The suffix alone, as a node that joined from the snapshot holds it.
+  const suffixDir = (cut: number) => {
+    const d = tempDir();
+    const { ledger } = Ledger.open(d, options, () => {}, snapshotHead(bytes));
+    for (let seqno = file.seqno + 1; seqno <= cut; seqno++) {
+      const entry = engine.ledger.files.read(seqno);
+      ledger.files.append(Buffer.from(entry), seqno, engine.ledger.lastSignatureAtOrBefore(seqno) === seqno);
+    }
+    return { d, ledger };
+  };
+  const { d, ledger } = suffixDir(last);
+  await ledger.flush();
+  const report = verifyLedgerDirectory(d, { snapshot: bytes });
+  assert.deepEqual(report.snapshot, { seqno: file.seqno, evidenceSeqno: file.evidenceSeqno });
+  assert.equal(report.serviceCertSource, "snapshot");
+  assert.equal(report.lastSignedSeqno, engine.ledger.lastSignatureAtOrBefore(last));
+  assert.equal(
+    verifyLedgerDirectory(d, { snapshot: bytes, serviceCertPem: identity.serviceCert }).entries,
+    last - file.seqno,
+  );
+  const failed = { code: "COTERIE_ERR_LEDGER_VERIFY_FAILED" };
+  assert.throws(() => verifyLedgerDirectory(d), { ...failed, message: /chunk starts at/ });
+  // Another snapshot at the same seqno (fresh nonce: another digest) is not the recorded one.
+  const other = encodeSnapshot(
+    storeFromSnapshot(bytes, identity.ledgerSecrets).store.snapshotAt(file.seqno),
+    snapshotHead(bytes).frontier,
+    snapshotHead(bytes).viewStarts,
+    identity.ledgerSecrets[0]!,
+  );
+  assert.throws(() => verifyLedgerDirectory(d, { snapshot: other }), {
+    ...failed,
+    message: /another digest/,
+  });
+  const flipped = Buffer.from(bytes);
+  flipped[48]! ^= 1; // the first frontier hash
+  assert.throws(() => verifyLedgerDirectory(d, { snapshot: flipped }), failed);
+  await ledger.close();
+  // A suffix cut before the evidence: the snapshot is bound by nothing signed.
+  const short = suffixDir(file.evidenceSeqno - 1);
+  await short.ledger.flush();
+  assert.throws(() => verifyLedgerDirectory(short.d, { snapshot: bytes }), {
+    ...failed,
+    message: /no signed entry records the evidence/,
+  });
+  await short.ledger.close();
   await engine.close();
   await engine.ledger.close();
 });
