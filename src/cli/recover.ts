@@ -2,12 +2,17 @@
  * `coterie recover ...`: disaster recovery for operators and members (docs/operations.md,
  * "Disaster recovery").
  *
- *   choose --from DIR [--from DIR ...] [--service-cert PEM]
+ *   choose --from DIR [--from DIR ...] [--snapshot FILE ...] [--service-cert PEM]
  *       verify each node's ledger and say which one to recover from, and why
- *   start --config FILE --from DIR [--from DIR ...] [--app NAME] [--service-cert PEM]
- *       choose, copy that ledger into the config's dataDir, start one node in recover mode
- *   decrypt-share --key PEM (--ledger DIR --member-cert PEM | --share-file FILE)
+ *   start --config FILE --from DIR [--from DIR ...] [--snapshot FILE ...] [--app NAME] [--service-cert PEM]
+ *       choose, copy that ledger (and the snapshot it starts after) into the config's dataDir,
+ *       start one node in recover mode
+ *   decrypt-share --key PEM (--ledger DIR [--snapshot FILE] --member-cert PEM | --share-file FILE)
  *       offline: decrypt your own recovery share (printed as base64)
+ *
+ * A ledger that starts after a snapshot (its node joined from one) is verified and recovered
+ * together with that snapshot: the one in the node's `snapshots/` directory, or one given with
+ * `--snapshot` (src/cli/ledger-base.ts).
  *   submit-share --url URL --service-cert PEM --cert PEM --key PEM --share BASE64
  *       sign it (COSE msg type recovery_share) and submit it to the recovering node
  */
@@ -19,6 +24,7 @@ import { certificateId } from "../crypto/x509.ts";
 import { GOV_CONTENT_TYPE, type GovMessageType, pemSigner, signGovRequest } from "../governance/index.ts";
 import { firstSeqnoOfChunk, isChunkHeader, scanFrame } from "../ledger/chunk-format.ts";
 import { decodeEntry, publicWritesOf } from "../ledger/entry.ts";
+import { decodeSnapshot } from "../ledger/snapshot.ts";
 import { verifyLedgerDirectory } from "../ledger/verify.ts";
 import { startNode } from "../node/node.ts";
 import { SHARE_LABEL } from "../node/recovery-shares.ts";
@@ -26,6 +32,7 @@ import { openSealed } from "../node/secrets-crypto.ts";
 import { type RecoveryShare, recoveryShares } from "../tables/secrets.ts";
 import { CoterieError } from "../util/errors.ts";
 import { loadApp } from "./apps.ts";
+import { ledgerOnDisk } from "./ledger-base.ts";
 import { UsageError } from "./main.ts";
 import { loadConfigFile } from "./serve.ts";
 
@@ -33,21 +40,36 @@ export type LedgerCandidate = {
   dir: string;
   ledgerDir: string;
   lastSignedSeqno: number;
+  /** The snapshot the ledger starts after, with the seqno of its evidence (null: starts at 1). */
+  snapshot: { path: string; seqno: number; evidenceSeqno: number } | null;
   problem: string | null;
 };
 
-/** Verifies each directory (a node data dir or a ledger dir); the longest verified signed ledger wins. */
+/**
+ * Verifies each directory (a node data dir or a ledger dir, with the snapshot it starts after);
+ * the longest verified signed ledger wins.
+ */
 export function chooseLedger(
   dirs: string[],
   serviceCertPem?: string,
+  snapshotFiles: readonly string[] = [],
 ): { chosen: LedgerCandidate; all: LedgerCandidate[] } {
   const all = dirs.map((dir): LedgerCandidate => {
-    const ledgerDir = existsSync(join(dir, "ledger")) ? join(dir, "ledger") : dir;
+    let ledgerDir = existsSync(join(dir, "ledger")) ? join(dir, "ledger") : dir;
     try {
-      const report = verifyLedgerDirectory(ledgerDir, serviceCertPem === undefined ? {} : { serviceCertPem });
-      return { dir, ledgerDir, lastSignedSeqno: report.lastSignedSeqno, problem: null };
+      const onDisk = ledgerOnDisk(dir, snapshotFiles);
+      ledgerDir = onDisk.ledgerDir;
+      const report = verifyLedgerDirectory(ledgerDir, {
+        ...(serviceCertPem === undefined ? {} : { serviceCertPem }),
+        ...(onDisk.snapshot === null ? {} : { snapshot: onDisk.snapshot.bytes }),
+      });
+      const snapshot =
+        onDisk.snapshot === null || report.snapshot === null
+          ? null
+          : { path: onDisk.snapshot.path, ...report.snapshot };
+      return { dir, ledgerDir, lastSignedSeqno: report.lastSignedSeqno, snapshot, problem: null };
     } catch (error) {
-      return { dir, ledgerDir, lastSignedSeqno: 0, problem: (error as Error).message };
+      return { dir, ledgerDir, lastSignedSeqno: 0, snapshot: null, problem: (error as Error).message };
     }
   });
   const valid = all.filter((c) => c.problem === null && c.lastSignedSeqno > 0);
@@ -59,7 +81,8 @@ export function chooseLedger(
 
 function explain(result: ReturnType<typeof chooseLedger>): void {
   for (const c of result.all) {
-    const what = c.problem ?? `verified, last signed seqno ${c.lastSignedSeqno}`;
+    const after = c.snapshot === null ? "" : ` (starts after snapshot ${c.snapshot.seqno})`;
+    const what = c.problem ?? `verified${after}, last signed seqno ${c.lastSignedSeqno}`;
     console.log(`  ${c === result.chosen ? "*" : " "} ${c.dir}: ${what}`);
   }
   console.log(
@@ -68,9 +91,25 @@ function explain(result: ReturnType<typeof chooseLedger>): void {
   );
 }
 
-/** Reads the latest recovery share record of `memberId` from ledger files, without changing them. */
-export function shareFromLedger(dir: string, memberId: string): RecoveryShare {
+/**
+ * Reads the latest recovery share record of `memberId` from ledger files, without changing them;
+ * a ledger that starts after a snapshot starts from the record in that snapshot's public maps.
+ */
+export function shareFromLedger(
+  path: string,
+  memberId: string,
+  snapshotFiles: readonly string[] = [],
+): RecoveryShare {
+  const { ledgerDir: dir, snapshot } = ledgerOnDisk(path, snapshotFiles);
+  const parse = (value: Uint8Array) => JSON.parse(Buffer.from(value).toString()) as RecoveryShare;
   let found: RecoveryShare | null = null;
+  if (snapshot !== null) {
+    const map = decodeSnapshot(snapshot.bytes, "public-only").maps.find(
+      (m) => m.name === recoveryShares.name,
+    );
+    for (const e of map?.entries ?? [])
+      if (Buffer.from(e.key).toString("utf8") === memberId) found = parse(e.value);
+  }
   const names = readdirSync(dir)
     .filter((n) => firstSeqnoOfChunk(n) !== null)
     .sort();
@@ -84,8 +123,7 @@ export function shareFromLedger(dir: string, memberId: string): RecoveryShare {
       offset = frame.next;
       const map = publicWritesOf(decodeEntry(frame.entry)).find((m) => m.name === recoveryShares.name);
       const w = map?.writes.find((x) => Buffer.from(x.key).toString("utf8") === memberId);
-      if (w !== undefined)
-        found = w.value === null ? null : (JSON.parse(Buffer.from(w.value).toString()) as RecoveryShare);
+      if (w !== undefined) found = w.value === null ? null : parse(w.value);
     }
   }
   if (found === null)
@@ -152,6 +190,7 @@ export async function runRecover(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       from: { type: "string", multiple: true },
+      snapshot: { type: "string", multiple: true },
       config: { type: "string" },
       app: { type: "string" },
       "service-cert": { type: "string" },
@@ -171,11 +210,11 @@ export async function runRecover(argv: string[]): Promise<number> {
   const serviceCert = values["service-cert"] ? readFileSync(values["service-cert"], "utf8") : undefined;
   switch (positionals[0]) {
     case "choose": {
-      explain(chooseLedger(values.from ?? [], serviceCert));
+      explain(chooseLedger(values.from ?? [], serviceCert, values.snapshot ?? []));
       return 0;
     }
     case "start":
-      return startRecovery(values.config, values.from ?? [], values.app, serviceCert);
+      return startRecovery(values.config, values.from ?? [], values.app, serviceCert, values.snapshot ?? []);
     case "decrypt-share": {
       const key = read(values.key, "--key PEM");
       const record = values["share-file"]
@@ -183,6 +222,7 @@ export async function runRecover(argv: string[]): Promise<number> {
         : shareFromLedger(
             values.ledger ?? "",
             certificateId(read(values["member-cert"], "--member-cert PEM (or --share-file)")),
+            values.snapshot ?? [],
           );
       console.log(decryptShare(record, key).toString("base64"));
       return 0;
@@ -213,17 +253,35 @@ async function startRecovery(
   from: string[],
   app: string | undefined,
   serviceCert: string | undefined,
+  snapshotFiles: readonly string[],
 ): Promise<number> {
   if (!configPath) throw new UsageError("recover start needs --config FILE");
   const config = loadConfigFile(configPath);
-  const result = chooseLedger(from, serviceCert);
+  const result = chooseLedger(from, serviceCert, snapshotFiles);
   explain(result);
   const target = join(config.dataDir, "ledger");
-  if (existsSync(join(config.dataDir, "sealed")) || (existsSync(target) && readdirSync(target).length > 0))
-    throw new UsageError(`${config.dataDir} must be a fresh data directory (no sealed/ and no ledger/)`);
+  const nonEmpty = (d: string) => existsSync(d) && readdirSync(d).length > 0;
+  if (
+    existsSync(join(config.dataDir, "sealed")) ||
+    nonEmpty(target) ||
+    nonEmpty(join(config.dataDir, "snapshots"))
+  )
+    throw new UsageError(
+      `${config.dataDir} must be a fresh data directory (no sealed/, ledger/ or snapshots/)`,
+    );
   mkdirSync(target, { recursive: true });
   for (const name of readdirSync(result.chosen.ledgerDir).filter((n) => firstSeqnoOfChunk(n) !== null))
     copyFileSync(join(result.chosen.ledgerDir, name), join(target, name));
+  // The snapshot the chosen ledger starts after, under the name a node looks for (snapshot-files.ts).
+  const snapshot = result.chosen.snapshot;
+  if (snapshot !== null) {
+    const snapshots = join(config.dataDir, "snapshots");
+    mkdirSync(snapshots, { recursive: true });
+    copyFileSync(
+      snapshot.path,
+      join(snapshots, `snapshot_${snapshot.seqno}_${snapshot.evidenceSeqno}.committed`),
+    );
+  }
   const node = await startNode(config, await loadApp(app ?? "logging"), { recover: true });
   console.log(`coterie: listening on ${node.url}`);
   console.log(

@@ -111,7 +111,8 @@ export async function startNode(
     await fetchLatestSnapshot(config.join.target, identity, snapshotsDir, log);
   // Start from the latest committed snapshot: replay applies only the ledger suffix after it.
   const ledgerFirst = firstSeqnoInDir(join(config.dataDir, "ledger"));
-  const snapshot = recover ? null : snapshotToReplay(snapshotsDir, storeOptions, ledgerFirst);
+  // In recover mode too: `coterie recover start` places the one its chosen ledger needs (if any).
+  const snapshot = snapshotToReplay(snapshotsDir, storeOptions, ledgerFirst);
   const replayer = new Replayer(new Store(storeOptions), identity, {
     // A recovering node restarted before the shares came back holds only secrets from its own start.
     publicOnlyBelow: recover ? Number.MAX_SAFE_INTEGER : (identity.ledgerSecrets[0]?.version ?? 0),
@@ -141,7 +142,8 @@ export async function startNode(
   const { views, committedSeqno, discarded } = await replayer.finish(ledger);
   if (discarded > 0) log.warn("discarded unsigned ledger suffix", { entries: discarded });
   if (snapshot !== null) {
-    checkSnapshotEvidence(replayer.store, snapshot, { allowMissing: ledger.firstSeqno > 1 });
+    // Recovery trusts a snapshot only through the evidence its (verified) ledger records.
+    checkSnapshotEvidence(replayer.store, snapshot, { allowMissing: !recover && ledger.firstSeqno > 1 });
     log.info("started from snapshot", { seqno: snapshot.seqno, replayed: ledger.lastSeqno - snapshot.seqno });
   }
   if (recover) {
@@ -189,7 +191,7 @@ export async function startNode(
     network.attach(engine);
   }
   if (recover) {
-    await beginRecovery(engine, identity, `${config.rpc.host}:${config.rpc.port}`);
+    await beginRecovery(engine, identity, `${config.rpc.host}:${config.rpc.port}`, snapshot?.seqno ?? null);
     log.warn("recover mode: waiting for members to open the service and submit their recovery shares");
   } else if (isNew && joined === null) {
     await network?.becomePrimary(10_000);

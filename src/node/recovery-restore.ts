@@ -6,11 +6,17 @@
  */
 import type { WriteSet } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
-import { historicalSecrets, RECOVERY_STATE_KEY, recoveryState } from "../tables/secrets.ts";
+import {
+  historicalSecrets,
+  RECOVERY_STATE_KEY,
+  type RecoveryState,
+  recoveryState,
+  snapshotEvidence,
+} from "../tables/secrets.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import type { Engine } from "./engine.ts";
-import { finalPrivateState, recoverLedgerSecrets } from "./recovery.ts";
+import { finalPrivateState, type RecoverySnapshot, recoverLedgerSecrets } from "./recovery.ts";
 import { historicalLabel } from "./secrets.ts";
 import { wrapUnder } from "./secrets-crypto.ts";
 
@@ -38,7 +44,12 @@ export function* batches(writes: WriteSet, bytesMax: number): Generator<WriteSet
 export async function restorePrivateState(
   engine: Engine,
   shares: Uint8Array[],
-  options: { writeSetBytesMax: number; persist: () => Promise<void> },
+  options: {
+    writeSetBytesMax: number;
+    persist: () => Promise<void>;
+    /** The bytes of the committed snapshot at `seqno` this node started from (snapshot-files.ts). */
+    readSnapshot: (seqno: number) => Buffer;
+  },
 ): Promise<{ secrets: number; records: number }> {
   const state = recoveryState.in(engine.store.beginTx()).get(RECOVERY_STATE_KEY);
   if (state?.status !== "AwaitingShares")
@@ -48,7 +59,12 @@ export async function restorePrivateState(
   const current = ours[0] as LedgerSecret;
   assert((secrets.at(-1) as LedgerSecret).version < current.version, "recovered secrets precede the new one");
   ours.unshift(...secrets);
-  const writes = finalPrivateState(engine, secrets, state.previous_last_seqno);
+  const writes = finalPrivateState(
+    engine,
+    secrets,
+    state.previous_last_seqno,
+    baseSnapshot(engine, state, options),
+  );
   let records = 0;
   for (const batch of batches(writes, Math.floor(options.writeSetBytesMax / 2))) {
     await engine.execute(
@@ -73,4 +89,20 @@ export async function restorePrivateState(
   });
   engine.appendSignature();
   return { secrets: secrets.length, records };
+}
+
+function baseSnapshot(
+  engine: Engine,
+  state: RecoveryState,
+  options: { readSnapshot: (seqno: number) => Buffer },
+): RecoverySnapshot | null {
+  const seqno = state.previous_snapshot_seqno;
+  if (seqno === undefined) return null;
+  const evidence = snapshotEvidence.in(engine.store.beginTx()).get(String(seqno));
+  if (evidence === undefined)
+    throw new CoterieError(
+      "COTERIE_ERR_RECOVERY_FAILED",
+      `the ledger records no evidence for snapshot ${seqno}`,
+    );
+  return { bytes: options.readSnapshot(seqno), seqno, digest: evidence.digest };
 }

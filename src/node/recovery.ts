@@ -5,13 +5,16 @@
  * `previous_identities`, retires the old nodes and records that shares are awaited. Once members
  * have opened the service by vote and `threshold` of them have submitted their decrypted shares,
  * `restorePrivateState` rebuilds the wrapping key, unwraps the latest ledger secret, walks back
- * through every earlier one, and writes the final private state of the old ledger anew.
+ * through every earlier one, and writes the final private state of the old ledger anew. When the
+ * surviving ledger starts after a snapshot (or recovery started from one), the private maps at the
+ * snapshot's seqno come from its private section, checked against the digest the ledger recorded.
  */
 import { X509Certificate } from "node:crypto";
 import { combineShares } from "../crypto/shamir.ts";
 import { endorseCertificate } from "../crypto/x509.ts";
-import type { Tx, WriteSet } from "../kv/index.ts";
+import { isPublicMapName, type Tx, type WriteSet } from "../kv/index.ts";
 import { decodeEntry, type LedgerSecret, privateWritesOf } from "../ledger/entry.ts";
+import { decodeSnapshot, snapshotDigest, snapshotHeader } from "../ledger/snapshot.ts";
 import { nodeInfo } from "../tables/identities.ts";
 import {
   historicalSecrets,
@@ -39,7 +42,12 @@ export function recoveryPending(tx: Tx): boolean {
 }
 
 /** The recovery transaction: new identity endorsing the old one, old nodes retired, this one trusted. */
-export async function beginRecovery(engine: Engine, identity: Identity, rpcAddress: string): Promise<number> {
+export async function beginRecovery(
+  engine: Engine,
+  identity: Identity,
+  rpcAddress: string,
+  snapshotSeqno: number | null,
+): Promise<number> {
   const previous = serviceInfo.in(engine.store.beginTx()).get(SERVICE_INFO_KEY);
   if (previous === undefined)
     throw new CoterieError("COTERIE_ERR_LEDGER_CORRUPT", "the ledger has no service record to recover");
@@ -76,6 +84,7 @@ export async function beginRecovery(engine: Engine, identity: Identity, rpcAddre
       status: "AwaitingShares",
       previous_last_seqno: previousLast,
       previous_service_cert: previous.cert,
+      ...(snapshotSeqno === null ? {} : { previous_snapshot_seqno: snapshotSeqno }),
     });
   });
   engine.appendSignature();
@@ -108,23 +117,50 @@ export async function recoverLedgerSecrets(tx: Tx, shares: Uint8Array[]): Promis
   return secrets;
 }
 
-/** The last value of every private key written in seqnos 1..last, decrypted with `secrets`. */
-export function finalPrivateState(engine: Engine, secrets: LedgerSecret[], last: number): WriteSet {
+/** A snapshot of the previous ledger to restore from: its bytes and the digest its evidence recorded. */
+export type RecoverySnapshot = { bytes: Buffer; seqno: number; digest: string };
+
+/**
+ * The last value of every private key written in seqnos 1..last, decrypted with `secrets`: the
+ * private maps of `base` (the state at its seqno) overlaid with the entries after it, or every
+ * entry from seqno 1 without one.
+ */
+export function finalPrivateState(
+  engine: Engine,
+  secrets: LedgerSecret[],
+  last: number,
+  base: RecoverySnapshot | null = null,
+): WriteSet {
   const maps = new Map<string, Map<string, Uint8Array | null>>();
-  for (let seqno = 1; seqno <= last; seqno++) {
-    const entry = decodeEntry(engine.ledger.files.read(seqno));
-    if (entry.header.privateBytes === 0) continue;
-    const secret = secrets.find((s) => s.version === entry.header.secretVersion);
+  const put = (name: string, key: Uint8Array, value: Uint8Array | null) => {
+    const map = maps.get(name) ?? new Map<string, Uint8Array | null>();
+    maps.set(name, map);
+    map.set(Buffer.from(key).toString("latin1"), value);
+  };
+  const secretOf = (version: number) => {
+    const secret = secrets.find((s) => s.version === version);
     if (secret === undefined)
+      throw new CoterieError("COTERIE_ERR_RECOVERY_FAILED", `no secret version ${version}`);
+    return secret;
+  };
+  if (base !== null) {
+    if (snapshotDigest(base.bytes) !== base.digest)
       throw new CoterieError(
         "COTERIE_ERR_RECOVERY_FAILED",
-        `no secret version ${entry.header.secretVersion}`,
+        `snapshot ${base.seqno} does not match the digest recorded in the ledger`,
       );
-    for (const m of privateWritesOf(entry, secret)) {
-      const map = maps.get(m.name) ?? new Map<string, Uint8Array | null>();
-      maps.set(m.name, map);
-      for (const w of m.writes) map.set(Buffer.from(w.key).toString("latin1"), w.value);
+    const { secretVersion } = snapshotHeader(base.bytes);
+    const contents = decodeSnapshot(base.bytes, secretVersion === 0 ? null : secretOf(secretVersion));
+    for (const m of contents.maps) {
+      if (isPublicMapName(m.name)) continue;
+      for (const e of m.entries) put(m.name, e.key, e.value);
     }
+  }
+  for (let seqno = (base?.seqno ?? 0) + 1; seqno <= last; seqno++) {
+    const entry = decodeEntry(engine.ledger.files.read(seqno));
+    if (entry.header.privateBytes === 0) continue;
+    for (const m of privateWritesOf(entry, secretOf(entry.header.secretVersion)))
+      for (const w of m.writes) put(m.name, w.key, w.value);
   }
   return [...maps].map(([name, map]) => ({
     name,

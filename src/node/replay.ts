@@ -10,7 +10,7 @@
 import type { Store, StoreOptions, WriteSet } from "../kv/index.ts";
 import { decodeEntry, EntryKind, privateWritesOf, publicWritesOf } from "../ledger/entry.ts";
 import type { Ledger, ReplayedEntry } from "../ledger/ledger.ts";
-import { snapshotHead } from "../ledger/snapshot.ts";
+import { snapshotHead, snapshotHeader } from "../ledger/snapshot.ts";
 import { assert } from "../util/assert.ts";
 import type { Identity } from "./identity.ts";
 import { CONFIGURATION_KEY, configurationTable } from "./raft-storage.ts";
@@ -33,11 +33,11 @@ export class Replayer {
   private startedAhead = false;
   /** Voters recorded at that snapshot (null: none recorded, the initial configuration holds). */
   baseConfiguration: readonly string[] | null = null;
-  /** Entries whose private section was left unread (recover mode only). */
+  /** Entries (and a snapshot) whose private section was left unread (recover mode only). */
   privateSkipped = 0;
 
   /**
-   * `publicOnlyBelow`: entries below this seqno are applied without their private part — recover
+   * `publicOnlyBelow`: entries (and a snapshot) below this seqno are applied without their private part — recover
    * mode (everything), or a recovering node restarted before the members' shares came back
    * (everything before its own first secret).
    */
@@ -67,11 +67,20 @@ export class Replayer {
     this.lastView = Math.max(this.lastView, entry.header.view);
     if (entry.header.kind === EntryKind.signature) this.lastSignature = e.seqno;
     if (e.seqno !== snapshot.seqno) return;
-    this.current = storeFromSnapshot(
+    this.loadSnapshot(snapshot);
+  }
+
+  /** The snapshot's state; without its private maps when its seqno is in the public-only range. */
+  private loadSnapshot(snapshot: ReplaySnapshot): void {
+    const publicOnly = snapshot.seqno < this.publicOnlyBelow;
+    const { store } = storeFromSnapshot(
       snapshot.bytes,
       this.identity.ledgerSecrets,
       snapshot.storeOptions,
-    ).store;
+      publicOnly,
+    );
+    this.current = store;
+    if (publicOnly && snapshotHeader(snapshot.bytes).secretVersion > 0) this.privateSkipped++;
     assert(this.current.version === snapshot.seqno, "the snapshot is at its seqno");
   }
 
@@ -80,12 +89,7 @@ export class Replayer {
    * state, its view history the views, and its seqno (a committed signature) the last signature.
    */
   private loadAhead(snapshot: ReplaySnapshot): void {
-    this.current = storeFromSnapshot(
-      snapshot.bytes,
-      this.identity.ledgerSecrets,
-      snapshot.storeOptions,
-    ).store;
-    assert(this.current.version === snapshot.seqno, "the snapshot is at its seqno");
+    this.loadSnapshot(snapshot);
     for (const [view, first] of snapshotHead(snapshot.bytes).viewStarts) {
       this.history.record(view, first);
       this.lastView = Math.max(this.lastView, view);

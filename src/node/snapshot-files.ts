@@ -34,15 +34,19 @@ export function latestCommittedSnapshot(dir: string): SnapshotFile | null {
   return committedSnapshots(dir)[0] ?? null;
 }
 
-/** A store at the snapshot's seqno (each key with its version) and the snapshot's other contents. */
+/**
+ * A store at the snapshot's seqno (each key with its version) and the snapshot's other contents.
+ * `publicOnly`: without the private maps (a recovering node, before the shares bring the secret).
+ */
 export function storeFromSnapshot(
   bytes: Buffer,
   secrets: readonly LedgerSecret[],
   options?: StoreOptions,
+  publicOnly = false,
 ): { store: Store; contents: SnapshotContents } {
   const { secretVersion } = snapshotHeader(bytes);
   const secret = secrets.find((s) => s.version === secretVersion) ?? null;
-  const contents = decodeSnapshot(bytes, secret);
+  const contents = decodeSnapshot(bytes, publicOnly ? "public-only" : secret);
   return { store: Store.fromSnapshot(contents.seqno, contents.maps, options), contents };
 }
 

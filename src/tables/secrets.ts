@@ -69,6 +69,8 @@ export type RecoveryState = {
   status: "AwaitingShares" | "Restored";
   previous_last_seqno: number;
   previous_service_cert: string;
+  /** The previous ledger's snapshot recovery started from: its private maps are restored from it. */
+  previous_snapshot_seqno?: number;
   restored_at?: string;
 };
 export const recoveryState = defineTable(
