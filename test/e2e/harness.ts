@@ -39,13 +39,21 @@ export type NodeProcess = { child: ChildProcess; url: string; serviceCert: strin
 
 /** Starts `coterie start` and resolves once it prints its address. */
 export function startNodeProcess(ws: Workspace, app = "logging", timeoutMs = 20_000): Promise<NodeProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--no-node-snapshot", cli, "start", "--config", ws.configPath, "--app", app],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+  return spawnCli(
+    ["start", "--config", ws.configPath, "--app", app],
+    join(ws.dir, "node0", "service_cert.pem"),
+    timeoutMs,
   );
+}
+
+/**
+ * Runs the CLI with `args` until it prints "listening on URL" (`coterie start`, `recover start`);
+ * `certPath` is the service certificate it writes by then.
+ */
+export function spawnCli(args: string[], certPath: string, timeoutMs = 30_000): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ["--no-node-snapshot", cli, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stderr?.on("data", (d: Buffer) => {
@@ -54,20 +62,20 @@ export function startNodeProcess(ws: Workspace, app = "logging", timeoutMs = 20_
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`node did not start within ${timeoutMs} ms:\n${err}`));
+      reject(new Error(`${args[0]} did not start within ${timeoutMs} ms:\n${out}\n${err}`));
     }, timeoutMs);
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /listening on (https:\/\/[\d.]+:\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        const serviceCert = readFileSync(join(ws.dir, "node0", "service_cert.pem"), "utf8");
-        resolvePromise({ child, url: m[1] as string, serviceCert, stderr: () => err });
+        const serviceCert = readFileSync(certPath, "utf8");
+        resolvePromise({ child, url: m[1] as string, serviceCert, stderr: () => `${out}\n${err}` });
       }
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`node exited with ${code} before listening:\n${err}`));
+      reject(new Error(`${args[0]} exited with ${code} before listening:\n${out}\n${err}`));
     });
   });
 }

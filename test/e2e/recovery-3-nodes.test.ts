@@ -5,21 +5,13 @@
 // private record is readable again and receipts issued before the disaster verify through the
 // recorded endorsement of the previous service identity.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ensureIdentityFiles, type IdentityFiles } from "../../src/cli/identity-files.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
-import {
-  GOV_CONTENT_TYPE,
-  type GovMessageType,
-  pemSigner,
-  signGovRequest,
-} from "../../src/governance/index.ts";
-import { client, killNode, type NodeProcess, root, runCli } from "./harness.ts";
+import { client, killNode, type NodeProcess, runCli, spawnCli } from "./harness.ts";
 import {
   findPrimary,
   isAlive,
@@ -28,61 +20,9 @@ import {
   userClient,
   waitFor,
 } from "./multi-node-harness.ts";
+import { encryptionKey, gov, pass } from "./recovery-harness.ts";
 
-const cli = join(root, "src/cli/main.ts");
 const RECORDS = 30;
-
-function encryptionKey(dir: string, name: string, kind: "rsa" | "ec") {
-  const pair =
-    kind === "rsa"
-      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
-      : generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const path = join(dir, `${name}_enc_privk.pem`);
-  writeFileSync(path, pair.privateKey.export({ type: "pkcs8", format: "pem" }));
-  return { path, publicPem: pair.publicKey.export({ type: "spki", format: "pem" }) as string };
-}
-
-function signedPost(node: NodeProcess, m: IdentityFiles) {
-  const signer = pemSigner(readFileSync(m.certPath, "utf8"), readFileSync(m.keyPath, "utf8"));
-  return async (path: string, type: GovMessageType, payload: string) => {
-    const body = await signGovRequest({ signer, type, payload });
-    const c = client(node, m);
-    const r = await c.raw("POST", path, Buffer.from(body), { "content-type": GOV_CONTENT_TYPE });
-    c.close();
-    return { status: r.status, body: r.json() };
-  };
-}
-
-function spawnRecover(args: string[], certPath: string): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ["--no-node-snapshot", cli, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`recover did not start:\n${out}\n${err}`));
-    }, 30_000);
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (https:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          url: m[1] as string,
-          serviceCert: readFileSync(certPath, "utf8"),
-          stderr: () => `${out}\n${err}`,
-        });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`recover exited ${code}:\n${out}\n${err}`)));
-  });
-}
 
 test("3 nodes, all killed, recovered from the ledger directories with 2 of 3 shares", {
   timeout: 180_000,
@@ -153,39 +93,14 @@ test("3 nodes, all killed, recovered from the ledger directories with 2 of 3 sha
     delete config.consensus;
     const recoveredConfig = join(ws.dir, "recovered.config.json");
     writeFileSync(recoveredConfig, JSON.stringify({ ...config, dataDir: "recovered" }));
-    recovered = await spawnRecover(
+    recovered = await spawnCli(
       ["recover", "start", "--config", recoveredConfig, ...from],
       join(ws.dir, "recovered", "service_cert.pem"),
     );
     assert.match(recovered.stderr(), /chosen: /);
     const node = recovered;
     // member0 (the only Active member) opens it; member1 and member2 bring their shares.
-    const open = await signedPost(node, ws.member)(
-      "/gov/v1/proposals",
-      "proposal",
-      JSON.stringify({ actions: [{ name: "transition_service_to_open" }] }),
-    );
-    assert.equal(open.status, 200, JSON.stringify(open.body));
-    const ballot = await (async () => {
-      const signer = pemSigner(
-        readFileSync(ws.member.certPath, "utf8"),
-        readFileSync(ws.member.keyPath, "utf8"),
-      );
-      const id = open.body.proposal_id as string;
-      const body = await signGovRequest({
-        signer,
-        type: "ballot",
-        payload: "export function vote() { return true; }\n",
-        proposalId: id,
-      });
-      const c = client(node, ws.member);
-      const r = await c.raw("POST", `/gov/v1/proposals/${id}/ballots`, Buffer.from(body), {
-        "content-type": GOV_CONTENT_TYPE,
-      });
-      c.close();
-      return r.json();
-    })();
-    assert.equal(ballot.state, "Accepted");
+    await pass(node, [ws.member], [{ name: "transition_service_to_open" }]);
     for (const i of [1, 2]) {
       const m = members[i] as IdentityFiles;
       const share = runCli([
@@ -199,7 +114,7 @@ test("3 nodes, all killed, recovered from the ledger directories with 2 of 3 sha
         m.certPath,
       ]);
       assert.equal(share.status, 0, share.stderr);
-      const r = await signedPost(node, m)(
+      const r = await gov(node, m)(
         "/gov/v1/recovery/shares",
         "recovery_share",
         JSON.stringify({ share: share.stdout.trim() }),

@@ -6,30 +6,22 @@
 // is readable again, receipts issued before the disaster verify through `previous_identities`, and
 // the recovered node restarts normally with its data.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ensureIdentityFiles, type IdentityFiles } from "../../src/cli/identity-files.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
 import {
-  GOV_CONTENT_TYPE,
-  type GovMessageType,
-  pemSigner,
-  signGovRequest,
-} from "../../src/governance/index.ts";
-import {
   client,
   killNode,
   makeWorkspace,
   type NodeProcess,
-  root,
   runCli,
+  spawnCli,
   startNodeProcess,
 } from "./harness.ts";
+import { encryptionKey, gov, pass } from "./recovery-harness.ts";
 
-const cli = join(root, "src/cli/main.ts");
 const RECORDS = 24;
 
 type Member = IdentityFiles & { encKeyPath: string; encPublicPem: string };
@@ -38,59 +30,10 @@ async function members(dir: string): Promise<Member[]> {
   const out: Member[] = [];
   for (const name of ["member0", "member1", "member2"]) {
     const files = await ensureIdentityFiles(dir, name);
-    const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const encKeyPath = join(dir, `${name}_enc_privk.pem`);
-    writeFileSync(encKeyPath, pair.privateKey.export({ type: "pkcs8", format: "pem" }));
-    out.push({
-      ...files,
-      encKeyPath,
-      encPublicPem: pair.publicKey.export({ type: "spki", format: "pem" }) as string,
-    });
+    const key = encryptionKey(dir, name, "rsa");
+    out.push({ ...files, encKeyPath: key.path, encPublicPem: key.publicPem });
   }
   return out;
-}
-
-function spawnCli(args: string[], certPath: string, timeoutMs = 30_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ["--no-node-snapshot", cli, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no start within ${timeoutMs} ms:\n${out}\n${err}`)),
-      timeoutMs,
-    );
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (https:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          url: m[1] as string,
-          serviceCert: readFileSync(certPath, "utf8"),
-          stderr: () => `${out}\n${err}`,
-        });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`exited ${code}:\n${out}\n${err}`)));
-  });
-}
-
-/** A member's signed governance requests (what `coterie gov` and `coterie recover submit-share` send). */
-function gov(node: NodeProcess, m: Member) {
-  const signer = pemSigner(readFileSync(m.certPath, "utf8"), readFileSync(m.keyPath, "utf8"));
-  return async (path: string, type: GovMessageType, payload: string, proposalId?: string) => {
-    const body = await signGovRequest({ signer, type, payload, ...(proposalId ? { proposalId } : {}) });
-    const c = client(node, m);
-    const r = await c.raw("POST", path, Buffer.from(body), { "content-type": GOV_CONTENT_TYPE });
-    c.close();
-    return { status: r.status, body: r.json() };
-  };
 }
 
 async function ack(node: NodeProcess, m: Member) {
@@ -99,21 +42,6 @@ async function ack(node: NodeProcess, m: Member) {
   c.close();
   const r = await gov(node, m)("/gov/v1/members/ack", "ack", JSON.stringify({ state_digest: digest }));
   assert.equal(r.status, 200, JSON.stringify(r.body));
-}
-
-/** Proposes `actions` as ms[0] and votes yes with every member in `ms`; asserts Accepted. */
-async function pass(node: NodeProcess, ms: Member[], actions: unknown[]) {
-  const p = await gov(node, ms[0] as Member)("/gov/v1/proposals", "proposal", JSON.stringify({ actions }));
-  assert.equal(p.status, 200, JSON.stringify(p.body));
-  const id = p.body.proposal_id as string;
-  let state = "";
-  for (const m of ms) {
-    const ballot = "export function vote() { return true; }\n";
-    const v = await gov(node, m)(`/gov/v1/proposals/${id}/ballots`, "ballot", ballot, id);
-    assert.equal(v.status, 200, JSON.stringify(v.body));
-    state = v.body.state;
-  }
-  assert.equal(state, "Accepted");
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
