@@ -9,6 +9,7 @@ import { parseProcStat } from "./cpu.ts";
 import {
   type FootprintResult,
   fitGrowth,
+  GIB,
   type GrowthSample,
   meanBodyBytes,
   parseGauges,
@@ -47,6 +48,11 @@ export const FULL_FOOTPRINT: FootprintPlan = {
 /** A ~1 KiB message for the larger of the two growth payloads (the small one is LOG_BODY). */
 const LARGE_BODY = `{"id":{id},"msg":"${"x".repeat(1000)}"}`;
 const SETTLE_MS_MAX = 15_000;
+/**
+ * The fill stops once the node is this large: the target (1 GiB) is then missed whatever follows,
+ * and the machine is shared with other work.
+ */
+const RSS_STOP_BYTES = 2 * GIB;
 const GENERATOR_MS_MAX = 10 * 60_000;
 
 function metrics(target: Target): Promise<Map<string, number>> {
@@ -232,6 +238,12 @@ export async function runFootprint(
     ctx.log(
       `  memory fill: ${written} records in ${((performance.now() - started) / 1000).toFixed(1)} s, node RSS ${mem === null ? "?" : `${(mem.rssBytes / 2 ** 20).toFixed(0)} MiB`}`,
     );
+    if (mem !== null && mem.rssBytes > RSS_STOP_BYTES) {
+      problems.push(
+        `fill stopped at ${written} records: node resident memory over ${RSS_STOP_BYTES / GIB} GiB`,
+      );
+      break;
+    }
     if (w.problem !== null || w.ok < count) {
       problems.push(`fill: ${w.problem ?? `${count - w.ok} writes unanswered`}`);
       break;

@@ -1,4 +1,5 @@
-// The benchmark suite: `node bench/run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]`.
+// The benchmark suite: `node bench/run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]
+// [--records N]`.
 // Starts each target on loopback in turn (only one runs at a time: the machine has 2 cores),
 // measures its workloads with bench/load.ts, stops it, and writes bench/results/<timestamp>.json,
 // .md and .svg. Refuses to start if a port it needs is taken; kills everything it started on exit,
@@ -92,7 +93,7 @@ async function main(): Promise<number> {
       points.push(...(await runTarget(ctx, spec, workloads, repeat, { tmpDir, certs }, targetNotes)));
     }
   }
-  const plan = options.quick ? QUICK_FOOTPRINT : FULL_FOOTPRINT;
+  const plan = footprintPlan(options);
   const footprintResult =
     footprint === null
       ? null
@@ -109,6 +110,17 @@ async function main(): Promise<number> {
   };
   writeResults(repoRoot, header, points, options, ctx, footprintResult);
   return 0;
+}
+
+/** The footprint plan of this run: --records overrides the record count (chunks at most 100,000). */
+function footprintPlan(options: Options): FootprintPlan {
+  const base = options.quick ? QUICK_FOOTPRINT : FULL_FOOTPRINT;
+  if (options.records === null) return base;
+  return {
+    ...base,
+    records: options.records,
+    chunkRecords: Math.min(options.records, FULL_FOOTPRINT.chunkRecords),
+  };
 }
 
 /** Starts a fresh single node, measures its footprint once, stops it and removes its data. */

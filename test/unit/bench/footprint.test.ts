@@ -95,6 +95,8 @@ test("memory verdict: judged on the peak, and only with the target's million rec
   assert.equal(memoryCheck(footprint({ peakRssBytes: GIB + 1 })).verdict, "not met");
   const few = memoryCheck(footprint({ recordsWritten: 20_000, peakRssBytes: 10 }));
   assert.match(few.verdict, /^not judged: 20,000 records, not 1,000,000/);
+  // Over the limit before the million: missed, since the fill to a million passes through it.
+  assert.equal(memoryCheck(footprint({ recordsWritten: 300_000, peakRssBytes: GIB })).verdict, "not met");
   const none = memoryCheck(footprint({ rssBytes: null, peakRssBytes: null, problems: ["no pid"] }));
   assert.equal(none.verdict, "not measured: no pid");
 });

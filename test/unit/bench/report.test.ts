@@ -141,14 +141,23 @@ test("svg chart has a labelled series per workload with at least two points, log
 });
 
 test("options: defaults, quick, and refusal of nonsense", () => {
-  assert.deepEqual(parseOptions([]), { quick: false, repeats: 3, only: null, portBase: PORT_BASE_DEFAULT });
+  assert.deepEqual(parseOptions([]), {
+    quick: false,
+    repeats: 3,
+    only: null,
+    portBase: PORT_BASE_DEFAULT,
+    records: null,
+  });
   assert.deepEqual(parseOptions(["--quick", "--only", "etcd"]), {
     quick: true,
     repeats: 1,
     only: "etcd",
     portBase: PORT_BASE_DEFAULT,
+    records: null,
   });
   assert.equal(parseOptions(["--repeat", "5"]).repeats, 5);
+  assert.equal(parseOptions(["--records", "200000"]).records, 200_000);
+  assert.throws(() => parseOptions(["--records", "10"]), RangeError);
   assert.throws(() => parseOptions(["--repeat", "0.5"]), RangeError);
   assert.throws(() => parseOptions(["--port-base", "80"]), RangeError);
   assert.throws(() => parseOptions(["--bogus"]), TypeError);
