@@ -49,10 +49,10 @@ export const FULL_FOOTPRINT: FootprintPlan = {
 const LARGE_BODY = `{"id":{id},"msg":"${"x".repeat(1000)}"}`;
 const SETTLE_MS_MAX = 15_000;
 /**
- * The fill stops once the node is this large: the target (1 GiB) is then missed whatever follows,
- * and the machine is shared with other work.
+ * The fill stops once the node is this large: the target (1 GiB) is then long missed, and the
+ * machine (23.5 GiB) is shared with other work.
  */
-const RSS_STOP_BYTES = 2 * GIB;
+const RSS_STOP_BYTES = 4 * GIB;
 const GENERATOR_MS_MAX = 10 * 60_000;
 
 function metrics(target: Target): Promise<Map<string, number>> {
@@ -215,6 +215,7 @@ export async function runFootprint(
     return null;
   });
   const series: FootprintResult["series"] = [];
+  let last = nodeMemory(pid);
   const started = performance.now();
   let written = 0;
   while (written < plan.records) {
@@ -230,6 +231,7 @@ export async function runFootprint(
     const w = await write(ctx, target, LOG_BODY, written, count, durationMs);
     written += w.ok;
     const mem = nodeMemory(pid);
+    if (mem !== null) last = mem;
     series.push({
       records: written,
       rssBytes: mem?.rssBytes ?? null,
@@ -251,7 +253,8 @@ export async function runFootprint(
   }
   const fillMs = performance.now() - started;
   await settled(target).catch((err: Error) => problems.push(`after fill: ${err.message}`));
-  const mem = nodeMemory(pid);
+  // If the node died (e.g. out of heap), its last sample is the figure, and the problems say why.
+  const mem = nodeMemory(pid) ?? last;
   for (const p of problems) ctx.log(`  footprint problem: ${p}`);
   return {
     recordsPlanned: plan.records,
