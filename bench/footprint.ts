@@ -4,7 +4,6 @@
 // pipelined by the load generator. Nothing is extrapolated: a run that writes fewer records than
 // the target says so, and a fill that runs out of time reports what it reached and how long it took.
 import { readdirSync, readFileSync } from "node:fs";
-import { request } from "node:https";
 import { parseProcStat } from "./cpu.ts";
 import {
   type FootprintResult,
@@ -16,6 +15,7 @@ import {
   parseProcStatus,
 } from "./footprint-calc.ts";
 import type { LoadConfig } from "./load-config.ts";
+import { getText } from "./node-api.ts";
 import { sleep } from "./procs.ts";
 import { runGenerator, type SuiteContext } from "./suite.ts";
 import type { Target } from "./targets.ts";
@@ -55,29 +55,9 @@ const SETTLE_MS_MAX = 15_000;
 const RSS_STOP_BYTES = 4 * GIB;
 const GENERATOR_MS_MAX = 10 * 60_000;
 
-function metrics(target: Target): Promise<Map<string, number>> {
-  const tls = target.tls;
-  if (tls === undefined) throw new Error("footprint needs an https target");
-  return new Promise((resolve, reject) => {
-    const req = request(`${target.urls[0]}/node/metrics`, {
-      ca: readFileSync(tls.caFile),
-      cert: readFileSync(tls.certFile),
-      key: readFileSync(tls.keyFile),
-      timeout: 10_000,
-    });
-    req.on("response", (res) => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d.toString("utf8")));
-      res.on("end", () =>
-        res.statusCode === 200
-          ? resolve(parseGauges(text))
-          : reject(new Error(`/node/metrics ${res.statusCode}`)),
-      );
-    });
-    req.on("timeout", () => req.destroy(new Error("/node/metrics timed out")));
-    req.on("error", reject);
-    req.end();
-  });
+async function metrics(target: Target): Promise<Map<string, number>> {
+  if (target.tls === undefined) throw new Error("footprint needs an https target");
+  return parseGauges(await getText(target.tls, `${target.urls[0]}/node/metrics`));
 }
 
 /** Ledger bytes and last seqno once everything written is committed and the ledger stops growing. */

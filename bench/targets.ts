@@ -20,6 +20,8 @@ export type Target = {
   children: Child[];
   /** Coterie targets: the sandbox workspace (node0/ holds the first node's ledger). */
   workspace?: string;
+  /** Multi-node Coterie targets: every node's client URL, to find the primary before each point. */
+  nodeUrls?: string[];
 };
 
 export type TargetContext = { group: ProcessGroup; repoRoot: string; tmpDir: string; certs: CertFiles };
@@ -106,6 +108,9 @@ export function coterieTarget(name: string, port: number, options: CoterieOption
         note,
         children: [child],
         workspace,
+        ...(nodes > 1
+          ? { nodeUrls: Array.from({ length: nodes }, (_, k) => `https://127.0.0.1:${port + k}`) }
+          : {}),
       };
     },
   };

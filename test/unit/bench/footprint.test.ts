@@ -16,6 +16,7 @@ import {
 } from "../../../bench/footprint-calc.ts";
 import { proposalOutcome } from "../../../bench/governed-app.ts";
 import type { LoadResult } from "../../../bench/load-config.ts";
+import { primaryUrlOf } from "../../../bench/node-api.ts";
 import { renderMarkdown } from "../../../bench/report-markdown.ts";
 import { type PointRecord, summarise } from "../../../bench/summary.ts";
 import { plannedWorkloads, WORKLOADS, type Workload } from "../../../bench/workloads.ts";
@@ -190,4 +191,19 @@ test("proposal outcome is read from coterie gov --json output", () => {
     state: "Accepted",
   });
   assert.throws(() => proposalOutcome('{"state":"Open"}'), /no proposal_id/);
+});
+
+test("the primary's client URL is read from /node/network", () => {
+  const network = (nodes: unknown[]) => JSON.stringify({ current_view: 2, primary_id: "b", nodes });
+  assert.equal(
+    primaryUrlOf(
+      network([
+        { node_id: "a", primary: false, rpc_address: "127.0.0.1:24140" },
+        { node_id: "b", primary: true, rpc_address: "127.0.0.1:24141" },
+      ]),
+    ),
+    "https://127.0.0.1:24141",
+  );
+  assert.equal(primaryUrlOf(network([{ node_id: "a", primary: false, rpc_address: "x:1" }])), null);
+  assert.equal(primaryUrlOf(network([{ node_id: "a", primary: true, rpc_address: null }])), null);
 });
