@@ -4,6 +4,8 @@
  * behind a schema check), a closed loop of `--concurrency` keep-alive mTLS clients for
  * `--seconds` per round, rounds alternating built-in / bundle (`--rounds` each), one node process
  * at a time so both get the same cores. Prints each round and the median ratio bundle / built-in.
+ * The bundle is served with `start --app FILE` (the development path, no governance); the suite
+ * (bench/run.ts, target coterie-1-bundle) measures the logging app deployed through governance.
  *
  *   node bench/bundle-vs-builtin.ts [--seconds 5] [--concurrency 32] [--rounds 3]
  */

@@ -8,11 +8,26 @@ const REPEATS_MAX = 20;
  */
 export const PORT_BASE_DEFAULT = 24100;
 
-export type Options = { quick: boolean; repeats: number; only: string | null; portBase: number };
+const RECORDS_MAX = 10_000_000;
+
+export type Options = {
+  quick: boolean;
+  repeats: number;
+  only: string | null;
+  portBase: number;
+  /** Records the footprint fill writes (default: 1,000,000 full, 20,000 quick). */
+  records: number | null;
+};
 
 /** Parses argv (without node and script); throws TypeError/RangeError on bad input. */
 export function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { quick: false, repeats: 0, only: null, portBase: PORT_BASE_DEFAULT };
+  const options: Options = {
+    quick: false,
+    repeats: 0,
+    only: null,
+    portBase: PORT_BASE_DEFAULT,
+    records: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -24,9 +39,10 @@ export function parseOptions(argv: readonly string[]): Options {
     else if (arg === "--repeat") options.repeats = Number(value());
     else if (arg === "--only") options.only = value();
     else if (arg === "--port-base") options.portBase = Number(value());
+    else if (arg === "--records") options.records = Number(value());
     else
       throw new TypeError(
-        `unknown argument ${arg}; usage: run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]`,
+        `unknown argument ${arg}; usage: run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P] [--records N]`,
       );
   }
   if (options.repeats === 0) options.repeats = options.quick ? 1 : 3;
@@ -35,6 +51,12 @@ export function parseOptions(argv: readonly string[]): Options {
   }
   if (!(Number.isInteger(options.portBase) && options.portBase >= 1024 && options.portBase <= 65000)) {
     throw new RangeError("--port-base must be an integer in [1024, 65000]");
+  }
+  if (
+    options.records !== null &&
+    !(Number.isInteger(options.records) && options.records >= 1000 && options.records <= RECORDS_MAX)
+  ) {
+    throw new RangeError(`--records must be an integer in [1000, ${RECORDS_MAX}]`);
   }
   return options;
 }

@@ -1,5 +1,7 @@
 // The markdown table printed at the end of a run and written beside the JSON: absolute figures
-// for every point, and for closed-loop rows the ratios to the ceiling and to etcd.
+// for every point, for closed-loop rows the ratios to the ceiling, to etcd and (bundle rows) to
+// the built-in endpoint; then the issue-7 targets measured directly, each with its verdict.
+import type { CheckRow } from "./footprint-calc.ts";
 import type { SummaryRow } from "./summary.ts";
 
 export type ReportHeader = {
@@ -44,10 +46,15 @@ const COLUMNS = [
   "÷ ceiling",
   "÷ ceiling per CPU",
   "÷ etcd",
+  "÷ built-in",
   "errors",
 ];
 
-export function renderMarkdown(header: ReportHeader, rows: readonly SummaryRow[]): string {
+export function renderMarkdown(
+  header: ReportHeader,
+  rows: readonly SummaryRow[],
+  checks: readonly CheckRow[] = [],
+): string {
   const lines = [
     `## Benchmark run ${header.startedAt}`,
     "",
@@ -70,10 +77,23 @@ export function renderMarkdown(header: ReportHeader, rows: readonly SummaryRow[]
       formatRatio(r.ratioCeiling),
       formatRatio(r.ratioCeilingCpu),
       formatRatio(r.ratioEtcd),
+      formatRatio(r.ratioBuiltin),
       formatErrors(r),
     ];
     lines.push(`| ${cells.join(" | ")} |`);
   }
   lines.push("");
+  if (checks.length > 0) {
+    lines.push(
+      "### Targets measured directly",
+      "",
+      "| measurement | value | target | verdict |",
+      "|---|---|---|---|",
+    );
+    const cell = (text: string) => text.replaceAll("|", "/");
+    for (const c of checks)
+      lines.push(`| ${[c.measurement, c.value, c.target, c.verdict].map(cell).join(" | ")} |`);
+    lines.push("");
+  }
   return lines.join("\n");
 }

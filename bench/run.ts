@@ -1,4 +1,5 @@
-// The benchmark suite: `node bench/run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]`.
+// The benchmark suite: `node bench/run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P]
+// [--records N]`.
 // Starts each target on loopback in turn (only one runs at a time: the machine has 2 cores),
 // measures its workloads with bench/load.ts, stops it, and writes bench/results/<timestamp>.json,
 // .md and .svg. Refuses to start if a port it needs is taken; kills everything it started on exit,
@@ -7,6 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { type CertFiles, writeBenchCerts } from "./certs.ts";
+import { type FootprintPlan, FULL_FOOTPRINT, QUICK_FOOTPRINT, runFootprint } from "./footprint.ts";
+import {
+  bundleChecks,
+  type CheckRow,
+  type FootprintResult,
+  growthCheck,
+  memoryCheck,
+} from "./footprint-calc.ts";
 import { type Options, parseOptions } from "./options.ts";
 import { ephemeralPorts, takenPorts } from "./ports.ts";
 import { ProcessGroup } from "./procs.ts";
@@ -15,7 +24,7 @@ import { renderSvg } from "./report-svg.ts";
 import { FULL_TIMING, QUICK_TIMING, runTargetWorkloads, type SuiteContext } from "./suite.ts";
 import { type PointRecord, summarise } from "./summary.ts";
 import { ceilingTarget, coterieTarget, etcdTarget, type TargetSpec } from "./targets.ts";
-import { WORKLOADS, type Workload } from "./workloads.ts";
+import { plannedWorkloads, WORKLOADS, type Workload } from "./workloads.ts";
 
 /** The targets in the order they run; a new node count is one more entry here (see workloads.ts). */
 function targetSpecs(base: number): TargetSpec[] {
@@ -23,9 +32,15 @@ function targetSpecs(base: number): TargetSpec[] {
     ceilingTarget(base),
     etcdTarget([base + 10, base + 11, base + 12], [base + 20, base + 21, base + 22]),
     coterieTarget("coterie-1", base + 30),
-    coterieTarget("coterie-3", base + 40, ["--nodes", "3"]),
+    coterieTarget("coterie-3", base + 40, { nodes: 3 }),
+    coterieTarget("coterie-5", base + 50, { nodes: 5 }),
+    coterieTarget("coterie-1-bundle", base + 60, { governedApp: "apps/logging" }),
   ];
 }
+
+/** A fresh single node for the footprint measurements (run once, after the repeats). */
+const FOOTPRINT_TARGET = "coterie-1-footprint";
+const footprintSpec = (base: number) => coterieTarget(FOOTPRINT_TARGET, base + 70);
 
 function machine(): string {
   const cpus = os.cpus();
@@ -42,11 +57,11 @@ async function main(): Promise<number> {
   const repoRoot = resolve(import.meta.dirname, "..");
   // --only takes comma-separated substrings of workload or target names.
   const only = options.only?.split(",").filter((t) => t.length > 0) ?? null;
-  const selected = WORKLOADS.filter(
-    (w) => only === null || only.some((t) => w.name.includes(t) || w.target.includes(t)),
-  );
+  const selected = plannedWorkloads(WORKLOADS, options.quick, only);
   const specs = targetSpecs(options.portBase).filter((s) => selected.some((w) => w.target === s.name));
-  const ports = specs.flatMap((s) => s.ports);
+  const footprint =
+    only === null || only.some((t) => FOOTPRINT_TARGET.includes(t)) ? footprintSpec(options.portBase) : null;
+  const ports = [...specs, ...(footprint === null ? [] : [footprint])].flatMap((s) => s.ports);
   const ephemeral = ephemeralPorts(ports);
   if (ephemeral.length > 0) {
     process.stderr.write(
@@ -78,6 +93,11 @@ async function main(): Promise<number> {
       points.push(...(await runTarget(ctx, spec, workloads, repeat, { tmpDir, certs }, targetNotes)));
     }
   }
+  const plan = footprintPlan(options);
+  const footprintResult =
+    footprint === null
+      ? null
+      : await runFootprintTarget(ctx, footprint, plan, { tmpDir, certs }, targetNotes);
   const leftover = await group.stopAll();
   if (leftover.length > 0 || group.running > 0) log(`warning: processes left behind: ${leftover.join("; ")}`);
   else log("all started processes stopped (process groups verified empty)");
@@ -88,8 +108,50 @@ async function main(): Promise<number> {
     repeats: options.repeats,
     targets: targetNotes,
   };
-  writeResults(repoRoot, header, points, options, ctx);
+  writeResults(repoRoot, header, points, options, ctx, footprintResult);
   return 0;
+}
+
+/** The footprint plan of this run: --records overrides the record count (chunks at most 100,000). */
+function footprintPlan(options: Options): FootprintPlan {
+  const base = options.quick ? QUICK_FOOTPRINT : FULL_FOOTPRINT;
+  if (options.records === null) return base;
+  return {
+    ...base,
+    records: options.records,
+    chunkRecords: Math.min(options.records, FULL_FOOTPRINT.chunkRecords),
+  };
+}
+
+/** Starts a fresh single node, measures its footprint once, stops it and removes its data. */
+async function runFootprintTarget(
+  ctx: SuiteContext,
+  spec: TargetSpec,
+  plan: FootprintPlan,
+  shared: { tmpDir: string; certs: CertFiles },
+  notes: Record<string, string>,
+): Promise<FootprintResult | null> {
+  ctx.log(`${spec.name}: starting (${plan.records} records planned)`);
+  const runDir = join(shared.tmpDir, spec.name);
+  mkdirSync(runDir);
+  const target = await spec
+    .start({ group: ctx.group, repoRoot: ctx.repoRoot, tmpDir: runDir, certs: shared.certs })
+    .catch((err: Error) => err);
+  let result: FootprintResult | null = null;
+  if (target instanceof Error) {
+    notes[spec.name] = `not available (${target.message})`;
+  } else {
+    notes[spec.name] =
+      `${target.note}; ledger growth, then memory with ${plan.records.toLocaleString("en-US")} small records planned`;
+    result = await runFootprint(ctx, target, plan).catch((err: Error) => {
+      notes[spec.name] += `; aborted: ${err.message}`;
+      return null;
+    });
+  }
+  const problems = await ctx.group.stopAll();
+  if (problems.length > 0) ctx.log(`warning: ${problems.join("; ")}`);
+  rmSync(runDir, { recursive: true, force: true });
+  return result;
 }
 
 /** Starts one target in a fresh directory, runs its workloads once, stops it and removes its data. */
@@ -131,15 +193,18 @@ function writeResults(
   points: PointRecord[],
   options: Options,
   ctx: SuiteContext,
+  footprint: FootprintResult | null,
 ) {
   const rows = summarise(points, WORKLOADS);
-  const markdown = renderMarkdown(header, rows);
+  const checks: CheckRow[] = [...bundleChecks(rows)];
+  if (footprint !== null) checks.push(memoryCheck(footprint), growthCheck(footprint));
+  const markdown = renderMarkdown(header, rows, checks);
   const dir = join(repoRoot, "bench/results");
   mkdirSync(dir, { recursive: true });
   const stem = join(dir, header.startedAt.replaceAll(":", "-").replace(/\.\d+Z$/, "Z"));
   writeFileSync(
     `${stem}.json`,
-    `${JSON.stringify({ header, options, timing: ctx.timing, summary: rows, points }, null, 1)}\n`,
+    `${JSON.stringify({ header, options, timing: ctx.timing, summary: rows, checks, footprint, points }, null, 1)}\n`,
   );
   writeFileSync(`${stem}.md`, markdown);
   writeFileSync(

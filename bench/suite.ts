@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { groupCpuMs } from "./cpu.ts";
 import type { LoadConfig, LoadResult } from "./load-config.ts";
+import { findPrimary } from "./node-api.ts";
 import type { ProcessGroup } from "./procs.ts";
 import type { PointRecord } from "./summary.ts";
 import type { Target } from "./targets.ts";
@@ -122,6 +123,18 @@ async function runMeasuringCpu(ctx: SuiteContext, target: Target, config: LoadCo
   return { result, serverCpuUsPerResponse: usable ? ((after - before) * 1000) / result.sent : null };
 }
 
+/**
+ * Multi-node targets: points the generator at the current primary (backups answer writes with 307,
+ * which the generator does not follow). A change of primary during a point still shows as 307s.
+ */
+async function followPrimary(ctx: SuiteContext, target: Target): Promise<void> {
+  if (target.nodeUrls === undefined || target.tls === undefined) return;
+  const primary = await findPrimary(target.tls, target.nodeUrls);
+  if (primary === null || primary === target.urls[0]) return;
+  ctx.log(`  ${target.name}: the primary is now ${primary}; the generator follows it`);
+  target.urls = [primary];
+}
+
 /** All points of the given workloads on one started target, once; returns the raw records. */
 export async function runTargetWorkloads(
   ctx: SuiteContext,
@@ -133,6 +146,7 @@ export async function runTargetWorkloads(
   const preloaded = new Set<string>();
   let pointIndex = 0;
   for (const w of workloads) {
+    await followPrimary(ctx, target);
     const key = JSON.stringify(w.preload);
     if (w.preload !== undefined && !preloaded.has(key)) {
       ctx.log(`  ${w.name}: preloading ${w.preload.count} records`);
@@ -140,6 +154,8 @@ export async function runTargetWorkloads(
       preloaded.add(key);
     }
     const measure = async (point: string, config: LoadConfig): Promise<LoadResult> => {
+      await followPrimary(ctx, target);
+      config.targets = target.urls;
       const { result, serverCpuUsPerResponse } = await runMeasuringCpu(ctx, target, config);
       records.push({ workload: w.name, target: target.name, point, repeat, result, serverCpuUsPerResponse });
       const cpu = serverCpuUsPerResponse === null ? "" : ` cpu ${Math.round(serverCpuUsPerResponse)} µs/resp`;

@@ -1,6 +1,7 @@
 // From raw measurement points to the rows people read: medians over repeats (these machines are
 // noisy; a median of N is steadier than a mean and honest about it), errors summed, and each
-// Coterie closed-loop figure divided by its baselines' closed-loop figures from the same run.
+// Coterie closed-loop figure divided by its baselines' closed-loop figures from the same run
+// (and a governed-bundle figure by the same endpoint built in).
 import type { LoadResult } from "./load-config.ts";
 import type { Workload } from "./workloads.ts";
 
@@ -31,6 +32,8 @@ export type SummaryRow = {
   failures: string[];
   ratioCeiling: number | null;
   ratioEtcd: number | null;
+  /** Divided by the same endpoint built into the node (governed-bundle rows). */
+  ratioBuiltin: number | null;
   /** Ceiling's CPU per response divided by this row's: throughput per core relative to the ceiling. */
   ratioCeilingCpu: number | null;
 };
@@ -72,6 +75,7 @@ function summariseGroup(points: readonly PointRecord[]): SummaryRow {
     failures: points.filter((p) => !p.result.ok).map((p) => p.result.failure ?? "unknown failure"),
     ratioCeiling: null,
     ratioEtcd: null,
+    ratioBuiltin: null,
     ratioCeilingCpu: null,
   };
 }
@@ -99,6 +103,7 @@ export function summarise(points: readonly PointRecord[], workloads: readonly Wo
     const compare = workloads.find((w) => w.name === row.workload)?.compare;
     row.ratioCeiling = ratio(row.throughputPerSec, compare?.ceiling);
     row.ratioEtcd = ratio(row.throughputPerSec, compare?.etcd);
+    row.ratioBuiltin = ratio(row.throughputPerSec, compare?.builtin);
     const ceilingCpu = compare?.ceiling === undefined ? undefined : closedCpu.get(compare.ceiling);
     const ownCpu = row.serverCpuUsPerResponse;
     if (ceilingCpu !== undefined && ceilingCpu > 0 && ownCpu > 0) row.ratioCeilingCpu = ceilingCpu / ownCpu;

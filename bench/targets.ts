@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { CertFiles } from "./certs.ts";
+import { deployAppByVote } from "./governed-app.ts";
 import { type Child, type ProcessGroup, sleep } from "./procs.ts";
 
 export type TlsFiles = { caFile: string; certFile: string; keyFile: string };
@@ -17,6 +18,10 @@ export type Target = {
   /** One line for the report: transport, durability, topology. */
   note: string;
   children: Child[];
+  /** Coterie targets: the sandbox workspace (node0/ holds the first node's ledger). */
+  workspace?: string;
+  /** Multi-node Coterie targets: every node's client URL, to find the primary before each point. */
+  nodeUrls?: string[];
 };
 
 export type TargetContext = { group: ProcessGroup; repoRoot: string; tmpDir: string; certs: CertFiles };
@@ -49,11 +54,20 @@ export function ceilingTarget(port: number): TargetSpec {
   };
 }
 
-/** Coterie's `sandbox` command; `extraArgs` (e.g. ["--nodes", "3"]) make the multi-node entries. */
-export function coterieTarget(name: string, port: number, extraArgs: readonly string[] = []): TargetSpec {
+export type CoterieOptions = {
+  /** `sandbox --nodes N`; node k serves clients on port + k. */
+  nodes?: number;
+  /** An app directory (from the repository root) to deploy as a governed bundle once started. */
+  governedApp?: string;
+};
+
+/** Coterie's `sandbox` command, one node or `nodes`; the generator talks to node 0, the primary. */
+export function coterieTarget(name: string, port: number, options: CoterieOptions = {}): TargetSpec {
+  const nodes = options.nodes ?? 1;
+  const extraArgs = nodes > 1 ? ["--nodes", String(nodes)] : [];
   return {
     name,
-    ports: [port],
+    ports: Array.from({ length: nodes }, (_, k) => port + k),
     async start(ctx) {
       const cli = join(ctx.repoRoot, "src/cli/main.ts");
       if (!existsSync(cli)) throw new Error("src/cli/main.ts does not exist yet");
@@ -65,16 +79,38 @@ export function coterieTarget(name: string, port: number, extraArgs: readonly st
       await ctx.group.waitForLine(child, new RegExp(escaped), READY_TIMEOUT_MS).catch((err: Error) => {
         throw new Error(`${err.message}; last output: ${child.tail.slice(-5).join(" | ")}`);
       });
+      const url = `https://127.0.0.1:${port}`;
+      const caFile = serviceCertOf(workspace);
+      let note = `coterie sandbox ${extraArgs.join(" ") || "(1 node)"}, virtual platform, TLS 1.3 + client certificate`;
+      if (options.governedApp !== undefined) {
+        const member = {
+          certFile: join(workspace, "member0_cert.pem"),
+          keyFile: join(workspace, "member0_privk.pem"),
+        };
+        const deployed = await deployAppByVote(ctx, {
+          child,
+          url,
+          caFile,
+          member,
+          appDir: join(ctx.repoRoot, options.governedApp),
+          ballotFile: join(workspace, "ballot-yes.js"),
+        });
+        note += `; ${options.governedApp} deployed as a governed bundle (set_app ${deployed.proposalId.slice(0, 12)}…, accepted by member0's vote, served from seqno ${deployed.seqno})`;
+      }
       return {
         name,
-        urls: [`https://127.0.0.1:${port}`],
+        urls: [url],
         tls: {
-          caFile: serviceCertOf(workspace),
+          caFile,
           certFile: join(workspace, "user0_cert.pem"),
           keyFile: join(workspace, "user0_privk.pem"),
         },
-        note: `coterie sandbox ${extraArgs.join(" ") || "(1 node)"}, virtual platform, TLS 1.3 + client certificate`,
+        note,
         children: [child],
+        workspace,
+        ...(nodes > 1
+          ? { nodeUrls: Array.from({ length: nodes }, (_, k) => `https://127.0.0.1:${port + k}`) }
+          : {}),
       };
     },
   };

@@ -1,6 +1,7 @@
 // The workload table: what each target is asked to do, with how many connections and how deep a
-// pipeline, and which baseline each Coterie figure is divided by. Adding the 3- and 5-node
-// entries or the governed-bundle endpoint is one entry each (see the comments at the end).
+// pipeline, which baseline each Coterie figure is divided by, and which points the quick run keeps.
+// A new node count or app variant is one more `coterieWorkloads(target)` line (and one target in
+// run.ts).
 import type { RequestTemplate } from "./request-template.ts";
 
 export type Workload = {
@@ -15,11 +16,31 @@ export type Workload = {
   /** Also measure open loop at these fractions of this run's closed-loop saturation throughput. */
   openLoop: boolean;
   /** Workload names to divide this one's closed-loop throughput by. */
-  compare?: { ceiling?: string; etcd?: string };
+  compare?: { ceiling?: string; etcd?: string; builtin?: string };
+  /**
+   * What `--quick` runs of this workload: its closed loop only, or also its open-loop points;
+   * absent: nothing (the quick run must stay under two minutes on a 2-core machine).
+   */
+  quick?: "closed" | "closed+open";
 };
 
+/** The workloads a run measures, and for each whether its open-loop points are run. */
+export function plannedWorkloads(
+  workloads: readonly Workload[],
+  quick: boolean,
+  only: readonly string[] | null,
+): Workload[] {
+  const chosen = workloads.filter(
+    (w) => only === null || only.some((t) => w.name.includes(t) || w.target.includes(t)),
+  );
+  if (!quick) return chosen;
+  return chosen
+    .filter((w) => w.quick !== undefined)
+    .map((w) => ({ ...w, openLoop: w.openLoop && w.quick === "closed+open" }));
+}
+
 const json = { "content-type": "application/json" };
-const LOG_BODY = '{"id":{id},"msg":"benchmark record {id} abcdefghijklmnopqrstuvwxyz"}';
+export const LOG_BODY = '{"id":{id},"msg":"benchmark record {id} abcdefghijklmnopqrstuvwxyz"}';
 /** Keys preloaded for read workloads (ids 0..n-1); the write workloads start above them. */
 export const PRELOAD_KEYS = 10_000;
 export const WRITE_ID_START = 1_000_000;
@@ -52,10 +73,13 @@ const etcdRange: RequestTemplate = {
   headers: json,
 };
 
-function coterieWorkloads(target: string): Workload[] {
+/** Which points of the five Coterie workloads the quick run keeps, per target. */
+type QuickPlan = { write?: Workload["quick"]; read?: Workload["quick"]; commit?: Workload["quick"] };
+
+function coterieWorkloads(target: string, quick: QuickPlan): Workload[] {
   const preload = { templates: [logWrite("write", "private")], count: PRELOAD_KEYS };
   const vs = { ceiling: "ceiling", etcd: "etcd put" };
-  return [
+  const workloads: Workload[] = [
     {
       name: `${target} private write`,
       target,
@@ -109,7 +133,33 @@ function coterieWorkloads(target: string): Workload[] {
       compare: vs,
     },
   ];
+  const plan: Record<string, Workload["quick"]> = {
+    [`${target} private write`]: quick.write,
+    [`${target} private read`]: quick.read,
+    [`${target} write, wait for commit`]: quick.commit,
+  };
+  return workloads.map((w) => {
+    const points = plan[w.name];
+    return points === undefined ? w : { ...w, quick: points };
+  });
 }
+
+/**
+ * The logging app deployed as a governed bundle (`coterie app deploy` + a member's vote) on a
+ * fresh one-node sandbox: the same private write as `coterie-1 private write`, same generator
+ * settings, divided by it.
+ */
+const bundleWrite: Workload = {
+  name: "coterie-1-bundle private write",
+  target: "coterie-1-bundle",
+  description: "POST /app/log/private served by the logging app as a governed bundle (process sandbox)",
+  templates: [logWrite("write", "private")],
+  connections: 16,
+  pipelining: 16,
+  openLoop: false,
+  compare: { ceiling: "ceiling", etcd: "etcd put", builtin: "coterie-1 private write" },
+  quick: "closed",
+};
 
 export const WORKLOADS: readonly Workload[] = [
   {
@@ -120,6 +170,7 @@ export const WORKLOADS: readonly Workload[] = [
     connections: 16,
     pipelining: 16,
     openLoop: true,
+    quick: "closed+open",
   },
   {
     name: "etcd put",
@@ -130,6 +181,7 @@ export const WORKLOADS: readonly Workload[] = [
     pipelining: 1,
     openLoop: true,
     compare: { ceiling: "ceiling" },
+    quick: "closed",
   },
   {
     name: "etcd range",
@@ -153,10 +205,12 @@ export const WORKLOADS: readonly Workload[] = [
     compare: { ceiling: "ceiling" },
     preload: { templates: [etcdPut], count: PRELOAD_KEYS },
   },
-  ...coterieWorkloads("coterie-1"),
-  // Three nodes (`sandbox --nodes 3`), driven through the primary (node0) the sandbox starts first.
-  ...coterieWorkloads("coterie-3"),
-  // Governed bundle: one entry like `${target} private write` whose path is the bundle's endpoint.
+  ...coterieWorkloads("coterie-1", { write: "closed", read: "closed", commit: "closed" }),
+  // Three and five nodes (`sandbox --nodes N`), driven through the primary (node0) the sandbox
+  // starts first. Five nodes take ~15 s to start here, so the quick run leaves them out.
+  ...coterieWorkloads("coterie-3", { write: "closed", commit: "closed+open" }),
+  ...coterieWorkloads("coterie-5", {}),
+  bundleWrite,
 ];
 
 export const OPEN_LOOP_FRACTIONS = [0.25, 0.75] as const;

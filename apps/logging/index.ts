@@ -1,7 +1,8 @@
 /**
  * Sample app: log messages by id, privately (encrypted in the ledger) or publicly, read the
  * latest, and read a message's history over a range of seqnos. Callers authenticate with a user
- * certificate.
+ * certificate. Written against the app API only (no `Buffer`), so the same source also runs as a
+ * governed bundle, where the sandbox has no Node globals (the benchmark suite deploys it so).
  */
 import { CoterieError, defineApp, type Endpoint, type HandlerContext, utf8 } from "../../src/app/index.ts";
 
@@ -38,7 +39,7 @@ function write(visibility: Visibility): Endpoint {
       if (body === null || typeof body !== "object")
         throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "body must be an object");
       const id = parseId(body.id);
-      if (typeof body.msg !== "string" || Buffer.byteLength(body.msg) > MSG_BYTES_MAX) {
+      if (typeof body.msg !== "string" || utf8.encode(body.msg).byteLength > MSG_BYTES_MAX) {
         throw new CoterieError(
           "COTERIE_ERR_INVALID_INPUT",
           `msg must be a string of at most ${MSG_BYTES_MAX} bytes`,

@@ -97,11 +97,11 @@ test("markdown table has one row per point with ratios and errors", () => {
   assert.match(md, /- \*\*coterie-1\*\*: not available \(x\)/);
   assert.match(
     md,
-    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| 25\.0 \| {2}\| {2}\| {2}\| {2}\|/,
+    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| {2}\|/,
   );
   assert.match(
     md,
-    /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| 500×3 \|/,
+    /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| {2}\| 500×3 \|/,
   );
   assert.equal(formatNumber(null), "—");
   assert.equal(formatNumber(0.01234), "0.012");
@@ -141,14 +141,23 @@ test("svg chart has a labelled series per workload with at least two points, log
 });
 
 test("options: defaults, quick, and refusal of nonsense", () => {
-  assert.deepEqual(parseOptions([]), { quick: false, repeats: 3, only: null, portBase: PORT_BASE_DEFAULT });
+  assert.deepEqual(parseOptions([]), {
+    quick: false,
+    repeats: 3,
+    only: null,
+    portBase: PORT_BASE_DEFAULT,
+    records: null,
+  });
   assert.deepEqual(parseOptions(["--quick", "--only", "etcd"]), {
     quick: true,
     repeats: 1,
     only: "etcd",
     portBase: PORT_BASE_DEFAULT,
+    records: null,
   });
   assert.equal(parseOptions(["--repeat", "5"]).repeats, 5);
+  assert.equal(parseOptions(["--records", "200000"]).records, 200_000);
+  assert.throws(() => parseOptions(["--records", "10"]), RangeError);
   assert.throws(() => parseOptions(["--repeat", "0.5"]), RangeError);
   assert.throws(() => parseOptions(["--port-base", "80"]), RangeError);
   assert.throws(() => parseOptions(["--bogus"]), TypeError);
