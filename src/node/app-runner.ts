@@ -84,13 +84,17 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   let claims: Uint8Array | null = null;
   const readerParties = readerPartiesOf(caller);
   const tables = call.mount.app.tables ?? [];
-  const historical = historicalReader(engine, { specs: tables, readerParties });
+  // Made on first use: most handlers never read history.
+  let historical: HandlerContext["historical"] | undefined;
   const ctxFor = (tx: HandlerContext["tx"]): HandlerContext => ({
     request,
     caller,
     readerParties,
     tx: guardTx(tx, tables, readerParties),
-    historical,
+    get historical() {
+      historical ??= historicalReader(engine, { specs: tables, readerParties });
+      return historical;
+    },
     crypto: appCrypto,
     untrustedTime: () => Date.now(),
     setClaimsDigest(digest) {
