@@ -32,7 +32,12 @@ try {
     replicator,
     views: new ViewHistory(1),
     committedSeqno: 0,
-    options: { signatureIntervalTxs: 5000, signatureIntervalMs: 10, txAttemptsMax: 10, uncommittedTxsMax: 200_000 },
+    options: {
+      signatureIntervalTxs: 5000,
+      signatureIntervalMs: 10,
+      txAttemptsMax: 10,
+      uncommittedTxsMax: 200_000,
+    },
   });
   engine.start();
   const encoder = new TextEncoder();
@@ -41,7 +46,11 @@ try {
     engine.execute(
       (tx) => {
         const n = id++;
-        tx.put("records", encoder.encode(String(n)), encoder.encode(`benchmark record ${n} abcdefghijklmnopqrstuvwxyz`));
+        tx.put(
+          "records",
+          encoder.encode(String(n)),
+          encoder.encode(`benchmark record ${n} abcdefghijklmnopqrstuvwxyz`),
+        );
       },
       { reservedWrites: false },
     );
