@@ -13,6 +13,9 @@ import { TypedMap } from "./typed.ts";
 import type { RangeOptions, RangeResult, WriteSet } from "./types.ts";
 import { toWriteSet } from "./writeset.ts";
 
+/** The `Tx.contentToken` of every map that has no entries. */
+export const EMPTY_MAP_TOKEN: object = Object.freeze({});
+
 /** Options of `Store.beginTx`. */
 export type TxOptions = {
   /** May this transaction write maps with a reserved prefix? Default true; apps get false. */
@@ -67,6 +70,18 @@ export class Tx {
     const k = this.readKey(map, key);
     this.reads.addKey(map, k);
     return this.snapshot.maps.get(map)?.get(k)?.version;
+  }
+
+  /**
+   * An opaque token for the content of `map` in this transaction's snapshot (not its own writes):
+   * two snapshots with the same token (===) hold the same content for that map, because trees are
+   * immutable and shared until a commit writes the map. Different tokens may hold equal content.
+   * Records no read: it is for caches of derived values (checked with `===` on every use), not for
+   * transaction logic. Every map with no entries has the same token.
+   */
+  contentToken(map: string): object {
+    checkMapName(map);
+    return this.snapshot.maps.get(map) ?? EMPTY_MAP_TOKEN;
   }
 
   put(map: string, key: Uint8Array, value: Uint8Array): void {

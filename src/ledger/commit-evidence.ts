@@ -14,10 +14,12 @@ export function commitEvidenceKey(ledgerSecretKey: Uint8Array): Uint8Array {
 }
 
 export function commitEvidence(key: Uint8Array, view: number, seqno: number): string {
-  const nonce = Buffer.from(hmacSha256(key, new TextEncoder().encode(`${view}.${seqno}`))).toString("hex");
-  return `ce:${view}.${seqno}:${nonce}`;
+  const id = `${view}.${seqno}`;
+  const mac = hmacSha256(key, Buffer.from(id, "latin1"));
+  return `ce:${id}:${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("hex")}`;
 }
 
+/** SHA-256 of the evidence string's UTF-8 (it is ASCII). */
 export function commitEvidenceDigest(evidence: string): Uint8Array {
-  return sha256(new TextEncoder().encode(evidence));
+  return sha256(Buffer.from(evidence, "utf8"));
 }

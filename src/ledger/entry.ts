@@ -109,9 +109,10 @@ export function encodeEntry(input: EntryInput, secret: LedgerSecret | null): Enc
     const nonce = entryNonce(input.view, input.seqno);
     parts.push(nonce, aesGcmEncrypt(s.key, nonce, plain, header));
   }
-  const writeSetDigest = sha256(...parts);
   parts.push(input.claimsDigest, input.commitEvidenceDigest);
   const bytes = Buffer.concat(parts);
+  // The write set digest covers everything before the trailer: one copy of the entry, not two.
+  const writeSetDigest = sha256(bytes.subarray(0, bytes.length - TRAILER_BYTES));
   return {
     bytes,
     writeSetDigest,

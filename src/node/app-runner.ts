@@ -25,13 +25,13 @@ import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
 import { historicalReader } from "./historical.ts";
-import { parseJsonBody, readBody, sendBody, sendJson } from "./http.ts";
+import { parseJsonBody, type RequestTarget, readBody, sendBody, sendJson } from "./http.ts";
 import { redirectToPrimary } from "./routing.ts";
 
 export type EndpointCall = {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestTarget;
   certId: string | null;
   deps: FrontendDeps;
   endpoint: Endpoint;
@@ -48,7 +48,7 @@ export type Mount = { prefix: string; app: App; reservedWrites: boolean; require
 export const TX_ID_HEADER = "x-coterie-transaction-id";
 
 /** True when the client asked to be answered only once its write is committed. */
-function wantsCommit(req: IncomingMessage, url: URL): boolean {
+function wantsCommit(req: IncomingMessage, url: RequestTarget): boolean {
   const q = url.searchParams.get("wait_for_commit");
   return q === "true" || q === "1" || req.headers["x-coterie-wait-for-commit"] === "true";
 }
@@ -84,13 +84,17 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   let claims: Uint8Array | null = null;
   const readerParties = readerPartiesOf(caller);
   const tables = call.mount.app.tables ?? [];
-  const historical = historicalReader(engine, { specs: tables, readerParties });
+  // Made on first use: most handlers never read history.
+  let historical: HandlerContext["historical"] | undefined;
   const ctxFor = (tx: HandlerContext["tx"]): HandlerContext => ({
     request,
     caller,
     readerParties,
     tx: guardTx(tx, tables, readerParties),
-    historical,
+    get historical() {
+      historical ??= historicalReader(engine, { specs: tables, readerParties });
+      return historical;
+    },
     crypto: appCrypto,
     untrustedTime: () => Date.now(),
     setClaimsDigest(digest) {

@@ -3,8 +3,9 @@
  * that admit a caller; the first that does wins, and if none does the request gets 401.
  *
  * The client certificate is parsed once per TLS connection (its id, the SHA-256 of the DER, is
- * cached on the socket); each request then only looks the id up in the users or members table, so
- * a removed user is refused on the next request of an open connection.
+ * cached on the socket); each request then looks the id up in the users or members table — through
+ * a cache of verdicts that is emptied whenever either table changes — so a removed user is refused
+ * on the next request of an open connection.
  *
  * To add a policy: extend `AuthPolicy` and `Caller` in src/app/types.ts, write its authenticator
  * in its own file, and add it to `authenticators` below (the type makes the table exhaustive).
@@ -44,16 +45,69 @@ export type AuthInput = {
 /** Returns the caller when the policy admits the request, null when it does not apply. */
 export type Authenticator = (input: AuthInput) => Caller | null;
 
+/** Certificate ids remembered per cache before it starts over (clients may present any certificate). */
+const CERT_VERDICTS_MAX = 4096;
+
+/**
+ * What a certificate policy decided for each certificate id, valid while the two maps it read are
+ * unchanged: the cache is emptied as soon as either map's content token differs, so a user or
+ * member removed by governance is refused on the very next request, as without the cache.
+ */
+class CertVerdicts {
+  private certsToken: object | null = null;
+  private infoToken: object | null = null;
+  private readonly verdicts = new Map<string, { data: unknown } | null>();
+  private readonly certsMap: string;
+  private readonly infoMap: string;
+  private readonly decide: (tx: AuthInput["tx"], certId: string) => { data: unknown } | null;
+
+  constructor(
+    certsMap: string,
+    infoMap: string,
+    decide: (tx: AuthInput["tx"], certId: string) => { data: unknown } | null,
+  ) {
+    this.certsMap = certsMap;
+    this.infoMap = infoMap;
+    this.decide = decide;
+  }
+
+  /** The caller's data if the certificate is registered, else null. */
+  lookup(tx: AuthInput["tx"], certId: string): { data: unknown } | null {
+    const certs = tx.contentToken(this.certsMap);
+    const info = tx.contentToken(this.infoMap);
+    if (certs !== this.certsToken || info !== this.infoToken || this.verdicts.size >= CERT_VERDICTS_MAX) {
+      this.verdicts.clear();
+      this.certsToken = certs;
+      this.infoToken = info;
+    }
+    let verdict = this.verdicts.get(certId);
+    if (verdict === undefined) {
+      verdict = this.decide(tx, certId);
+      this.verdicts.set(certId, verdict);
+    }
+    // Handlers get their own copy of the data: one request must not change what the next sees.
+    if (verdict === null || verdict.data === null) return verdict;
+    return { data: structuredClone(verdict.data) };
+  }
+}
+
+const userVerdicts = new CertVerdicts(userCerts.name, userInfo.name, (tx, certId) =>
+  userCerts.in(tx).has(certId) ? { data: userInfo.in(tx).get(certId)?.user_data ?? null } : null,
+);
+const memberVerdicts = new CertVerdicts(memberCerts.name, memberInfo.name, (tx, certId) =>
+  memberCerts.in(tx).has(certId) ? { data: memberInfo.in(tx).get(certId)?.member_data ?? null } : null,
+);
+
 export const authenticators: Record<AuthPolicy, Authenticator> = {
   no_auth: () => ({ policy: "no_auth" }),
-  user_cert: ({ tx, certId }) =>
-    certId !== null && userCerts.in(tx).has(certId)
-      ? { policy: "user_cert", id: certId, data: userInfo.in(tx).get(certId)?.user_data ?? null }
-      : null,
-  member_cert: ({ tx, certId }) =>
-    certId !== null && memberCerts.in(tx).has(certId)
-      ? { policy: "member_cert", id: certId, data: memberInfo.in(tx).get(certId)?.member_data ?? null }
-      : null,
+  user_cert: ({ tx, certId }) => {
+    const verdict = certId === null ? null : userVerdicts.lookup(tx, certId);
+    return verdict === null ? null : { policy: "user_cert", id: certId as string, data: verdict.data };
+  },
+  member_cert: ({ tx, certId }) => {
+    const verdict = certId === null ? null : memberVerdicts.lookup(tx, certId);
+    return verdict === null ? null : { policy: "member_cert", id: certId as string, data: verdict.data };
+  },
   jwt: (input) => jwtAuthenticator(input),
   user_cose_sign1: (input) => userCoseAuthenticator(input),
   member_cose_sign1: (input) => authenticateMemberCose(input),

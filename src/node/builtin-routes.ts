@@ -8,7 +8,7 @@ import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
 import { mayReadTransaction } from "./historical.ts";
-import { parseTxId, sendJson } from "./http.ts";
+import { parseTxId, type RequestTarget, sendJson } from "./http.ts";
 import { handleJoin } from "./join-route.ts";
 import { networkNodes } from "./network-view.ts";
 import { handleLatestSnapshot } from "./snapshot-route.ts";
@@ -16,7 +16,7 @@ import { handleLatestSnapshot } from "./snapshot-route.ts";
 export type BuiltinCall = {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestTarget;
   certId: string | null;
   deps: FrontendDeps;
 };

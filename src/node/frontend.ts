@@ -14,7 +14,7 @@ import { peerCertificateId } from "./auth.ts";
 import { type BuiltinRoute, builtinRoutes } from "./builtin-routes.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Engine } from "./engine.ts";
-import { sendError } from "./http.ts";
+import { parseRequestTarget, sendError } from "./http.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -81,7 +81,7 @@ export class Frontend {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
-    const url = new URL(req.url ?? "/", "https://node");
+    const url = parseRequestTarget(req.url ?? "/");
     let route = "unmatched";
     const done = (status: number) => {
       this.inFlight--;

@@ -17,7 +17,7 @@ import { Ledger } from "../ledger/ledger.ts";
 import { snapshotHead } from "../ledger/snapshot.ts";
 import { codeIds, hostData, VIRTUAL_HOST_DATA } from "../tables/attestation.ts";
 import { memberCerts, memberInfo, nodeInfo, userCerts, userInfo } from "../tables/identities.ts";
-import { RECOVERY_STATE_KEY, recoveryState } from "../tables/secrets.ts";
+import { recoveryState } from "../tables/secrets.ts";
 import { SERVICE_INFO_KEY, serviceInfo } from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
@@ -222,16 +222,21 @@ async function serve(
     () => engine.ledger.files.totalBytes,
   );
   metrics.gauge("coterie_view", "Current view.", () => engine.view);
-  // Asked on every request: decode the two records only when a write to either changes them. A
-  // record's (version, view of that version) names its content even across a rollback.
-  let openCache = { tag: "", open: false };
+  // Asked on every request: decode the two records only when a write to either map changes its
+  // content token (immutable trees: the same token is the same content, even across a rollback).
+  let openCache: { info: object | null; recovery: object | null; open: boolean } = {
+    info: null,
+    recovery: null,
+    open: false,
+  };
   const serviceOpen = () => {
     const tx = engine.store.beginTx();
-    const tagOf = (v: number | undefined) => (v === undefined ? "-" : `${v}@${engine.views.viewOf(v)}`);
-    const tag = `${tagOf(serviceInfo.in(tx).versionOf(SERVICE_INFO_KEY))}/${tagOf(recoveryState.in(tx).versionOf(RECOVERY_STATE_KEY))}`;
-    if (tag !== openCache.tag) {
+    const info = tx.contentToken(serviceInfo.name);
+    const recovery = tx.contentToken(recoveryState.name);
+    if (info !== openCache.info || recovery !== openCache.recovery) {
       openCache = {
-        tag,
+        info,
+        recovery,
         open: serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.status === "Open" && !recoveryPending(tx),
       };
     }

@@ -144,3 +144,41 @@ describe("user_cose_sign1 policy and all_of", async () => {
     assert.equal(both.policy, "all_of");
   });
 });
+
+describe("user_cert policy", () => {
+  const admitted = (store: Store, certId: string) => {
+    try {
+      return authenticate(store, { certId, req: req({}), body: new Uint8Array(0) }, ["user_cert"]);
+    } catch {
+      return null;
+    }
+  };
+  const put = (store: Store, certId: string, data: unknown) => {
+    const tx = store.beginTx();
+    userCerts.in(tx).put(certId, "pem");
+    userInfo.in(tx).put(certId, { user_data: data });
+    store.commit(tx);
+  };
+
+  test("verdicts follow the users tables on every request: added, data changed, removed", () => {
+    const store = new Store();
+    assert.equal(admitted(store, "u1"), null);
+    put(store, "u1", { role: "a" });
+    assert.deepEqual(admitted(store, "u1"), { policy: "user_cert", id: "u1", data: { role: "a" } });
+    put(store, "u1", { role: "b" });
+    assert.deepEqual(admitted(store, "u1"), { policy: "user_cert", id: "u1", data: { role: "b" } });
+    const tx = store.beginTx();
+    userCerts.in(tx).delete("u1");
+    store.commit(tx);
+    assert.equal(admitted(store, "u1"), null, "a removed user is refused on the next request");
+  });
+
+  test("each request gets its own copy of the user data", () => {
+    const store = new Store();
+    put(store, "u2", { tags: ["x"] });
+    const first = admitted(store, "u2");
+    assert.ok(first?.policy === "user_cert");
+    (first.data as { tags: string[] }).tags.push("changed by a handler");
+    assert.deepEqual(admitted(store, "u2"), { policy: "user_cert", id: "u2", data: { tags: ["x"] } });
+  });
+});

@@ -248,3 +248,25 @@ test("Store.fromSnapshot restores every map, entry and entry version of a snapsh
     /keys are sorted/,
   );
 });
+
+test("contentToken: the same while a map is unwritten, new after a write to it, the old one again after a rollback", () => {
+  const store = new Store();
+  const empty = store.beginTx().contentToken("m");
+  assert.equal(store.beginTx().contentToken("other"), empty, "every empty map has one token");
+  commitOk(store, (tx) => tx.put("m", b("a"), b("1")));
+  const v1 = store.beginTx().contentToken("m");
+  assert.notEqual(v1, empty);
+  commitOk(store, (tx) => tx.put("other", b("x"), b("1")));
+  assert.equal(store.beginTx().contentToken("m"), v1, "a write to another map keeps the token");
+  const reader = store.beginTx();
+  commitOk(store, (tx) => tx.put("m", b("a"), b("2")));
+  assert.notEqual(store.beginTx().contentToken("m"), v1, "a write to the map changes it");
+  assert.equal(reader.contentToken("m"), v1, "an older snapshot keeps its token");
+  store.rollback(2);
+  assert.equal(store.beginTx().contentToken("m"), v1, "rolled back: the token of that content again");
+  commitOk(store, (tx) => tx.delete("m", b("a")));
+  assert.equal(store.beginTx().contentToken("m"), empty, "emptied: the empty token");
+  const own = store.beginTx();
+  own.put("m", b("z"), b("1"));
+  assert.equal(own.contentToken("m"), empty, "a transaction's own writes do not change it");
+});
