@@ -1,26 +1,9 @@
-// The one-shot SHA-256 and the padded-block HMAC-SHA256 of src/crypto/hash.ts against node's own
-// streaming Hash and Hmac, over key lengths on both sides of the 64-byte block and many data lengths.
+// The one-shot SHA-256 of src/crypto/hash.ts against node's streaming Hash, and HMAC-SHA256 against
+// a known answer (RFC 4231).
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { hmacSha256, sha256 } from "../../../src/crypto/hash.ts";
-
-test("hmacSha256 equals node's HMAC for keys of 0..130 bytes and data of 0..200 bytes (RFC 2104)", () => {
-  for (let keyBytes = 0; keyBytes <= 130; keyBytes += 3) {
-    const key = new Uint8Array(randomBytes(keyBytes));
-    for (const dataBytes of [0, 1, 9, 55, 56, 63, 64, 65, 119, 200]) {
-      const data = new Uint8Array(randomBytes(dataBytes));
-      const expected = createHmac("sha256", key).update(data).digest();
-      // Twice: the second call uses the pads cached for this key.
-      assert.deepEqual(
-        Buffer.from(hmacSha256(key, data)),
-        expected,
-        `key ${keyBytes} B, data ${dataBytes} B`,
-      );
-      assert.deepEqual(Buffer.from(hmacSha256(key, data)), expected, `again: key ${keyBytes} B`);
-    }
-  }
-});
 
 test("hmacSha256 matches RFC 4231 test case 2 (key 'Jefe')", () => {
   const mac = hmacSha256(Buffer.from("Jefe"), Buffer.from("what do ya want for nothing?"));
