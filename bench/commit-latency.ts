@@ -4,10 +4,13 @@
 // writes do not lock to the signature timer's phase (a lightly loaded node); for each step the
 // median and p90: the whole write-to-committed latency, the signature append (almost all of it the
 // ECDSA sign), the ledger flush (writev + fdatasync), and signature-appended to committed.
-// Usage: node bench/commit-latency.ts [writes] [pauseMs]
+// `P-256` as third argument swaps the node's signing key for a P-256 one (what the latency would be
+// with a cheaper signature; the node itself only issues P-384 keys, which receipts require).
+// Usage: node bench/commit-latency.ts [writes] [pauseMs] [P-384|P-256]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generateKeyPair } from "../src/crypto/keys.ts";
 import { Store } from "../src/kv/index.ts";
 import { Ledger } from "../src/ledger/ledger.ts";
 import { Engine } from "../src/node/engine.ts";
@@ -17,6 +20,8 @@ import { ViewHistory } from "../src/node/view-history.ts";
 
 const writes = Number(process.argv[2] ?? 200);
 const pauseMs = Number(process.argv[3] ?? 7);
+const curve = process.argv[4] ?? "P-384";
+if (curve !== "P-384" && curve !== "P-256") throw new Error("curve: P-384 or P-256");
 
 const dir = mkdtempSync(join(tmpdir(), "coterie-commit-latency-"));
 try {
@@ -24,10 +29,12 @@ try {
   const replicator = new LocalReplicator(ledger, (e) => {
     throw e;
   });
+  const identity = await createIdentity([]);
+  if (curve === "P-256") identity.node = generateKeyPair("P-256");
   const engine = new Engine({
     store: new Store(),
     ledger,
-    identity: await createIdentity([]),
+    identity,
     replicator,
     views: new ViewHistory(1),
     committedSeqno: 0,
@@ -87,6 +94,7 @@ try {
     const at = (q: number) => (s[Math.min(s.length - 1, Math.floor(q * s.length))] as number).toFixed(2);
     console.log(`${name.padEnd(28)} p50 ${at(0.5)} ms  p90 ${at(0.9)} ms  (n ${s.length})`);
   };
+  console.log(`node signing key ${curve}`);
   show("write → committed", total);
   show("signature append (sign)", signing);
   show("ledger flush", flushing);
