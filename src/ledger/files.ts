@@ -56,6 +56,48 @@ export type RecoveryReport = { lastSeqno: number; truncatedBytes: number; trunca
 
 type Location = { chunk: number; offset: number; bytes: number };
 
+/** Locations per block of `LocationArray` (256 KiB of Uint32s). */
+const LOCATIONS_PER_BLOCK = 1 << 14;
+
+/**
+ * Where each entry sits, as three u32 per entry (chunk index, offset in the chunk, entry bytes) in
+ * fixed-size `Uint32Array` blocks: 12 bytes per entry, against ~56 for an object in an array, and
+ * nothing per entry for the garbage collector to walk. Offsets and sizes are asserted below 2^32.
+ */
+class LocationArray {
+  private readonly blocks: Uint32Array[] = [];
+  length = 0;
+
+  push(chunk: number, offset: number, bytes: number): void {
+    assert(
+      chunk <= 0xffffffff && offset + bytes <= 0xffffffff,
+      "a chunk index, offset and entry size fit in 32 bits",
+    );
+    const block = Math.floor(this.length / LOCATIONS_PER_BLOCK);
+    if (block === this.blocks.length) this.blocks.push(new Uint32Array(3 * LOCATIONS_PER_BLOCK));
+    const b = this.blocks[block] as Uint32Array;
+    const at = 3 * (this.length % LOCATIONS_PER_BLOCK);
+    b[at] = chunk;
+    b[at + 1] = offset;
+    b[at + 2] = bytes;
+    this.length++;
+  }
+
+  /** The location at `index`, or undefined outside 0..length-1. */
+  at(index: number): Location | undefined {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.length) return undefined;
+    const b = this.blocks[Math.floor(index / LOCATIONS_PER_BLOCK)] as Uint32Array;
+    const at = 3 * (index % LOCATIONS_PER_BLOCK);
+    return { chunk: b[at] as number, offset: b[at + 1] as number, bytes: b[at + 2] as number };
+  }
+
+  truncate(length: number): void {
+    assert(length >= 0 && length <= this.length, "truncate only shortens");
+    this.length = length;
+    this.blocks.length = Math.ceil(length / LOCATIONS_PER_BLOCK);
+  }
+}
+
 /** The first seqno of the ledger in `dir` (its first chunk's), or 1 when it holds no chunk yet. */
 export function firstSeqnoInDir(dir: string): number {
   let names: string[] = [];
@@ -73,7 +115,7 @@ export class LedgerFiles {
   readonly options: LedgerFilesOptions;
   private readonly chunks: Chunk[] = [];
   /** Location of entry `seqno` at index seqno - firstSeqno. */
-  private readonly locations: Location[] = [];
+  private readonly locations = new LocationArray();
   private firstSeqno = 1;
   private pending: { seqno: number; parts: Buffer[]; bytes: number; chunk: number }[] = [];
   private flushing: Promise<void> | null = null;
@@ -146,7 +188,7 @@ export class LedgerFiles {
       if (s !== (seqno === 0 ? first : seqno + 1))
         throw corrupt(`${name}: entry at byte ${offset} has seqno ${s}`);
       seqno = s;
-      this.locations.push({ chunk: chunkIndex, offset: offset + 4, bytes: frame.entry.length });
+      this.locations.push(chunkIndex, offset + 4, frame.entry.length);
       onEntry(frame.entry, s);
       offset = frame.next;
     }
@@ -204,7 +246,7 @@ export class LedgerFiles {
     this.pending.push({ seqno, parts: [prefix, entry, suffix], bytes, chunk });
     const c = this.chunks[chunk] as Chunk;
     c.bytes += bytes;
-    this.locations.push({ chunk, offset: c.bytes - bytes + 4, bytes: entry.length });
+    this.locations.push(chunk, c.bytes - bytes + 4, entry.length);
     this.closeAfterSignature = isSignature && c.bytes >= this.options.chunkBytesMax;
   }
 
@@ -274,8 +316,8 @@ export class LedgerFiles {
   /** Reads entry `seqno` from disk (or the pending queue). */
   read(seqno: number): Buffer {
     const i = seqno - this.firstSeqno;
-    const loc = this.locations[i];
-    if (i < 0 || loc === undefined) throw new RangeError(`no entry ${seqno} in the ledger`);
+    const loc = this.locations.at(i);
+    if (loc === undefined) throw new RangeError(`no entry ${seqno} in the ledger`);
     const pending = this.pending.find((p) => p.seqno === seqno);
     if (pending) return pending.parts[1] as Buffer;
     const chunk = this.chunks[loc.chunk] as Chunk;
@@ -296,8 +338,8 @@ export class LedgerFiles {
     while (this.flushing) await this.flushing;
     this.pending = this.pending.filter((p) => p.seqno <= seqno);
     if (seqno >= this.lastSeqno) return;
-    const loc = this.locations[seqno + 1 - this.firstSeqno] as Location;
-    this.locations.length = seqno + 1 - this.firstSeqno;
+    const loc = this.locations.at(seqno + 1 - this.firstSeqno) as Location;
+    this.locations.truncate(seqno + 1 - this.firstSeqno);
     while (this.chunks.length - 1 > loc.chunk) {
       const c = this.chunks.pop() as Chunk;
       await c.handle?.close();

@@ -48,7 +48,12 @@ export class HistoryIndex {
   indexedSeqno = 0;
   private postings = 0;
   private readonly byMap = new Map<string, number[]>();
-  private readonly byKey = new Map<string, Map<string, number[]>>();
+  /**
+   * Per map, per latin1 key: the seqnos that wrote it. Most keys are written once, so a single
+   * seqno is held as a number (an array costs ~56 more bytes per key); the second write turns it
+   * into an ascending array.
+   */
+  private readonly byKey = new Map<string, Map<string, Postings>>();
   private readonly engine: Engine;
   private timer: NodeJS.Timeout | null = null;
   /**
@@ -127,17 +132,21 @@ export class HistoryIndex {
     push(this.byMap, map, seqno);
     let keys = this.byKey.get(map);
     if (keys === undefined) this.byKey.set(map, (keys = new Map()));
-    for (const w of writes) push(keys, Buffer.from(w.key).toString("latin1"), seqno);
+    for (const w of writes) {
+      const key = Buffer.from(w.key).toString("latin1");
+      const seqnos = keys.get(key);
+      if (seqnos === undefined) keys.set(key, seqno);
+      else if (typeof seqnos === "number") {
+        if (seqnos !== seqno) keys.set(key, [seqnos, seqno]);
+      } else if (seqnos.at(-1) !== seqno) seqnos.push(seqno);
+    }
     this.postings += 1 + writes.length;
   }
 
   /** Seqnos in [from, to] that wrote `key` of `map` (to is clamped to the indexed part). */
   keySeqnos(map: string, key: Uint8Array, from: number, to: number): number[] {
-    return slice(
-      this.byKey.get(map)?.get(Buffer.from(key).toString("latin1")),
-      from,
-      Math.min(to, this.indexedSeqno),
-    );
+    const seqnos = this.byKey.get(map)?.get(Buffer.from(key).toString("latin1"));
+    return slice(typeof seqnos === "number" ? [seqnos] : seqnos, from, Math.min(to, this.indexedSeqno));
   }
 
   mapSeqnos(map: string, from: number, to: number): number[] {
@@ -170,6 +179,9 @@ function firstReadableSeqno(engine: Engine): number {
   }
   return hi;
 }
+
+/** The seqnos that wrote one key, ascending: one number, or an array of two or more. */
+type Postings = number | number[];
 
 function push<K>(m: Map<K, number[]>, k: K, seqno: number): void {
   const list = m.get(k);
