@@ -33,11 +33,6 @@ export type TargetSpec = {
 };
 
 const READY_TIMEOUT_MS = 60_000;
-/**
- * The V8 flags `bin/coterie.js` starts a node with (it re-runs itself to add missing ones); the
- * suite starts `src/cli/main.ts` directly, so it passes them itself and measures the same process.
- */
-const COTERIE_NODE_FLAGS = ["--no-node-snapshot", "--max-semi-space-size=8", "--heap-growing-percent=20"];
 
 export function ceilingTarget(port: number): TargetSpec {
   return {
@@ -78,16 +73,7 @@ export function coterieTarget(name: string, port: number, options: CoterieOption
       if (!existsSync(cli)) throw new Error("src/cli/main.ts does not exist yet");
       const workspace = join(ctx.tmpDir, name);
       mkdirSync(workspace, { recursive: true });
-      const args = [
-        ...COTERIE_NODE_FLAGS,
-        cli,
-        "sandbox",
-        "--workspace",
-        workspace,
-        "--port",
-        String(port),
-        ...extraArgs,
-      ];
+      const args = [cli, "sandbox", "--workspace", workspace, "--port", String(port), ...extraArgs];
       const child = ctx.group.spawn(name, process.execPath, args);
       const escaped = `listening on https://127\\.0\\.0\\.1:${port}`;
       await ctx.group.waitForLine(child, new RegExp(escaped), READY_TIMEOUT_MS).catch((err: Error) => {

@@ -41,16 +41,7 @@ function startChild(
   const cli = process.argv[1] as string;
   const child = spawn(
     process.execPath,
-    // The joiners run with this process's V8 flags (bin/coterie.js adds the heap sizing ones).
-    [
-      ...new Set(["--no-node-snapshot", ...process.execArgv]),
-      cli,
-      "start",
-      "--config",
-      configPath,
-      "--app",
-      app,
-    ],
+    ["--no-node-snapshot", cli, "start", "--config", configPath, "--app", app],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },
