@@ -1,7 +1,7 @@
 // The one-shot SHA-256 of src/crypto/hash.ts against node's streaming Hash, and HMAC-SHA256 against
 // a known answer (RFC 4231).
 import assert from "node:assert/strict";
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { hmacSha256, sha256 } from "../../../src/crypto/hash.ts";
 
