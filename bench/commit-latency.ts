@@ -7,44 +7,18 @@
 // `P-256` as third argument swaps the node's signing key for a P-256 one (what the latency would be
 // with a cheaper signature; the node itself only issues P-384 keys, which receipts require).
 // Usage: node bench/commit-latency.ts [writes] [pauseMs] [P-384|P-256]
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { generateKeyPair } from "../src/crypto/keys.ts";
-import { Store } from "../src/kv/index.ts";
-import { Ledger } from "../src/ledger/ledger.ts";
-import { Engine } from "../src/node/engine.ts";
-import { createIdentity } from "../src/node/identity.ts";
-import { LocalReplicator } from "../src/node/replicator.ts";
-import { ViewHistory } from "../src/node/view-history.ts";
+import { benchEngine } from "./engine.ts";
 
 const writes = Number(process.argv[2] ?? 200);
 const pauseMs = Number(process.argv[3] ?? 7);
 const curve = process.argv[4] ?? "P-384";
 if (curve !== "P-384" && curve !== "P-256") throw new Error("curve: P-384 or P-256");
 
-const dir = mkdtempSync(join(tmpdir(), "coterie-commit-latency-"));
-try {
-  const { ledger } = Ledger.open(join(dir, "ledger"), { chunkBytesMax: 16 << 20, batchBytesMax: 8 << 20 });
-  const replicator = new LocalReplicator(ledger, (e) => {
-    throw e;
-  });
-  const identity = await createIdentity([]);
+const { engine, ledger, replicator, dispose } = await benchEngine("commit-latency", {}, (identity) => {
   if (curve === "P-256") identity.node = generateKeyPair("P-256");
-  const engine = new Engine({
-    store: new Store(),
-    ledger,
-    identity,
-    replicator,
-    views: new ViewHistory(1),
-    committedSeqno: 0,
-    options: {
-      signatureIntervalTxs: 5000,
-      signatureIntervalMs: 10,
-      txAttemptsMax: 10,
-      uncommittedTxsMax: 10_000,
-    },
-  });
+});
+try {
   // Timing wrappers around the three steps (the engine reads these members at call time).
   const signing: number[] = [];
   const flushing: number[] = [];
@@ -88,7 +62,6 @@ try {
     await engine.waitForCommit({ view: engine.view, seqno: engine.lastSeqno }, 10_000);
     total.push(performance.now() - t);
   }
-  await engine.close();
   const show = (name: string, xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
     const at = (q: number) => (s[Math.min(s.length - 1, Math.floor(q * s.length))] as number).toFixed(2);
@@ -100,5 +73,5 @@ try {
   show("ledger flush", flushing);
   show("signature → committed", signedToCommitted);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  await dispose();
 }

@@ -5,40 +5,14 @@
 // median of the rounds: on a shared machine CPU per operation moves much less than wall time, so
 // compare two commits by running this script from each in alternation.
 // Usage: node bench/write-path.ts [rounds] [writesPerRound]
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Store } from "../src/kv/index.ts";
-import { Ledger } from "../src/ledger/ledger.ts";
-import { Engine } from "../src/node/engine.ts";
-import { createIdentity } from "../src/node/identity.ts";
-import { LocalReplicator } from "../src/node/replicator.ts";
-import { ViewHistory } from "../src/node/view-history.ts";
+import { benchEngine } from "./engine.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
 const writesPerRound = Number(process.argv[3] ?? 20_000);
 const inFlight = 256;
 
-const dir = mkdtempSync(join(tmpdir(), "coterie-write-path-"));
+const { engine, dispose } = await benchEngine("write-path", { uncommittedTxsMax: 200_000 });
 try {
-  const { ledger } = Ledger.open(join(dir, "ledger"), { chunkBytesMax: 16 << 20, batchBytesMax: 8 << 20 });
-  const replicator = new LocalReplicator(ledger, (e) => {
-    throw e;
-  });
-  const engine = new Engine({
-    store: new Store(),
-    ledger,
-    identity: await createIdentity([]),
-    replicator,
-    views: new ViewHistory(1),
-    committedSeqno: 0,
-    options: {
-      signatureIntervalTxs: 5000,
-      signatureIntervalMs: 10,
-      txAttemptsMax: 10,
-      uncommittedTxsMax: 200_000,
-    },
-  });
   engine.start();
   const encoder = new TextEncoder();
   let id = 1_000_000;
@@ -71,7 +45,6 @@ try {
     // Round 0 warms up the JIT and is not reported.
     if (r > 0) perWriteUs.push((used.user + used.system) / writesPerRound);
   }
-  await engine.close();
   const sorted = [...perWriteUs].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] as number;
   console.log(
@@ -79,5 +52,5 @@ try {
       `rounds: ${perWriteUs.map((x) => x.toFixed(1)).join(", ")})`,
   );
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  await dispose();
 }
