@@ -1,6 +1,7 @@
 /** Offline subcommands: they read files and never contact a node. */
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { verifyReceipt } from "../crypto/receipt.ts";
+import { firstSeqnoOfChunk } from "../ledger/chunk-format.ts";
 import { verifyLedgerDirectory } from "../ledger/verify.ts";
 import { ensureIdentityFiles } from "./identity-files.ts";
 import { ledgerOnDisk } from "./ledger-base.ts";
@@ -11,8 +12,15 @@ type Values = { "service-cert"?: string; snapshot?: string; json?: boolean; name
 /** DIR is a ledger directory or a node's data directory; see ledger-base.ts for `--snapshot`. */
 export function runLedgerVerify(dir: string | undefined, values: Values): number {
   if (!dir) throw new UsageError("ledger verify needs a directory");
+  if (!existsSync(dir)) throw new UsageError(`${dir}: no such directory`);
   const serviceCertPem = values["service-cert"] ? readFileSync(values["service-cert"], "utf8") : undefined;
   const { ledgerDir, snapshot } = ledgerOnDisk(dir, values.snapshot === undefined ? [] : [values.snapshot]);
+  if (firstSeqnoOfChunk(readdirSync(ledgerDir).find((n) => firstSeqnoOfChunk(n) !== null) ?? "") === null)
+    throw new UsageError(`${ledgerDir} holds no ledger chunk (ledger_<seqno>.chunk)`);
+  if (values.snapshot !== undefined && snapshot === null)
+    throw new UsageError(
+      `${ledgerDir} starts at seqno 1: it is verified without a snapshot (drop --snapshot)`,
+    );
   const report = verifyLedgerDirectory(ledgerDir, {
     ...(serviceCertPem === undefined ? {} : { serviceCertPem }),
     ...(snapshot === null ? {} : { snapshot: snapshot.bytes }),

@@ -139,6 +139,13 @@ test("recovery from a ledger that starts after a snapshot brings back every priv
   assert.match(missing.stderr, /COTERIE_ERR_SNAPSHOT_MISSING/);
   const explicit = runCli(["ledger", "verify", bare, "--snapshot", fetched.path]);
   assert.equal(explicit.status, 0, explicit.stdout + explicit.stderr);
+  // Bad input changes nothing and says what is wrong: a snapshot for a whole ledger, no chunks.
+  const unneeded = runCli(["ledger", "verify", primary.dataDir, "--snapshot", fetched.path]);
+  assert.equal(unneeded.status, 2);
+  assert.match(unneeded.stderr, /starts at seqno 1: it is verified without a snapshot/);
+  const empty = runCli(["ledger", "verify", mkdtempSync(join(tmpdir(), "coterie-empty-"))]);
+  assert.equal(empty.status, 2);
+  assert.match(empty.stderr, /holds no ledger chunk/);
 
   const config = JSON.parse(readFileSync(ws.configPath, "utf8"));
   delete config.nodeToNode;
