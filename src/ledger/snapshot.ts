@@ -41,6 +41,9 @@ export function malformedSnapshot(why: string): CoterieError {
   return new CoterieError("COTERIE_ERR_SNAPSHOT_MALFORMED", `snapshot: ${why}`);
 }
 
+/** The maps of a state, each with its entries in key order, as a snapshot holds them. */
+export type SnapshotMaps = Array<{ name: string; entries: VersionedEntry[] }>;
+
 /** Serialises the state `kv` (at `seqno`) with the tree frontier and view history. */
 export function encodeSnapshot(
   kv: Snapshot,
@@ -48,20 +51,50 @@ export function encodeSnapshot(
   viewStarts: Array<[number, number]>,
   secret: LedgerSecret,
 ): Buffer {
+  const maps = kv.mapNames().map((name) => ({ name, entries: [...kv.versionedEntries(name)] }));
+  return encodeSnapshotOf(kv.version, maps, frontier, viewStarts, secret);
+}
+
+/**
+ * Collects the maps of `kv` like `encodeSnapshot`, yielding to the event loop every `entriesPerTurn`
+ * entries: on a node the state can hold millions of records, and collecting them in one turn held
+ * the primary's event loop past an election timeout. `kv` is an immutable snapshot of the store,
+ * so writes committed meanwhile do not change what is collected.
+ */
+export async function collectSnapshotMaps(kv: Snapshot, entriesPerTurn = 20_000): Promise<SnapshotMaps> {
+  const maps: SnapshotMaps = [];
+  let sinceYield = 0;
+  for (const name of kv.mapNames()) {
+    const entries: VersionedEntry[] = [];
+    for (const e of kv.versionedEntries(name)) {
+      entries.push(e);
+      if (++sinceYield >= entriesPerTurn) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    maps.push({ name, entries });
+  }
+  return maps;
+}
+
+/** Serialises `maps` (a state at `seqno`, from `collectSnapshotMaps`) with the frontier and views. */
+export function encodeSnapshotOf(
+  seqno: number,
+  maps: SnapshotMaps,
+  frontier: Uint8Array[],
+  viewStarts: Array<[number, number]>,
+  secret: LedgerSecret,
+): Buffer {
   assert(frontier.length <= FRONTIER_HASHES_MAX, "frontier fits");
-  const names = kv.mapNames();
-  const mapsOf = (pub: boolean): Array<{ name: string; entries: VersionedEntry[] }> =>
-    names
-      .filter((n) => isPublicMapName(n) === pub)
-      .map((name) => ({ name, entries: [...kv.versionedEntries(name)] }));
-  const pub = encodeSnapshotMaps(mapsOf(true));
-  const privateMaps = mapsOf(false);
+  const pub = encodeSnapshotMaps(maps.filter((m) => isPublicMapName(m.name)));
+  const privateMaps = maps.filter((m) => !isPublicMapName(m.name));
   const priv = privateMaps.length === 0 ? null : encodeSnapshotMaps(privateMaps);
   const privateBytes = priv === null ? 0 : GCM_NONCE_BYTES + priv.length + GCM_TAG_BYTES;
   const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
   SNAPSHOT_MAGIC.copy(header, 0);
   header.writeUInt32LE(SNAPSHOT_FORMAT_VERSION, 8);
-  header.writeBigUInt64LE(BigInt(kv.version), 16);
+  header.writeBigUInt64LE(BigInt(seqno), 16);
   header.writeBigUInt64LE(BigInt(priv === null ? 0 : secret.version), 24);
   header.writeUInt32LE(frontier.length, 32);
   header.writeUInt32LE(viewStarts.length, 36);

@@ -19,7 +19,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { encodeSnapshot, snapshotDigest } from "../ledger/snapshot.ts";
+import { collectSnapshotMaps, encodeSnapshotOf, snapshotDigest } from "../ledger/snapshot.ts";
 import { treeFrontier } from "../ledger/snapshot-frontier.ts";
 import { serviceTriggers } from "../tables/governance.ts";
 import { snapshotEvidence } from "../tables/secrets.ts";
@@ -100,12 +100,12 @@ export class SnapshotService {
   private async take(seqno: number): Promise<string | null> {
     const e = this.engine;
     const viewStarts = e.views.starts().filter(([, first]) => first <= seqno) as Array<[number, number]>;
-    const bytes = encodeSnapshot(
-      e.store.snapshotAt(seqno),
-      treeFrontier(e.ledger.tree, seqno),
-      viewStarts,
-      currentLedgerSecret(e.identity),
-    );
+    // Collected across event-loop turns (a large state would stall the primary), then encoded.
+    // Everything read from the node is taken before the first yield (a rekey may land meanwhile).
+    const frontier = treeFrontier(e.ledger.tree, seqno);
+    const secret = currentLedgerSecret(e.identity);
+    const maps = await collectSnapshotMaps(e.store.snapshotAt(seqno));
+    const bytes = encodeSnapshotOf(seqno, maps, frontier, viewStarts, secret);
     const digest = snapshotDigest(bytes);
     const pending = join(this.dir, `snapshot_${seqno}`);
     writeDurably(pending, bytes);

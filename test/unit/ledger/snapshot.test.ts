@@ -257,3 +257,59 @@ test("a ledger that starts after a snapshot verifies from it; a different or unr
   await engine.close();
   await engine.ledger.close();
 });
+
+test("snapshot maps round-trip byte for byte, versions above 2^32 included", async () => {
+  const { encodeSnapshotMaps, decodeSnapshotMaps } = await import("../../../src/ledger/snapshot-maps.ts");
+  const maps = [
+    { name: "a", entries: [] },
+    {
+      name: "public:é",
+      entries: [
+        { key: new Uint8Array([0]), value: new Uint8Array(0), version: 1 },
+        { key: new Uint8Array([1, 2]), value: new Uint8Array([3, 4, 5]), version: 2 ** 32 + 7 },
+        { key: new Uint8Array([9]), value: new Uint8Array(300).fill(7), version: Number.MAX_SAFE_INTEGER },
+      ],
+    },
+  ];
+  const bytes = encodeSnapshotMaps(maps);
+  const back = decodeSnapshotMaps(bytes);
+  assert.deepEqual(
+    back.map((m) => ({ name: m.name, entries: [...m.entries] })),
+    maps,
+  );
+  assert.equal(bytes.readBigUInt64LE(bytes.length - 8), BigInt(Number.MAX_SAFE_INTEGER));
+});
+
+test("collecting a large state yields to the event loop and encodes the same state", async () => {
+  const { collectSnapshotMaps, encodeSnapshotOf, encodeSnapshot } = await import(
+    "../../../src/ledger/snapshot.ts"
+  );
+  const store = new Store();
+  for (let i = 0; i < 5000; i += 500) {
+    const tx = store.beginTx();
+    for (let j = i; j < i + 500; j++) {
+      tx.typed("records", utf8, utf8).put(`k${j}`, `v${j}`);
+      tx.typed("public:records", utf8, utf8).put(`p${j}`, `w${j}`);
+    }
+    store.commit(tx);
+  }
+  const secret = { version: 1, key: new Uint8Array(32).fill(3) };
+  const snap = store.snapshotAt(store.version);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  const collecting = collectSnapshotMaps(snap, 1000);
+  // Writes committed while collecting do not change what is collected.
+  const tx = store.beginTx();
+  tx.typed("records", utf8, utf8).put("k0", "changed");
+  store.commit(tx);
+  const maps = await collecting;
+  clearInterval(timer);
+  assert.ok(ticks > 0, "timers ran while 10,000 entries were collected 1,000 per turn");
+  const yielded = decodeSnapshot(encodeSnapshotOf(snap.version, maps, [], [[1, 1]], secret), secret);
+  const inOneTurn = decodeSnapshot(encodeSnapshot(snap, [], [[1, 1]], secret), secret);
+  const flat = (c: typeof yielded) => c.maps.map((m) => ({ name: m.name, entries: [...m.entries] }));
+  assert.deepEqual(flat(yielded), flat(inOneTurn));
+  assert.equal(yielded.seqno, snap.version);
+  const records = flat(yielded).find((m) => m.name === "records");
+  assert.equal(Buffer.from(records?.entries[0]?.value ?? []).toString(), "v0");
+});
