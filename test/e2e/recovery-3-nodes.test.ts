@@ -12,6 +12,7 @@ import { test } from "node:test";
 import { ensureIdentityFiles, type IdentityFiles } from "../../src/cli/identity-files.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
 import { client, killNode, type NodeProcess, runCli, spawnCli } from "./harness.ts";
+import { encryptionKey, gov, pass } from "./members-harness.ts";
 import {
   findPrimary,
   isAlive,
@@ -20,7 +21,6 @@ import {
   userClient,
   waitFor,
 } from "./multi-node-harness.ts";
-import { encryptionKey, gov, pass } from "./recovery-harness.ts";
 
 const RECORDS = 30;
 

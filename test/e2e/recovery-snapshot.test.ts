@@ -16,6 +16,7 @@ import { verifyReceipt } from "../../src/crypto/receipt.ts";
 import { firstSeqnoOfChunk } from "../../src/ledger/chunk-format.ts";
 import { committedSnapshots } from "../../src/node/snapshot-files.ts";
 import { client, killNode, type NodeProcess, runCli, spawnCli } from "./harness.ts";
+import { encryptionKey, gov, pass } from "./members-harness.ts";
 import {
   findPrimary,
   isAlive,
@@ -29,7 +30,6 @@ import {
   userClient,
   waitFor,
 } from "./multi-node-harness.ts";
-import { encryptionKey, gov, pass } from "./recovery-harness.ts";
 
 let net: Net | null = null;
 const recoveredNodes: NodeProcess[] = [];

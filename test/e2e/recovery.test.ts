@@ -11,16 +11,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { ensureIdentityFiles, type IdentityFiles } from "../../src/cli/identity-files.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
-import {
-  client,
-  killNode,
-  makeWorkspace,
-  type NodeProcess,
-  runCli,
-  spawnCli,
-  startNodeProcess,
-} from "./harness.ts";
-import { encryptionKey, gov, pass } from "./recovery-harness.ts";
+import { client, killNode, makeWorkspace, runCli, spawnCli, startNodeProcess } from "./harness.ts";
+import { ack, encryptionKey, gov, pass } from "./members-harness.ts";
 
 const RECORDS = 24;
 
@@ -34,14 +26,6 @@ async function members(dir: string): Promise<Member[]> {
     out.push({ ...files, encKeyPath: key.path, encPublicPem: key.publicPem });
   }
   return out;
-}
-
-async function ack(node: NodeProcess, m: Member) {
-  const c = client(node, m);
-  const digest = (await c.get("/gov/v1/members/state-digest")).json().state_digest as string;
-  c.close();
-  const r = await gov(node, m)("/gov/v1/members/ack", "ack", JSON.stringify({ state_digest: digest }));
-  assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {

@@ -6,63 +6,13 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  GOV_CONTENT_TYPE,
-  type GovMessageType,
-  pemSigner,
-  signGovRequest,
-} from "../../src/governance/index.ts";
 import { firstSeqnoOfChunk, scanFrame } from "../../src/ledger/chunk-format.ts";
 import { decodeEntry } from "../../src/ledger/entry.ts";
-import {
-  client,
-  killNode,
-  makeWorkspace,
-  type NodeProcess,
-  runCli,
-  startNodeProcess,
-  type Workspace,
-} from "./harness.ts";
+import { client, killNode, makeWorkspace, runCli, startNodeProcess } from "./harness.ts";
+import { ack, pass } from "./members-harness.ts";
 
 const WRITERS = 8;
 const WRITES_PER_WRITER = 60;
-
-async function signedPost(
-  node: NodeProcess,
-  ws: Workspace,
-  path: string,
-  type: GovMessageType,
-  payload: string,
-  id?: string,
-) {
-  const signer = pemSigner(readFileSync(ws.member.certPath, "utf8"), readFileSync(ws.member.keyPath, "utf8"));
-  const body = await signGovRequest({ signer, type, payload, ...(id ? { proposalId: id } : {}) });
-  const c = client(node, ws.member);
-  const r = await c.raw("POST", path, Buffer.from(body), { "content-type": GOV_CONTENT_TYPE });
-  c.close();
-  assert.equal(r.status, 200, r.body);
-  return r.json();
-}
-
-async function rekeyByVote(node: NodeProcess, ws: Workspace): Promise<void> {
-  const p = await signedPost(
-    node,
-    ws,
-    "/gov/v1/proposals",
-    "proposal",
-    JSON.stringify({ actions: [{ name: "trigger_ledger_rekey" }] }),
-  );
-  const ballot = "export function vote() { return true; }\n";
-  const v = await signedPost(
-    node,
-    ws,
-    `/gov/v1/proposals/${p.proposal_id}/ballots`,
-    "ballot",
-    ballot,
-    p.proposal_id,
-  );
-  assert.equal(v.state, "Accepted");
-}
 
 /** Secret versions named by the headers of entries with a private section, read from the files. */
 function secretVersions(ledgerDir: string): Set<number> {
@@ -85,10 +35,7 @@ test("rekey twice under concurrent private writes; verify; SIGKILL; restart read
 }, async () => {
   const ws = await makeWorkspace();
   let node = await startNodeProcess(ws);
-  const m = client(node, ws.member);
-  const digest = (await m.get("/gov/v1/members/state-digest")).json().state_digest;
-  m.close();
-  await signedPost(node, ws, "/gov/v1/members/ack", "ack", JSON.stringify({ state_digest: digest }));
+  await ack(node, ws.member);
   const user = client(node, ws.user);
   let done = 0;
   const writer = async (w: number) => {
@@ -102,9 +49,9 @@ test("rekey twice under concurrent private writes; verify; SIGKILL; restart read
   const load = Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
   const total = WRITERS * WRITES_PER_WRITER;
   while (done < total / 3) await new Promise((r) => setTimeout(r, 5));
-  await rekeyByVote(node, ws);
+  await pass(node, [ws.member], [{ name: "trigger_ledger_rekey" }]);
   while (done < (2 * total) / 3) await new Promise((r) => setTimeout(r, 5));
-  await rekeyByVote(node, ws);
+  await pass(node, [ws.member], [{ name: "trigger_ledger_rekey" }]);
   await load;
   const last = await user.post("/app/log/private?wait_for_commit=true", { id: 99_999, msg: "last" });
   assert.equal(last.status, 200, last.body);

@@ -9,38 +9,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
-import {
-  GOV_CONTENT_TYPE,
-  type GovMessageType,
-  pemSigner,
-  signGovRequest,
-} from "../../src/governance/index.ts";
 import { committedSnapshots } from "../../src/node/snapshot-files.ts";
-import {
-  client,
-  killNode,
-  makeWorkspace,
-  type NodeProcess,
-  startNodeProcess,
-  type Workspace,
-} from "./harness.ts";
-
-async function signedPost(
-  node: NodeProcess,
-  ws: Workspace,
-  path: string,
-  type: GovMessageType,
-  payload: string,
-  id?: string,
-) {
-  const signer = pemSigner(readFileSync(ws.member.certPath, "utf8"), readFileSync(ws.member.keyPath, "utf8"));
-  const body = await signGovRequest({ signer, type, payload, ...(id ? { proposalId: id } : {}) });
-  const c = client(node, ws.member);
-  const r = await c.raw("POST", path, Buffer.from(body), { "content-type": GOV_CONTENT_TYPE });
-  c.close();
-  assert.equal(r.status, 200, r.body);
-  return r.json();
-}
+import { client, killNode, makeWorkspace, startNodeProcess } from "./harness.ts";
+import { ack, pass } from "./members-harness.ts";
 
 async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -66,20 +37,9 @@ test("periodic and triggered snapshots verify alone; restart from the latest; ta
   await until("two periodic snapshots", () => (committedSnapshots(dir).length >= 2 ? true : undefined));
 
   // Governance asks for one now.
-  const m = client(node, ws.member);
-  const digest = (await m.get("/gov/v1/members/state-digest")).json().state_digest;
-  m.close();
-  await signedPost(node, ws, "/gov/v1/members/ack", "ack", JSON.stringify({ state_digest: digest }));
+  await ack(node, ws.member);
   const before = committedSnapshots(dir)[0]?.seqno ?? 0;
-  const p = await signedPost(
-    node,
-    ws,
-    "/gov/v1/proposals",
-    "proposal",
-    JSON.stringify({ actions: [{ name: "trigger_snapshot" }] }),
-  );
-  const ballot = "export function vote() { return true; }\n";
-  await signedPost(node, ws, `/gov/v1/proposals/${p.proposal_id}/ballots`, "ballot", ballot, p.proposal_id);
+  await pass(node, [ws.member], [{ name: "trigger_snapshot" }]);
   const latest = await until("the triggered snapshot", () => {
     const s = committedSnapshots(dir)[0];
     return s !== undefined && s.seqno > before ? s : undefined;

@@ -1,5 +1,6 @@
-// What the disaster-recovery tests share: members' encryption keys, a member's signed governance
-// requests, and a vote by several members.
+// What the end-to-end tests of members' work share: encryption keys, a member's signed governance
+// requests (what `coterie gov` and `coterie recover submit-share` send), the state-digest ack, and
+// a proposal passed by several members' votes.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -34,6 +35,15 @@ export function gov(node: NodeProcess, m: IdentityFiles) {
     c.close();
     return { status: r.status, body: r.json() };
   };
+}
+
+/** The member acknowledges the current state digest (what makes an invited member Active). */
+export async function ack(node: NodeProcess, m: IdentityFiles): Promise<void> {
+  const c = client(node, m);
+  const digest = (await c.get("/gov/v1/members/state-digest")).json().state_digest as string;
+  c.close();
+  const r = await gov(node, m)("/gov/v1/members/ack", "ack", JSON.stringify({ state_digest: digest }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
 }
 
 /** Proposes `actions` as ms[0] and votes yes with every member in `ms`; asserts Accepted. */
