@@ -9,6 +9,7 @@ import {
   type KeyObject,
   sign,
   verify,
+  webcrypto,
 } from "node:crypto";
 
 export type Curve = "P-256" | "P-384";
@@ -31,6 +32,24 @@ export function curveOf(key: KeyObject): Curve {
 /** ECDSA signature in P1363 form, hashing with the curve's SHA-2 (P-256 → SHA-256, P-384 → SHA-384). */
 export function signP1363(privateKey: KeyObject, data: Uint8Array): Uint8Array {
   return sign(hashOf[curveOf(privateKey)], data, { key: privateKey, dsaEncoding: "ieee-p1363" });
+}
+
+const cryptoKeys = new WeakMap<KeyObject, webcrypto.CryptoKey>();
+
+/**
+ * `signP1363` on libuv's thread pool (WebCrypto's ECDSA, which also yields r ‖ s): the calling
+ * thread only queues the job, ~0.1 ms against ~1.6 ms for a P-384 signature made in place. The
+ * non-extractable CryptoKey made from `privateKey` is cached for the key's lifetime.
+ */
+export async function signP1363Async(privateKey: KeyObject, data: Uint8Array): Promise<Uint8Array> {
+  const curve = curveOf(privateKey);
+  let key = cryptoKeys.get(privateKey);
+  if (key === undefined) {
+    key = privateKey.toCryptoKey({ name: "ECDSA", namedCurve: curve }, false, ["sign"]);
+    cryptoKeys.set(privateKey, key);
+  }
+  const hash = curve === "P-256" ? "SHA-256" : "SHA-384";
+  return new Uint8Array(await webcrypto.subtle.sign({ name: "ECDSA", hash }, key, data));
 }
 
 export function verifyP1363(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {

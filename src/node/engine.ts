@@ -4,8 +4,14 @@
  * in plaintext, private encrypted), append to the ledger and hand it to the replicator; every N
  * transactions or T ms append a signature over the Merkle root. Tracks the status of every
  * transaction id and wakes the requests waiting for their commit.
+ *
+ * Periodic signatures are made off the event loop (`startSignature`): the signature entry takes
+ * the next seqno and signs the root of everything before it, so while the signature is being made
+ * no other entry may be appended; writes wait for it, while requests, reads and consensus messages
+ * go on being served. A signature whose seqno was taken meanwhile (an internal append, a rollback,
+ * a change of view or office) is dropped and the next tick signs again.
  */
-import { signP1363 } from "../crypto/keys.ts";
+import { signP1363, signP1363Async } from "../crypto/keys.ts";
 import { signedRootMessage } from "../crypto/receipt.ts";
 import type { Store, Tx, WriteSet } from "../kv/index.ts";
 import { isPublicMapName } from "../kv/index.ts";
@@ -55,6 +61,10 @@ export class Engine {
   /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
   private readonly writeSetObservers: Array<(seqno: number, writes: WriteSet) => void> = [];
   private readonly ceKeys = new Map<number, Uint8Array>();
+  /** The signature being made off the event loop; settles once it is appended or dropped. */
+  private signing: Promise<void> | null = null;
+  /** Bumped when the suffix is rolled back, so a signature made for the old suffix is dropped. */
+  private epoch = 0;
 
   constructor(args: {
     store: Store;
@@ -110,7 +120,7 @@ export class Engine {
   private startSignatureTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => {
-      if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();
+      if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.startSignature();
     }, this.options.signatureIntervalMs);
     this.timer.unref();
   }
@@ -160,9 +170,17 @@ export class Engine {
       );
     }
     for (let attempt = 1; attempt <= this.options.txAttemptsMax; attempt++) {
+      while (this.signing !== null) await this.signing;
       const tx = this.store.beginTx({ reservedWrites: options.reservedWrites });
       const returned = fn(tx);
-      const result = returned instanceof Promise ? await returned : returned;
+      let result: T;
+      if (returned instanceof Promise) {
+        result = await returned;
+        // A signature started while the handler ran holds the next seqno: commit behind it.
+        while (this.signing !== null) await this.signing;
+      } else {
+        result = returned;
+      }
       // A backup never commits a write: it only applies what the primary replicates.
       if (!this.replicator.isPrimary() && tx.writeSet().length > 0) {
         throw new CoterieError(
@@ -203,7 +221,7 @@ export class Engine {
   private afterCommit(version: number, writeSet: WriteSet, claimsDigest: Uint8Array | null): void {
     this.appendEntry(EntryKind.transaction, version, writeSet, claimsDigest ?? ZERO_DIGEST);
     this.txsSinceSignature++;
-    if (this.txsSinceSignature >= this.options.signatureIntervalTxs) this.appendSignature();
+    if (this.txsSinceSignature >= this.options.signatureIntervalTxs) this.startSignature();
   }
 
   private appendEntry(kind: EntryKind, seqno: number, writeSet: WriteSet, claimsDigest: Uint8Array): void {
@@ -259,19 +277,59 @@ export class Engine {
     return commitEvidence(key, view, seqno);
   }
 
-  /** Appends a signature over the root of every entry so far. */
+  /** Appends a signature over the root of every entry so far, signing in place (synchronously). */
   appendSignature(): void {
     const seqno = this.store.version + 1;
     const root = this.ledger.tree.root(seqno - 1);
+    const signature = signP1363(this.identity.node.privateKey, signedRootMessage(root, this.view, seqno));
+    this.appendSignatureEntry(seqno, root, signature);
+  }
+
+  /**
+   * Starts a signature over the root of every entry so far on libuv's thread pool, unless one is
+   * under way. Until it settles, `execute` holds writes back (the signature owns the next seqno).
+   * It is appended only if nothing else took that seqno meanwhile and this node is still the
+   * primary of the same view with the same suffix; otherwise it is dropped (the timer signs again).
+   */
+  private startSignature(): void {
+    if (this.signing !== null) return;
+    const seqno = this.store.version + 1;
+    const view = this.view;
+    const epoch = this.epoch;
+    const root = this.ledger.tree.root(seqno - 1);
+    const unchanged = () =>
+      epoch === this.epoch &&
+      view === this.view &&
+      this.store.version + 1 === seqno &&
+      this.replicator.isPrimary();
+    this.signing = signP1363Async(this.identity.node.privateKey, signedRootMessage(root, view, seqno))
+      .then(
+        (signature) => {
+          if (unchanged()) this.appendSignatureEntry(seqno, root, signature);
+        },
+        // The thread pool refused the job (it should not): sign in place rather than stop signing.
+        () => {
+          if (unchanged()) this.appendSignature();
+        },
+      )
+      .finally(() => {
+        this.signing = null;
+      });
+  }
+
+  /** Resolves once no signature is being made off the event loop (it was appended or dropped). */
+  async signatureSettled(): Promise<void> {
+    while (this.signing !== null) await this.signing;
+  }
+
+  private appendSignatureEntry(seqno: number, root: Buffer, signature: Uint8Array): void {
     const record = {
       view: this.view,
       seqno,
       tree_size: seqno - 1,
       root: root.toString("hex"),
       node_id: this.identity.nodeId,
-      signature: Buffer.from(
-        signP1363(this.identity.node.privateKey, signedRootMessage(root, this.view, seqno)),
-      ).toString("base64"),
+      signature: Buffer.from(signature).toString("base64"),
       cert: this.identity.nodeCert,
     };
     const tx = this.store.beginTx({ reservedWrites: true });
@@ -302,6 +360,7 @@ export class Engine {
   async rollback(seqno: number): Promise<void> {
     assert(seqno >= this.committed, `rollback to ${seqno} below the commit seqno ${this.committed}`);
     if (seqno >= this.ledger.lastSeqno) return;
+    this.epoch++;
     await this.ledger.truncate(seqno);
     this.store.rollback(seqno);
     this.views.truncate(seqno);
@@ -374,6 +433,7 @@ export class Engine {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.signatureSettled();
     // Only a primary signs; a node that lost the office leaves its unsigned suffix to consensus.
     if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();
     await this.replicator.close();

@@ -117,6 +117,7 @@ test("the signature interval follows the committed service configuration (set_se
   const base = engine.lastSeqno;
   await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false });
   await engine.execute((tx) => counter(tx).put("c", "1"), { reservedWrites: false });
+  await engine.signatureSettled();
   assert.equal(engine.lastSeqno, base + 3, "two transactions, then a signature, as the members configured");
   await engine.close();
 });
@@ -141,5 +142,41 @@ test("the history index follows announced write sets, and a rolled-back seqno is
   assert.deepEqual(keys("b"), [4]);
   assert.deepEqual(keys("stale"), [], "the discarded write is not indexed");
   assert.deepEqual(index.mapSeqnos("counter", 1, 10), [1, 4]);
+  await engine.close();
+});
+
+test("a signature made off the event loop holds writes back until it is appended, and its receipts verify", async () => {
+  const { verifyReceipt } = await import("../../../src/crypto/receipt.ts");
+  const engine = await makeEngineWith({ signatureIntervalTxs: 2 });
+  await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
+  const second = await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false }); // 2
+  assert.equal(engine.lastSeqno, 2, "the signature is being made, not appended yet");
+  const third = engine.execute((tx) => counter(tx).put("c", "1"), { reservedWrites: false });
+  await new Promise((resolve) => setImmediate(resolve));
+  // Either still waiting, or the signature landed first: the write never takes seqno 3.
+  assert.ok(engine.lastSeqno === 2 || engine.lastSeqno === 3);
+  const { txId } = await third;
+  assert.equal(txId?.seqno, 4, "the write was appended behind the signature at 3");
+  const id = second.txId as { view: number; seqno: number };
+  assert.equal(await engine.waitForCommit(id, 5000), "Committed");
+  const receipt = engine.receipt(id);
+  assert.equal(receipt?.signature_transaction_id, "1.3");
+  await verifyReceipt(receipt, engine.identity.serviceCert);
+  await engine.close();
+});
+
+test("a signature made off the event loop is dropped when its suffix was rolled back and rewritten meanwhile", async () => {
+  const engine = await makeEngineWith({ signatureIntervalTxs: 2 });
+  await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
+  await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false }); // 2, signing for 3
+  const rolledBack = engine.rollback(1);
+  // Rewrite seqno 2, so the seqno the signature was made for is the next one again.
+  await rolledBack;
+  engine.appendInternal((tx) => counter(tx).put("b", "other"));
+  assert.equal(engine.lastSeqno, 2);
+  await engine.signatureSettled();
+  assert.equal(engine.lastSeqno, 2, "the signature over the old root was not appended");
+  engine.appendSignature();
+  assert.equal(await engine.waitForCommit({ view: 1, seqno: 2 }, 5000), "Committed");
   await engine.close();
 });
