@@ -175,8 +175,9 @@ export function writeSetDigestOf(e: DecodedEntry): Uint8Array {
   return sha256(e.bytes.subarray(0, HEADER_BYTES + e.header.publicBytes + e.header.privateBytes));
 }
 
-export function leafOf(e: DecodedEntry): Buffer {
-  return leafData(writeSetDigestOf(e), e.commitEvidenceDigest, e.claimsDigest);
+/** The leaf data of `e`; pass `writeSetDigest` when the caller already computed it (saves a hash). */
+export function leafOf(e: DecodedEntry, writeSetDigest: Uint8Array = writeSetDigestOf(e)): Buffer {
+  return leafData(writeSetDigest, e.commitEvidenceDigest, e.claimsDigest);
 }
 
 export function publicWritesOf(e: DecodedEntry): WriteSet {

@@ -271,8 +271,9 @@ export class RaftReplicator implements Replicator {
     const publicWrites = publicWritesOf(decoded);
     const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(decoded, secret) : [])];
     writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const writeSetDigest = writeSetDigestOf(decoded);
     engine.ledger.append(
-      { bytes, writeSetDigest: writeSetDigestOf(decoded), leaf: leafOf(decoded) },
+      { bytes, writeSetDigest, leaf: leafOf(decoded, writeSetDigest) },
       e.index,
       isSignature,
     );
