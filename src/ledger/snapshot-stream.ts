@@ -10,7 +10,7 @@
  * 2. writing: header ‖ frontier ‖ views ‖ public section ‖ nonce ‖ ciphertext ‖ tag, each chunk
  *    hashed (SHA-256 of the file), fed to the cipher (as additional data before the private section,
  *    as plaintext inside it), and handed to `sink`, then one turn is yielded.
- * Memory: one chunk (plus what the sink holds), never the entry list or the file.
+ * Memory: one chunk (plus what the sink holds; the cipher's output per chunk), never the entry list or the file.
  */
 import { type CipherGCM, createCipheriv, createHash, randomBytes } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -45,10 +45,14 @@ export type SnapshotStreamResult = {
   turns: number;
 };
 
-/** Measured on 1M logging-app records: ~10 ms of work per turn on this box (docs/performance.md). */
-export const SNAPSHOT_CHUNK_BYTES = 1 << 20;
-export const SNAPSHOT_ENTRIES_PER_TURN_MAX = 16_384;
-export const SNAPSHOT_SIZING_ENTRIES_PER_TURN_MAX = 65_536;
+/**
+ * A few ms of work per turn. Measured with bench/snapshot-stall.ts at 1M logging-app records
+ * (medians of 3, longest gap between 1 ms timer ticks): 1 MiB chunks 67 ms, 512 KiB 52 ms,
+ * 256 KiB 37 ms, for the same wall time (~1 s). Entries per turn scale with the chunk (~64 B each).
+ */
+export const SNAPSHOT_CHUNK_BYTES = 256 << 10;
+export const SNAPSHOT_ENTRIES_PER_TURN_MAX = 4096;
+export const SNAPSHOT_SIZING_ENTRIES_PER_TURN_MAX = 16_384;
 /** The largest fixed-size field written without splitting (u64 version). */
 const FIELD_BYTES_MAX = 8;
 
@@ -193,8 +197,8 @@ class ChunkWriter {
   async flush(): Promise<void> {
     this.entries = 0;
     if (this.at === 0) return;
-    // The chunk is reused once the sink is done with it: a fresh 1 MiB buffer per chunk left ~70 MB
-    // of garbage outside the heap for the GC to notice late (peak RSS +70 MiB instead of +20).
+    // The chunk is reused once the sink is done with it: a fresh buffer per chunk left up to ~70 MB
+    // of garbage outside the heap for the GC to notice late (peak RSS +74 MiB instead of +40 at 1M).
     const plain = this.chunk.subarray(0, this.at);
     this.at = 0;
     if (this.cipher === null) await this.emit(plain);
