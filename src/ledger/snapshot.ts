@@ -33,7 +33,8 @@ export type SnapshotContents = {
   maps: SnapshotMap[];
 };
 
-function snapshotKey(secret: LedgerSecret): Buffer {
+/** The private section's key (HKDF-SHA256 of the ledger secret, info "coterie snapshot"). */
+export function snapshotKey(secret: LedgerSecret): Buffer {
   return Buffer.from(hkdfSync("sha256", secret.key, new Uint8Array(0), "coterie snapshot", 32));
 }
 
@@ -44,22 +45,26 @@ export function malformedSnapshot(why: string): CoterieError {
 /** The maps of a state, each with its entries in key order, as a snapshot holds them. */
 export type SnapshotMaps = Array<{ name: string; entries: VersionedEntry[] }>;
 
-/** Serialises the state `kv` (at `seqno`) with the tree frontier and view history. */
+/**
+ * Serialises the state `kv` (at `seqno`) with the tree frontier and view history, in one turn (see
+ * `encodeSnapshotOf`; `nonce` for tests).
+ */
 export function encodeSnapshot(
   kv: Snapshot,
   frontier: Uint8Array[],
   viewStarts: Array<[number, number]>,
   secret: LedgerSecret,
+  nonce?: Uint8Array,
 ): Buffer {
   const maps = kv.mapNames().map((name) => ({ name, entries: [...kv.versionedEntries(name)] }));
-  return encodeSnapshotOf(kv.version, maps, frontier, viewStarts, secret);
+  return encodeSnapshotOf(kv.version, maps, frontier, viewStarts, secret, nonce);
 }
 
 /**
  * Collects the maps of `kv` like `encodeSnapshot`, yielding to the event loop every `entriesPerTurn`
- * entries: on a node the state can hold millions of records, and collecting them in one turn held
- * the primary's event loop past an election timeout. `kv` is an immutable snapshot of the store,
- * so writes committed meanwhile do not change what is collected.
+ * entries (`kv` is immutable, so writes committed meanwhile change nothing). What the snapshot
+ * service did before it streamed (snapshot-stream.ts): the encoding after it still took one turn,
+ * 1.6 s at a million records. Kept for bench/snapshot-stall.ts, which compares the two.
  */
 export async function collectSnapshotMaps(kv: Snapshot, entriesPerTurn = 20_000): Promise<SnapshotMaps> {
   const maps: SnapshotMaps = [];
@@ -78,36 +83,57 @@ export async function collectSnapshotMaps(kv: Snapshot, entriesPerTurn = 20_000)
   return maps;
 }
 
-/** Serialises `maps` (a state at `seqno`, from `collectSnapshotMaps`) with the frontier and views. */
-export function encodeSnapshotOf(
+/**
+ * header ‖ frontier ‖ view starts: everything before the map sections, given their lengths
+ * (`privateBytes` 0 when there are no private maps; the secret version is then written as 0).
+ */
+export function encodeSnapshotPrefix(
   seqno: number,
-  maps: SnapshotMaps,
+  secretVersion: number,
   frontier: Uint8Array[],
   viewStarts: Array<[number, number]>,
-  secret: LedgerSecret,
+  publicBytes: number,
+  privateBytes: number,
 ): Buffer {
   assert(frontier.length <= FRONTIER_HASHES_MAX, "frontier fits");
-  const pub = encodeSnapshotMaps(maps.filter((m) => isPublicMapName(m.name)));
-  const privateMaps = maps.filter((m) => !isPublicMapName(m.name));
-  const priv = privateMaps.length === 0 ? null : encodeSnapshotMaps(privateMaps);
-  const privateBytes = priv === null ? 0 : GCM_NONCE_BYTES + priv.length + GCM_TAG_BYTES;
   const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
   SNAPSHOT_MAGIC.copy(header, 0);
   header.writeUInt32LE(SNAPSHOT_FORMAT_VERSION, 8);
   header.writeBigUInt64LE(BigInt(seqno), 16);
-  header.writeBigUInt64LE(BigInt(priv === null ? 0 : secret.version), 24);
+  header.writeBigUInt64LE(BigInt(privateBytes === 0 ? 0 : secretVersion), 24);
   header.writeUInt32LE(frontier.length, 32);
   header.writeUInt32LE(viewStarts.length, 36);
-  header.writeUInt32LE(pub.length, 40);
+  header.writeUInt32LE(publicBytes, 40);
   header.writeUInt32LE(privateBytes, 44);
   const views = Buffer.alloc(16 * viewStarts.length);
   viewStarts.forEach(([view, first], i) => {
     views.writeBigUInt64LE(BigInt(view), 16 * i);
     views.writeBigUInt64LE(BigInt(first), 16 * i + 8);
   });
-  const head = Buffer.concat([header, ...frontier, views, pub]);
+  return Buffer.concat([header, ...frontier, views]);
+}
+
+/**
+ * Serialises `maps` (a state at `seqno`, from `collectSnapshotMaps`) with the frontier and views,
+ * in one turn and in memory: the reference for tests and tools. The node streams instead
+ * (`writeSnapshotStream`, snapshot-stream.ts), which produces the same bytes.
+ * `nonce`: for tests that compare the two (random otherwise).
+ */
+export function encodeSnapshotOf(
+  seqno: number,
+  maps: SnapshotMaps,
+  frontier: Uint8Array[],
+  viewStarts: Array<[number, number]>,
+  secret: LedgerSecret,
+  nonce: Uint8Array = randomBytes(GCM_NONCE_BYTES),
+): Buffer {
+  const pub = encodeSnapshotMaps(maps.filter((m) => isPublicMapName(m.name)));
+  const privateMaps = maps.filter((m) => !isPublicMapName(m.name));
+  const priv = privateMaps.length === 0 ? null : encodeSnapshotMaps(privateMaps);
+  const privateBytes = priv === null ? 0 : GCM_NONCE_BYTES + priv.length + GCM_TAG_BYTES;
+  const prefix = encodeSnapshotPrefix(seqno, secret.version, frontier, viewStarts, pub.length, privateBytes);
+  const head = Buffer.concat([prefix, pub]);
   if (priv === null) return head;
-  const nonce = randomBytes(GCM_NONCE_BYTES);
   return Buffer.concat([head, nonce, aesGcmEncrypt(snapshotKey(secret), nonce, priv, head)]);
 }
 

@@ -8,19 +8,17 @@
  * `snapshot_<seqno>_<evidence seqno>.committed`. Older committed snapshots beyond
  * `SNAPSHOTS_RETAINED_MAX` are deleted.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { collectSnapshotMaps, encodeSnapshotOf, snapshotDigest } from "../ledger/snapshot.ts";
+import type { Snapshot } from "../kv/index.ts";
+import type { LedgerSecret } from "../ledger/entry.ts";
 import { treeFrontier } from "../ledger/snapshot-frontier.ts";
+import {
+  type SnapshotStreamOptions,
+  type SnapshotStreamResult,
+  writeSnapshotStream,
+} from "../ledger/snapshot-stream.ts";
 import { serviceTriggers } from "../tables/governance.ts";
 import { snapshotEvidence } from "../tables/secrets.ts";
 import type { Engine } from "./engine.ts";
@@ -32,13 +30,33 @@ export const SNAPSHOT_POLL_MS = 50;
 export const SNAPSHOTS_RETAINED_MAX = 3;
 const EVIDENCE_COMMIT_WAIT_MS = 30_000;
 
-function writeDurably(path: string, bytes: Buffer): void {
-  const fd = openSync(path, "w", 0o600);
+/**
+ * Streams the snapshot of `kv` into `path` chunk by chunk across event-loop turns, then fsyncs it.
+ * A crash or an error part way leaves at most an incomplete `snapshot_<seqno>`, which nothing
+ * loads (only `.committed` names are, and a file is renamed so only after its evidence commits);
+ * on an error the file is removed here.
+ */
+export async function writeSnapshotFile(
+  path: string,
+  kv: Snapshot,
+  frontier: Uint8Array[],
+  viewStarts: Array<[number, number]>,
+  secret: LedgerSecret,
+  options?: SnapshotStreamOptions,
+): Promise<SnapshotStreamResult> {
+  const file = await open(path, "w", 0o600);
+  let complete = false;
   try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    fsyncSync(fd);
+    const sink = async (chunk: Buffer) => {
+      for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at)).bytesWritten;
+    };
+    const written = await writeSnapshotStream(kv, frontier, viewStarts, secret, sink, options);
+    await file.sync();
+    complete = true;
+    return written;
   } finally {
-    closeSync(fd);
+    await file.close();
+    if (!complete) rmSync(path, { force: true });
   }
 }
 
@@ -100,22 +118,38 @@ export class SnapshotService {
   private async take(seqno: number): Promise<string | null> {
     const e = this.engine;
     const viewStarts = e.views.starts().filter(([, first]) => first <= seqno) as Array<[number, number]>;
-    // Collected across event-loop turns (a large state would stall the primary), then encoded.
-    // Everything read from the node is taken before the first yield (a rekey may land meanwhile).
+    // Streamed to the file across event-loop turns from the immutable store snapshot (in one turn,
+    // a large state stalled the primary past an election timeout). Everything read from the node
+    // is taken before the first yield (a rekey may land meanwhile).
     const frontier = treeFrontier(e.ledger.tree, seqno);
     const secret = currentLedgerSecret(e.identity);
-    const maps = await collectSnapshotMaps(e.store.snapshotAt(seqno));
-    const bytes = encodeSnapshotOf(seqno, maps, frontier, viewStarts, secret);
-    const digest = snapshotDigest(bytes);
     const pending = join(this.dir, `snapshot_${seqno}`);
-    writeDurably(pending, bytes);
-    const evidence = e.appendInternal(
-      (tx) => {
-        snapshotEvidence.in(tx).put(String(seqno), { seqno, digest, bytes: bytes.length });
-        serviceTriggers.in(tx).delete("snapshot");
-      },
-      Buffer.from(digest, "hex"),
+    const { digest, bytes } = await writeSnapshotFile(
+      pending,
+      e.store.snapshotAt(seqno),
+      frontier,
+      viewStarts,
+      secret,
     );
+    if (!this.enabled()) {
+      // No longer primary after the turns the file took: only the primary appends the evidence.
+      rmSync(pending, { force: true });
+      return null;
+    }
+    let evidence: number;
+    try {
+      evidence = e.appendInternal(
+        (tx) => {
+          snapshotEvidence.in(tx).put(String(seqno), { seqno, digest, bytes });
+          serviceTriggers.in(tx).delete("snapshot");
+        },
+        Buffer.from(digest, "hex"),
+      );
+    } catch (error) {
+      // No evidence, so no use for the file.
+      rmSync(pending, { force: true });
+      throw error;
+    }
     this.lastSeqno = seqno;
     const status = await e.waitForCommit({ view: e.view, seqno: evidence }, EVIDENCE_COMMIT_WAIT_MS);
     if (status !== "Committed") {
@@ -130,7 +164,7 @@ export class SnapshotService {
       if (old.seqno !== base) unlinkSync(old.path);
     for (const name of readdirSync(this.dir))
       if (/^snapshot_\d+$/.test(name)) unlinkSync(join(this.dir, name));
-    this.log.info("snapshot committed", { seqno, evidence_seqno: evidence, bytes: bytes.length });
+    this.log.info("snapshot committed", { seqno, evidence_seqno: evidence, bytes });
     return path;
   }
 }

@@ -34,6 +34,13 @@ test("periodic and triggered snapshots verify alone; restart from the latest; ta
     const w = await user.post(`/app/log/${i % 2 ? "private" : "public"}`, { id: i, msg: `m${i}` });
     assert.equal(w.status, 200, w.body);
   }
+  // A snapshot is written across event-loop turns while writes go on, so on a slow disk one can
+  // span all 100 writes: keep writing (bounded) until two periodic snapshots are committed.
+  for (let i = 1000; i < 1400 && committedSnapshots(dir).length < 2; i++) {
+    const w = await user.post("/app/log/public", { id: i, msg: `more ${i}` });
+    assert.equal(w.status, 200, w.body);
+    await new Promise((r) => setTimeout(r, 5));
+  }
   await until("two periodic snapshots", () => (committedSnapshots(dir).length >= 2 ? true : undefined));
 
   // Governance asks for one now.

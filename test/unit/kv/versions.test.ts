@@ -270,3 +270,26 @@ test("contentToken: the same while a map is unwritten, new after a write to it, 
   own.put("m", b("z"), b("1"));
   assert.equal(own.contentToken("m"), empty, "a transaction's own writes do not change it");
 });
+
+test("versionedEntriesLatin1 is versionedEntries as latin1 strings, and resumes across later commits", () => {
+  const store = new Store();
+  commitOk(store, (tx) => {
+    for (let i = 0; i < 100; i++) tx.put("m", Uint8Array.of(i, 0xff - i), Uint8Array.of(0, 0x80, i));
+  });
+  commitOk(store, (tx) => tx.put("m", Uint8Array.of(5, 0xfa), b("second")));
+  const snap = store.snapshotAt();
+  const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+  const walk = snap.versionedEntriesLatin1("m");
+  const firstHalf = Array.from({ length: 50 }, () => walk.next().value);
+  commitOk(store, (tx) => {
+    tx.delete("m", Uint8Array.of(60, 0xff - 60));
+    tx.put("m", Uint8Array.of(61, 0), b("between"));
+    tx.put("m", Uint8Array.of(70, 0xff - 70), b("changed"));
+  });
+  const all = [...firstHalf, ...walk].map((e) => e && [e[0], e[1].value, e[1].version]);
+  const expected = [...snap.versionedEntries("m")].map((e) => [latin1(e.key), latin1(e.value), e.version]);
+  assert.deepEqual(all, expected);
+  assert.equal(all.length, 100);
+  assert.deepEqual(all[5], [latin1(Uint8Array.of(5, 0xfa)), "second", 2]);
+  assert.deepEqual([...snap.versionedEntriesLatin1("absent")], []);
+});
