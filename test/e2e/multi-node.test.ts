@@ -142,8 +142,16 @@ describe("three nodes", () => {
       // Resumed, the old primary still believes it leads until it hears the higher view: whatever it
       // appends meanwhile is rolled back by the new primary's entries.
       old.child.kill("SIGCONT");
-      await waitFor(async () => (await stateOf(old)).role === "Backup", 10_000, "the old primary steps down");
-      assert.ok((await stateOf(old)).view > oldState.view);
+      // It may step down in its own view first (it heard from no quorum while paused), and only
+      // then hear the new view: wait for both rather than check the view at the first Backup.
+      await waitFor(
+        async () => {
+          const s = await stateOf(old);
+          return s.role === "Backup" && s.view > oldState.view;
+        },
+        10_000,
+        "the old primary steps down and follows the new view",
+      );
       const target = (await stateOf(primary!)).last_seqno;
       await waitFor(
         async () => (await stateOf(old)).last_seqno >= target,
