@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { certificateId } from "../crypto/x509.ts";
 import { type NodeConfig, validateConfig } from "../node/config.ts";
+import { tuneHeapForNode } from "../node/heap-tuning.ts";
 import { networkNodes } from "../node/network-view.ts";
 import { type RunningNode, startNode } from "../node/node.ts";
 import { loadApp } from "./apps.ts";
@@ -60,6 +61,7 @@ function stopOnSignals(node: RunningNode, onStopped: () => void): void {
 export async function runStart(values: Values): Promise<number> {
   if (!values.config) throw new UsageError("start needs --config FILE");
   const config = loadConfigFile(values.config);
+  tuneHeapForNode();
   const node = await startNode(config, await loadApp(values.app ?? "logging"));
   console.log(`coterie: listening on ${node.url}`);
   stopOnSignals(node, () => process.exit(0));
@@ -82,6 +84,7 @@ export async function runNodeJoin(values: Values): Promise<number> {
     pollMs: config.join?.pollMs ?? 500,
   };
   validateConfig(config);
+  tuneHeapForNode();
   const node = await startNode(config, await loadApp(values.app ?? "logging"));
   console.log(`coterie: listening on ${node.url}`);
   stopOnSignals(node, () => process.exit(0));
@@ -113,6 +116,7 @@ export async function runSandbox(values: Values): Promise<number> {
     throw new UsageError(`${configPath} is a one-node sandbox; use another --workspace for --nodes ${nodes}`);
   }
   const app = values.app ?? "logging";
+  tuneHeapForNode();
   const first = await startNode(config, await loadApp(app));
   const joiners =
     nodes > 1

@@ -45,8 +45,15 @@ export class ReadSet {
   }
 }
 
-/** The keys one version wrote, per map, sorted (latin1). */
-type WrittenKeys = { version: number; maps: Map<string, string[]> };
+/**
+ * The keys one version wrote: map name, then that map's keys (sorted latin1) — a single key as the
+ * string itself, several as an array — repeated per map. One flat array per version: the log holds
+ * `windowVersions` of them, seconds of writes under load: long enough to outlive young-generation
+ * collections, so each is promoted and then left for the old generation's collector. A Map and an
+ * object per version cost ~400 B of promotion per write (docs/performance.md, "Memory"); this is
+ * one small array, plus a keys array only when a map got several keys.
+ */
+type WrittenKeys = Array<string | readonly string[]>;
 
 /** Index of the first element of sorted `keys` that is >= `lo` (binary search, no recursion). */
 function lowerBound(keys: readonly string[], lo: string): number {
@@ -60,10 +67,18 @@ function lowerBound(keys: readonly string[], lo: string): number {
   return low;
 }
 
-function intersects(written: readonly string[], reads: ReadSet, map: string): boolean {
+function intersects(written: string | readonly string[], reads: ReadSet, map: string): boolean {
   const keys = reads.keys.get(map);
+  const ranges = reads.ranges.get(map);
+  if (typeof written === "string") {
+    if (keys?.has(written)) return true;
+    for (const { lo, hi } of ranges ?? []) {
+      if ((lo === undefined || written >= lo) && (hi === undefined || written < hi)) return true;
+    }
+    return false;
+  }
   if (keys !== undefined) for (const key of written) if (keys.has(key)) return true;
-  for (const { lo, hi } of reads.ranges.get(map) ?? []) {
+  for (const { lo, hi } of ranges ?? []) {
     const first = lo === undefined ? 0 : lowerBound(written, lo);
     if (first < written.length && (hi === undefined || (written[first] as string) < hi)) return true;
   }
@@ -72,23 +87,38 @@ function intersects(written: readonly string[], reads: ReadSet, map: string): bo
 
 /**
  * The keys written by the most recent versions (at most `windowVersions` of them), for the
- * optimistic-concurrency check at commit. Versions in the log are contiguous and ascending.
+ * optimistic-concurrency check at commit. Versions in the log are contiguous and ascending:
+ * `entries[i]` is version `lastVersion - (entries.length - 1 - i)`.
  */
 export class ConflictLog {
   private entries: WrittenKeys[] = [];
   private head = 0;
+  /** The version of the last entry (meaningless while the log is empty). */
+  private lastVersion = 0;
   private readonly windowVersions: number;
 
   constructor(windowVersions: number) {
     this.windowVersions = windowVersions;
   }
 
+  private get empty(): boolean {
+    return this.entries.length === this.head;
+  }
+
+  /** The version of the oldest entry held (the log must not be empty). */
+  private get oldestVersion(): number {
+    return this.lastVersion - (this.entries.length - 1 - this.head);
+  }
+
   record(version: number, writes: ReadonlyMap<string, PendingWrites>): void {
-    const last = this.entries.length > this.head ? this.entries.at(-1) : undefined;
-    assert(last === undefined || last.version + 1 === version, "conflict log versions are contiguous");
-    const maps = new Map<string, string[]>();
-    for (const [name, pending] of writes) maps.set(name, pending.keysArray());
-    this.entries.push({ version, maps });
+    assert(this.empty || this.lastVersion + 1 === version, "conflict log versions are contiguous");
+    const written: WrittenKeys = [];
+    for (const [name, pending] of writes) {
+      const keys = pending.keysArray();
+      written.push(name, keys.length === 1 ? (keys[0] as string) : keys);
+    }
+    this.entries.push(written);
+    this.lastVersion = version;
     if (this.entries.length - this.head > this.windowVersions) this.head++;
     if (this.head >= this.windowVersions) {
       this.entries.splice(0, this.head);
@@ -98,10 +128,11 @@ export class ConflictLog {
 
   /** Forgets versions above `version` (after a rollback). */
   truncateAbove(version: number): void {
-    while (this.entries.length > this.head && (this.entries.at(-1) as WrittenKeys).version > version) {
+    while (!this.empty && this.lastVersion > version) {
       this.entries.pop();
+      this.lastVersion--;
     }
-    if (this.entries.length === this.head) {
+    if (this.empty) {
       this.entries = [];
       this.head = 0;
     }
@@ -113,12 +144,13 @@ export class ConflictLog {
    */
   conflicts(reads: ReadSet, readVersion: number, currentVersion: number): boolean {
     if (readVersion === currentVersion) return false;
-    const oldest = this.entries[this.head];
-    if (oldest === undefined || oldest.version > readVersion + 1) return true;
-    assert((this.entries.at(-1) as WrittenKeys).version === currentVersion, "conflict log is current");
-    for (let i = this.head + (readVersion + 1 - oldest.version); i < this.entries.length; i++) {
-      for (const [map, written] of (this.entries[i] as WrittenKeys).maps) {
-        if (intersects(written, reads, map)) return true;
+    if (this.empty || this.oldestVersion > readVersion + 1) return true;
+    assert(this.lastVersion === currentVersion, "conflict log is current");
+    for (let i = this.head + (readVersion + 1 - this.oldestVersion); i < this.entries.length; i++) {
+      const written = this.entries[i] as WrittenKeys;
+      for (let m = 0; m < written.length; m += 2) {
+        if (intersects(written[m + 1] as string | readonly string[], reads, written[m] as string))
+          return true;
       }
     }
     return false;

@@ -17,7 +17,7 @@ export type SnapshotMap = { name: string; entries: Iterable<VersionedEntry> };
  */
 export function stateFromSnapshot(version: number, snapshotMaps: Iterable<SnapshotMap>): State {
   assert(Number.isSafeInteger(version) && version >= 0, "snapshot version is a non-negative integer");
-  const maps = new Map<string, MapTree>();
+  const maps = newTree<MapTree>();
   let previousName: string | undefined;
   for (const { name, entries } of snapshotMaps) {
     checkMapName(name);

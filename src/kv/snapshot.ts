@@ -24,7 +24,7 @@ export class Snapshot {
 
   /** Names of the non-empty maps, in code-unit order. */
   mapNames(): string[] {
-    return [...this.state.maps.keys()].sort();
+    return this.state.maps.keysArray();
   }
 
   /** Number of entries in `map`. */

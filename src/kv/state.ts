@@ -18,20 +18,28 @@ export type MapTree = BTree<string, Entry>;
 export type PendingWrites = BTree<string, string | null>;
 
 /**
+ * Map name → tree of one version. A copy-on-write tree too (not a `Map`): a commit clones it in
+ * O(1) and copies only the path to the maps it wrote, where copying a `Map` of every map (tens of
+ * framework tables) cost ~2 KB of garbage per commit (docs/performance.md, "Memory").
+ */
+export type MapsTree = BTree<string, MapTree>;
+
+/**
  * The immutable content of every map at one version. A map exists iff it has an entry, so two
  * stores that applied the same write sets have the same `maps` keys.
  */
 export class State {
   readonly version: number;
-  readonly maps: ReadonlyMap<string, MapTree>;
-  constructor(version: number, maps: ReadonlyMap<string, MapTree>) {
+  /** Never mutated: read it with `get`, `keysArray`; a new version clones it. */
+  readonly maps: MapsTree;
+  constructor(version: number, maps: MapsTree) {
     this.version = version;
     this.maps = maps;
   }
 }
 
 /** The state before the first write. */
-export const emptyState = new State(0, new Map());
+export const emptyState = new State(0, newTree<MapTree>());
 
 /**
  * Builds the state at `prev.version + 1` from `prev` and the writes of one transaction, without
@@ -40,7 +48,7 @@ export const emptyState = new State(0, new Map());
  */
 export function nextState(prev: State, writes: ReadonlyMap<string, PendingWrites>): State {
   const version = prev.version + 1;
-  const maps = new Map(prev.maps);
+  const maps = prev.maps.clone();
   for (const [name, pending] of writes) {
     const base = prev.maps.get(name);
     const tree: MapTree = base === undefined ? newTree<Entry>() : base.clone();
