@@ -127,6 +127,11 @@ export class Tx {
     }
   }
 
+  /** Whether this transaction wrote (put or deleted) anything: `writeSet().length > 0`, cheaply. */
+  get hasWrites(): boolean {
+    return this.pending.size > 0;
+  }
+
   /** This transaction's pending writes in the deterministic `WriteSet` form. */
   writeSet(): WriteSet {
     return toWriteSet(this.pending);

@@ -7,9 +7,9 @@
  *
  * Periodic signatures are made off the event loop (`startSignature`): the signature entry takes
  * the next seqno and signs the root of everything before it, so while the signature is being made
- * no other entry may be appended; writes wait for it, while requests, reads and consensus messages
- * go on being served. A signature whose seqno was taken meanwhile (an internal append, a rollback,
- * a change of view or office) is dropped and the next tick signs again.
+ * no other entry may be appended; writes wait for it before they commit, while requests, reads and
+ * consensus messages go on being served. A signature whose seqno was taken meanwhile (an internal
+ * append, a rollback, a change of view or office) is dropped and the next tick signs again.
  */
 import { signP1363, signP1363Async } from "../crypto/keys.ts";
 import { signedRootMessage } from "../crypto/receipt.ts";
@@ -170,24 +170,19 @@ export class Engine {
       );
     }
     for (let attempt = 1; attempt <= this.options.txAttemptsMax; attempt++) {
-      while (this.signing !== null) await this.signing;
       const tx = this.store.beginTx({ reservedWrites: options.reservedWrites });
       const returned = fn(tx);
-      let result: T;
-      if (returned instanceof Promise) {
-        result = await returned;
-        // A signature started while the handler ran holds the next seqno: commit behind it.
-        while (this.signing !== null) await this.signing;
-      } else {
-        result = returned;
-      }
+      const result = returned instanceof Promise ? await returned : returned;
       // A backup never commits a write: it only applies what the primary replicates.
-      if (!this.replicator.isPrimary() && tx.writeSet().length > 0) {
+      if (!this.replicator.isPrimary() && tx.hasWrites) {
         throw new CoterieError(
           "COTERIE_ERR_NOT_PRIMARY",
           "this node is not the primary; send writes to the primary",
         );
       }
+      // A signature being made owns the next seqno: a write commits behind it (and is checked for
+      // conflicts with it, like any commit since the transaction began). Reads do not wait.
+      if (tx.hasWrites) while (this.signing !== null) await this.signing;
       // No await between commit and append: entries reach the ledger in commit (seqno) order.
       const commit = this.store.commit(tx);
       if (commit.status === "conflict") continue;

@@ -165,6 +165,20 @@ test("a signature made off the event loop holds writes back until it is appended
   await engine.close();
 });
 
+test("a read does not wait for a signature being made off the event loop", async () => {
+  const engine = await makeEngineWith({ signatureIntervalTxs: 2 });
+  await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
+  await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false }); // 2, signing for 3
+  // The thread pool's answer is a later macrotask: a read that waited for it would see seqno 3.
+  const { result, txId } = await engine.execute((tx) => counter(tx).get("a"), { reservedWrites: false });
+  assert.equal(result, "1");
+  assert.equal(txId, null);
+  assert.equal(engine.lastSeqno, 2, "answered while the signature was still being made");
+  await engine.signatureSettled();
+  assert.equal(engine.lastSeqno, 3);
+  await engine.close();
+});
+
 test("a signature made off the event loop is dropped when its suffix was rolled back and rewritten meanwhile", async () => {
   const engine = await makeEngineWith({ signatureIntervalTxs: 2 });
   await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
