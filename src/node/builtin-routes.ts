@@ -11,7 +11,7 @@ import { mayReadTransaction } from "./historical.ts";
 import { parseTxId, type RequestTarget, sendJson } from "./http.ts";
 import { handleJoin } from "./join-route.ts";
 import { networkNodes } from "./network-view.ts";
-import { handleLatestSnapshot } from "./snapshot-route.ts";
+import { handleLatestSnapshot, handleSnapshotFile } from "./snapshot-route.ts";
 
 export type BuiltinCall = {
   req: IncomingMessage;
@@ -23,6 +23,10 @@ export type BuiltinCall = {
 
 export type BuiltinRoute = {
   method: "GET" | "POST";
+  /**
+   * The exact path, or a path whose last segment is `{name}`: any one segment there (the handler
+   * reads and validates it); an exact path wins over it. The metrics label is this template.
+   */
   path: string;
   handle(call: BuiltinCall): number | Promise<number>;
 };
@@ -92,6 +96,7 @@ export const builtinRoutes: BuiltinRoute[] = [
       }),
   },
   { method: "GET", path: "/node/snapshot/latest", handle: handleLatestSnapshot },
+  { method: "GET", path: "/node/snapshot/{name}", handle: handleSnapshotFile },
   {
     method: "GET",
     path: "/node/metrics",

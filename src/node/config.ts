@@ -18,8 +18,11 @@ export type NodeConfig = {
   /** Used only when the data directory holds no ledger yet (a new service). */
   genesis: { members: IdentitySpec[]; users: IdentitySpec[]; open: boolean };
   signatures: { intervalTxs: number; intervalMs: number };
-  /** A snapshot every `intervalTxs` committed transactions (0: only on `trigger_snapshot`), in `dataDir/snapshots`. */
-  snapshots: { intervalTxs: number };
+  /**
+   * A snapshot every `intervalTxs` committed transactions (0: only on `trigger_snapshot`), in
+   * `dataDir/snapshots`. A joiner accepts a snapshot file of at most `fetchBytesMax` bytes.
+   */
+  snapshots: { intervalTxs: number; fetchBytesMax: number };
   ledger: { chunkBytesMax: number; batchBytesMax: number };
   http: {
     bodyBytesMax: number;
@@ -62,7 +65,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   platform: "virtual",
   genesis: { members: [], users: [], open: false },
   signatures: { intervalTxs: 5000, intervalMs: 10 },
-  snapshots: { intervalTxs: 100_000 },
+  snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024 },
   ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024 },
   http: {
     bodyBytesMax: 1024 * 1024,
@@ -140,6 +143,7 @@ export function validateConfig(input: unknown): NodeConfig {
   int("signatures.intervalTxs", c.signatures.intervalTxs, 1, 1_000_000);
   int("signatures.intervalMs", c.signatures.intervalMs, 1, 60_000);
   int("snapshots.intervalTxs", c.snapshots.intervalTxs, 0, 100_000_000);
+  int("snapshots.fetchBytesMax", c.snapshots.fetchBytesMax, 4096, 2 ** 40);
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);

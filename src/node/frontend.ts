@@ -79,6 +79,12 @@ export class Frontend {
     return router;
   }
 
+  /** A built-in route whose last segment is `{name}` (only under `/node/`: app requests skip this). */
+  private namedBuiltin(req: IncomingMessage, pathname: string): BuiltinRoute | undefined {
+    if (!pathname.startsWith("/node/")) return undefined;
+    return this.builtins.get(`${req.method} ${pathname.slice(0, pathname.lastIndexOf("/"))}/{name}`);
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const url = parseRequestTarget(req.url ?? "/");
@@ -92,7 +98,8 @@ export class Frontend {
       if (this.inFlight > this.deps.config.http.requestsInFlightMax) {
         throw new CoterieError("COTERIE_ERR_TOO_MANY_REQUESTS", "too many requests in flight; retry later");
       }
-      const builtin = this.builtins.get(`${req.method} ${url.pathname}`);
+      const builtin =
+        this.builtins.get(`${req.method} ${url.pathname}`) ?? this.namedBuiltin(req, url.pathname);
       const certId = peerCertificateId(req.socket as TLSSocket);
       if (builtin) {
         route = builtin.path;

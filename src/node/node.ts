@@ -108,7 +108,9 @@ export async function startNode(
   // service certificate), and its ledger starts after it; without one it replays from seqno 1.
   const snapshotsDir = join(config.dataDir, "snapshots");
   if (joined !== null && config.join !== null)
-    await fetchLatestSnapshot(config.join.target, identity, snapshotsDir, log);
+    await fetchLatestSnapshot(config.join.target, identity, snapshotsDir, log, {
+      fileBytesMax: config.snapshots.fetchBytesMax,
+    });
   // Start from the latest committed snapshot: replay applies only the ledger suffix after it.
   const ledgerFirst = firstSeqnoInDir(join(config.dataDir, "ledger"));
   // In recover mode too: `coterie recover start` places the one its chosen ledger needs (if any).

@@ -1,28 +1,52 @@
 /**
- * The joiner's side of catching up from a snapshot: once Trusted (it holds its node certificate,
- * the service certificate and the ledger secrets), it asks its join target for
- * `GET /node/snapshot/latest` over mutual TLS with its node certificate, and accepts the file only
- * if the evidence transaction's receipt verifies against the service certificate and its claims
- * digest is the file's SHA-256. The file is then written as a committed snapshot, which start-up
- * loads like the node's own. No snapshot (404) or any failure: the joiner replays from seqno 1.
+ * The joiner's side of catching up from a snapshot (routes: snapshot-route.ts). Once Trusted (it
+ * holds its node certificate, the service certificate and the ledger secrets), it asks its join
+ * target over mutual TLS with its node certificate:
+ *
+ * 1. `GET /node/snapshot/latest` → `{ seqno, evidence_seqno, bytes, file, receipt }`. The receipt
+ *    must verify against the service certificate and be the evidence transaction's; its claims
+ *    digest is then the SHA-256 the file must have. Checked before any byte of the file is fetched.
+ * 2. `GET <file>` on the same target: streamed into `snapshots/<name>.fetching` (mode 0600), hashed
+ *    as it arrives, refused beyond the announced `bytes` or beyond `fileBytesMax`
+ *    (`snapshots.fetchBytesMax`); then fsynced, its SHA-256 and its header's seqno checked, renamed
+ *    `snapshot_<seqno>_<evidence seqno>.committed` and the directory fsynced. Start-up then loads it
+ *    like the node's own. Memory stays at one chunk, whatever the file's size.
+ *
+ * A target of an earlier version answers step 1 with the whole file in base64 (`snapshot`, no
+ * `bytes`): that answer is still accepted (read whole, as before, within the same limit) and goes
+ * through the same checks and the same file writer, so a rolling upgrade can join new nodes through
+ * an old primary. No snapshot (404) or any failure: the partial file is removed and the joiner
+ * replays from seqno 1, saying why in its log.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
+import { createHash, type Hash } from "node:crypto";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import { request } from "node:https";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { privateKeyToPem } from "../crypto/keys.ts";
 import { verifyReceipt } from "../crypto/receipt.ts";
-import { snapshotDigest, snapshotHeader } from "../ledger/snapshot.ts";
+import { SNAPSHOT_HEADER_BYTES, snapshotHeader } from "../ledger/snapshot.ts";
 import { CoterieError } from "../util/errors.ts";
 import type { Identity } from "./identity.ts";
 import type { Logger } from "./logger.ts";
-import type { SnapshotFile } from "./snapshot-files.ts";
-import type { LatestSnapshotResponse } from "./snapshot-route.ts";
+import { type SnapshotFile, syncDirectory } from "./snapshot-files.ts";
+import type { LatestSnapshotResponse, LegacySnapshotResponse } from "./snapshot-route.ts";
 
-/** Largest answer accepted (the file in base64 plus its receipt). */
-export const SNAPSHOT_RESPONSE_BYTES_MAX = 1024 * 1024 * 1024;
-const FETCH_TIMEOUT_MS = 60_000;
+/** Largest snapshot file a joiner accepts unless told (the default of `snapshots.fetchBytesMax`). */
+export const SNAPSHOT_FETCH_BYTES_MAX = 1024 * 1024 * 1024;
+/** Largest metadata answer (a receipt and four fields); an older node's answer is bounded separately. */
+const SNAPSHOT_METADATA_BYTES_MAX = 1024 * 1024;
+/** Inactivity on the connection after which a fetch is abandoned. */
+const FETCH_IDLE_TIMEOUT_MS = 60_000;
 
-function get(url: string, identity: Identity): Promise<{ status: number; body: Buffer }> {
+export type FetchSnapshotOptions = { fileBytesMax?: number };
+
+const bad = (why: string) => new CoterieError("COTERIE_ERR_SNAPSHOT_MALFORMED", `fetched snapshot: ${why}`);
+
+/** One mutual-TLS GET; resolves with the response (its body unread). */
+function get(url: URL, identity: Identity): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -32,18 +56,9 @@ function get(url: string, identity: Identity): Promise<{ status: number; body: B
         cert: identity.nodeCert,
         ca: identity.serviceCert,
         checkServerIdentity: () => undefined,
-        timeout: FETCH_TIMEOUT_MS,
+        timeout: FETCH_IDLE_TIMEOUT_MS,
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        res.on("data", (c: Buffer) => {
-          bytes += c.length;
-          if (bytes > SNAPSHOT_RESPONSE_BYTES_MAX) req.destroy(new Error("snapshot answer too large"));
-          else chunks.push(c);
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      },
+      resolve,
     );
     req.on("timeout", () => req.destroy(new Error("snapshot request timed out")));
     req.on("error", reject);
@@ -51,55 +66,147 @@ function get(url: string, identity: Identity): Promise<{ status: number; body: B
   });
 }
 
-/** Checks the answer against the service certificate; returns the file bytes. */
-export async function verifiedSnapshot(answer: LatestSnapshotResponse, serviceCert: string): Promise<Buffer> {
-  const bytes = Buffer.from(answer.snapshot, "base64");
-  const bad = (why: string) => new CoterieError("COTERIE_ERR_SNAPSHOT_MALFORMED", `fetched snapshot: ${why}`);
-  if (snapshotHeader(bytes).seqno !== answer.seqno) throw bad("seqno does not match the file");
-  if (!(answer.evidence_seqno > answer.seqno)) throw bad("evidence must follow the snapshot");
-  const verified = await verifyReceipt(answer.receipt, serviceCert);
-  if (verified.transactionId.split(".")[1] !== String(answer.evidence_seqno))
-    throw bad("the receipt is not for the evidence transaction");
-  if (verified.claimsDigest !== snapshotDigest(bytes))
-    throw bad("the file's SHA-256 is not the receipt's claims");
-  return bytes;
-}
-
-function writeDurably(dir: string, name: string, bytes: Buffer): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `${name}.fetching`);
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+async function readAll(res: IncomingMessage, bytesMax: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > bytesMax) throw bad(`answer larger than ${bytesMax} bytes`);
+    chunks.push(chunk);
   }
-  const path = join(dir, name);
-  renameSync(tmp, path);
-  return path;
+  return Buffer.concat(chunks);
 }
 
-/** Fetches, verifies and stores the target's latest committed snapshot; null when there is none. */
+type Announced = { seqno: number; evidenceSeqno: number; claimsDigest: string };
+
+/** Checks the metadata's receipt against the service certificate; returns what the file must match. */
+export async function checkAnnouncement(
+  answer: { seqno: unknown; evidence_seqno: unknown; receipt: unknown },
+  serviceCert: string,
+): Promise<Announced> {
+  const { seqno, evidence_seqno: evidenceSeqno } = answer;
+  if (!Number.isSafeInteger(seqno) || !Number.isSafeInteger(evidenceSeqno) || (seqno as number) < 1)
+    throw bad("seqno and evidence_seqno must be positive integers");
+  if (!((evidenceSeqno as number) > (seqno as number))) throw bad("evidence must follow the snapshot");
+  const verified = await verifyReceipt(answer.receipt, serviceCert);
+  if (verified.transactionId.split(".")[1] !== String(evidenceSeqno))
+    throw bad("the receipt is not for the evidence transaction");
+  return {
+    seqno: seqno as number,
+    evidenceSeqno: evidenceSeqno as number,
+    claimsDigest: verified.claimsDigest,
+  };
+}
+
+/**
+ * Writes `chunks` to `path` (created 0600), hashing them, refusing any byte beyond `bytesExpected`
+ * and a shorter body; fsyncs. Returns the SHA-256 (hex) and the file's header as read back.
+ */
+export async function receiveSnapshotFile(
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  path: string,
+  bytesExpected: number,
+): Promise<{ digest: string; header: Buffer }> {
+  const hash: Hash = createHash("sha256");
+  // Read back too (the header), after the fsync: what is checked is what is on disk.
+  const file = await open(path, "w+", 0o600);
+  try {
+    let bytes = 0;
+    for await (const chunk of chunks) {
+      bytes += chunk.length;
+      if (bytes > bytesExpected) throw bad(`more than the ${bytesExpected} bytes announced`);
+      hash.update(chunk);
+      for (let at = 0; at < chunk.length; ) at += (await file.write(chunk, at)).bytesWritten;
+    }
+    if (bytes !== bytesExpected) throw bad(`${bytes} bytes received, ${bytesExpected} announced`);
+    await file.sync();
+    const header = Buffer.alloc(Math.min(bytesExpected, SNAPSHOT_HEADER_BYTES));
+    await file.read(header, 0, header.length, 0);
+    return { digest: hash.digest("hex"), header };
+  } finally {
+    await file.close();
+  }
+}
+
+/** The file's chunks (and its size) from a current target, or from an older one's answer. */
+async function fileSource(
+  target: string,
+  answer: LatestSnapshotResponse | LegacySnapshotResponse,
+  identity: Identity,
+  fileBytesMax: number,
+): Promise<{ chunks: AsyncIterable<Buffer> | Iterable<Buffer>; bytes: number }> {
+  if (!("bytes" in answer) && typeof answer.snapshot === "string") {
+    const bytes = Buffer.from(answer.snapshot, "base64");
+    if (bytes.length > fileBytesMax) throw bad(`larger than ${fileBytesMax} bytes`);
+    return { chunks: [bytes], bytes: bytes.length };
+  }
+  const { bytes, file } = answer as LatestSnapshotResponse;
+  if (!Number.isSafeInteger(bytes) || bytes < SNAPSHOT_HEADER_BYTES) throw bad("bytes must be a file size");
+  if (bytes > fileBytesMax) throw bad(`${bytes} bytes announced, more than the ${fileBytesMax} accepted`);
+  // Only a path on the same target: the announcement never sends the node elsewhere.
+  const url = new URL(typeof file === "string" && /^\/(?!\/)/.test(file) ? file : "/!", target);
+  if (url.origin !== new URL(target).origin || !url.pathname.startsWith("/node/snapshot/"))
+    throw bad("the file path is not a snapshot path on the target");
+  const res = await get(url, identity);
+  if (res.statusCode !== 200) {
+    res.resume();
+    throw bad(`the file route answered ${res.statusCode}`);
+  }
+  const length = res.headers["content-length"];
+  if (length !== undefined && Number(length) !== bytes) {
+    res.destroy();
+    throw bad(`content-length ${length}, ${bytes} bytes announced`);
+  }
+  return { chunks: res, bytes };
+}
+
+/**
+ * Fetches, verifies and stores the target's latest committed snapshot; null when there is none or
+ * anything fails (nothing is left behind then).
+ */
 export async function fetchLatestSnapshot(
   target: string,
   identity: Identity,
   dir: string,
   log: Logger,
+  options: FetchSnapshotOptions = {},
 ): Promise<SnapshotFile | null> {
+  const fileBytesMax = options.fileBytesMax ?? SNAPSHOT_FETCH_BYTES_MAX;
+  const leftovers: string[] = [];
+  let source: Awaited<ReturnType<typeof fileSource>> | null = null;
   try {
-    const reply = await get(`${target}/node/snapshot/latest`, identity);
-    if (reply.status !== 200) {
-      log.info("no snapshot to catch up from; replaying the ledger from seqno 1", { status: reply.status });
+    const res = await get(new URL("/node/snapshot/latest", target), identity);
+    if (res.statusCode !== 200) {
+      res.resume();
+      log.info("no snapshot to catch up from; replaying the ledger from seqno 1", { status: res.statusCode });
       return null;
     }
-    const answer = JSON.parse(reply.body.toString("utf8")) as LatestSnapshotResponse;
-    const bytes = await verifiedSnapshot(answer, identity.serviceCert);
-    const name = `snapshot_${answer.seqno}_${answer.evidence_seqno}.committed`;
-    const path = writeDurably(dir, name, bytes);
-    log.info("fetched a committed snapshot to catch up from", { seqno: answer.seqno, bytes: bytes.length });
-    return { path, seqno: answer.seqno, evidenceSeqno: answer.evidence_seqno };
+    // An older target sends the file here in base64: allow for it (4/3 of the file, plus JSON).
+    const answerBytesMax = SNAPSHOT_METADATA_BYTES_MAX + Math.ceil(fileBytesMax / 3) * 4;
+    const answer = JSON.parse((await readAll(res, answerBytesMax)).toString("utf8")) as
+      | LatestSnapshotResponse
+      | LegacySnapshotResponse;
+    const announced = await checkAnnouncement(answer, identity.serviceCert);
+    source = await fileSource(target, answer, identity, fileBytesMax);
+    const name = `snapshot_${announced.seqno}_${announced.evidenceSeqno}.committed`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const fetching = join(dir, `${name}.fetching`);
+    leftovers.push(fetching);
+    const { digest, header } = await receiveSnapshotFile(source.chunks, fetching, source.bytes);
+    if (snapshotHeader(header).seqno !== announced.seqno) throw bad("seqno does not match the file");
+    if (digest !== announced.claimsDigest) throw bad("the file's SHA-256 is not the receipt's claims");
+    const path = join(dir, name);
+    leftovers.push(path);
+    renameSync(fetching, path);
+    await syncDirectory(dir);
+    log.info("fetched a committed snapshot to catch up from", {
+      seqno: announced.seqno,
+      bytes: source.bytes,
+    });
+    return { path, seqno: announced.seqno, evidenceSeqno: announced.evidenceSeqno };
   } catch (error) {
+    if (source?.chunks instanceof Readable) source.chunks.destroy();
+    for (const path of leftovers) rmSync(path, { force: true });
     log.warn("could not fetch a snapshot; replaying the ledger from seqno 1", { error: String(error) });
     return null;
   }

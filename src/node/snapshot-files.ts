@@ -1,9 +1,11 @@
 /**
- * Finding and loading snapshot files. `GET /node/snapshot/latest` (for joiners, served by the
- * network layer) should send `latestCommittedSnapshot(dir)`'s bytes and evidence seqno; a joiner
- * checks the file's SHA-256 against the claims digest of that transaction's receipt.
+ * Finding and loading snapshot files. `GET /node/snapshot/latest` (snapshot-route.ts, for joiners)
+ * announces `latestCommittedSnapshot(dir)` and `GET /node/snapshot/<seqno>_<evidence seqno>`
+ * streams a file found by `committedSnapshotNamed`; a joiner checks the file's SHA-256 against the
+ * claims digest of the evidence transaction's receipt (snapshot-fetch.ts).
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { Store, type StoreOptions } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
@@ -32,6 +34,36 @@ export function committedSnapshots(dir: string): SnapshotFile[] {
 
 export function latestCommittedSnapshot(dir: string): SnapshotFile | null {
   return committedSnapshots(dir)[0] ?? null;
+}
+
+/** `<seqno>_<evidence seqno>`, decimal without leading zeros: how the file route names a snapshot. */
+const SNAPSHOT_NAME = /^(0|[1-9]\d{0,14})_(0|[1-9]\d{0,14})$/;
+
+export function snapshotName(file: Pick<SnapshotFile, "seqno" | "evidenceSeqno">): string {
+  return `${file.seqno}_${file.evidenceSeqno}`;
+}
+
+/**
+ * The committed snapshot in `dir` that `name` (`<seqno>_<evidence seqno>`, from a request) names,
+ * or null. The name is only parsed into two integers and compared with the files listed in `dir`:
+ * it never becomes part of a path.
+ */
+export function committedSnapshotNamed(dir: string, name: string): SnapshotFile | null {
+  const m = SNAPSHOT_NAME.exec(name);
+  if (m === null) return null;
+  const seqno = Number(m[1]);
+  const evidenceSeqno = Number(m[2]);
+  return committedSnapshots(dir).find((f) => f.seqno === seqno && f.evidenceSeqno === evidenceSeqno) ?? null;
+}
+
+/** fsyncs a directory, so that a rename into it (a file becoming `.committed`) survives power loss. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

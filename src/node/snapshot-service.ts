@@ -5,8 +5,8 @@
  * (always a signature) is written to `snapshots/snapshot_<seqno>`; one transaction records its
  * SHA-256 in `public:coterie.internal.snapshot_evidence` and as its claims digest (so that
  * transaction's receipt alone proves the file); once that transaction commits the file is renamed
- * `snapshot_<seqno>_<evidence seqno>.committed`. Older committed snapshots beyond
- * `SNAPSHOTS_RETAINED_MAX` are deleted.
+ * `snapshot_<seqno>_<evidence seqno>.committed` and the directory fsynced. Older committed
+ * snapshots beyond `SNAPSHOTS_RETAINED_MAX` are deleted.
  */
 import { mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -24,7 +24,7 @@ import { snapshotEvidence } from "../tables/secrets.ts";
 import type { Engine } from "./engine.ts";
 import { currentLedgerSecret } from "./identity.ts";
 import type { Logger } from "./logger.ts";
-import { committedSnapshots } from "./snapshot-files.ts";
+import { committedSnapshots, syncDirectory } from "./snapshot-files.ts";
 
 export const SNAPSHOT_POLL_MS = 50;
 export const SNAPSHOTS_RETAINED_MAX = 3;
@@ -158,6 +158,9 @@ export class SnapshotService {
     }
     const path = join(this.dir, `snapshot_${seqno}_${evidence}.committed`);
     renameSync(pending, path);
+    // The rename is durable only once the directory is: without this a power loss could lose a
+    // snapshot whose evidence is committed (and that a joiner may already have been sent).
+    await syncDirectory(this.dir);
     // Never the snapshot this node's ledger starts after: a restart needs its frontier.
     const base = e.ledger.firstSeqno - 1;
     for (const old of committedSnapshots(this.dir).slice(SNAPSHOTS_RETAINED_MAX))

@@ -50,12 +50,14 @@ test("a joiner catches up from the latest committed snapshot, then the ledger su
   const snapshotsDir = join(primary.dataDir, "snapshots");
   await waitFor(() => (committedSnapshots(snapshotsDir)[0]?.seqno ?? 0) > 40, 20_000, "a committed snapshot");
   const latest = committedSnapshots(snapshotsDir)[0]!;
-  // Only a Trusted node (its certificate over mutual TLS) may fetch it.
+  // Only a Trusted node (its certificate over mutual TLS) may fetch it: metadata or file.
   const anon = client(primary, null);
   const user = userClient(primary, net.ws);
   try {
-    assert.equal((await anon.get("/node/snapshot/latest")).status, 401);
-    assert.equal((await user.get("/node/snapshot/latest")).status, 403);
+    for (const path of ["/node/snapshot/latest", `/node/snapshot/${latest.seqno}_${latest.evidenceSeqno}`]) {
+      assert.equal((await anon.get(path)).status, 401, path);
+      assert.equal((await user.get(path)).status, 403, path);
+    }
   } finally {
     anon.close();
     user.close();
