@@ -36,12 +36,7 @@ import { latestCommittedSnapshot } from "../src/node/snapshot-files.ts";
 import { writeSnapshotFile } from "../src/node/snapshot-service.ts";
 import { ViewHistory } from "../src/node/view-history.ts";
 import { nodeInfo } from "../src/tables/identities.ts";
-
-function statusKiB(field: "VmHWM" | "VmRSS"): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync("/proc/self/status", "utf8"));
-  if (m === null) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(m[1]);
-}
+import { statusKiB, watchLoop } from "./loop-watch.ts";
 
 const argPath = (i: number) => process.argv[process.argv.indexOf("--path") + i];
 
@@ -195,19 +190,8 @@ const frontend = new Frontend({
 });
 const { port } = await frontend.listen("127.0.0.1", 0);
 
-(globalThis as { gc?: () => void }).gc?.();
-writeFileSync("/proc/self/clear_refs", "5");
-const rssBeforeKiB = statusKiB("VmRSS");
-const hwmBeforeKiB = statusKiB("VmHWM");
-let last = performance.now();
-let gapMax = 0;
-const timer = setInterval(() => {
-  const now = performance.now();
-  gapMax = Math.max(gapMax, now - last);
-  last = now;
-}, 1);
+const watch = watchLoop();
 const start = performance.now();
-last = start;
 const child = spawn(
   process.execPath,
   [process.argv[1] as string, "--joiner", path, `https://127.0.0.1:${port}`, work],
@@ -219,9 +203,7 @@ child.stdout.on("data", (c: Buffer) => {
 });
 await new Promise((resolve) => child.on("exit", resolve));
 const serveMs = performance.now() - start;
-gapMax = Math.max(gapMax, performance.now() - last);
-clearInterval(timer);
-const hwmAfterKiB = statusKiB("VmHWM");
+const { gapMaxMs, rssBeforeKiB, peakRiseKiB } = watch.stop();
 const joiner = JSON.parse(out) as { ok: boolean; fetchMs: number; hwmMiB: number };
 await frontend.close();
 await engine.close();
@@ -233,9 +215,9 @@ console.log(
     records: recordCount,
     fileBytes,
     serveMs: Math.round(serveMs),
-    gapMaxMs: Math.round(gapMax),
+    gapMaxMs: Math.round(gapMaxMs),
     rssBeforeMiB: Math.round(rssBeforeKiB / 1024),
-    peakRssDeltaMiB: Math.round((hwmAfterKiB - hwmBeforeKiB) / 1024),
+    peakRssDeltaMiB: Math.round(peakRiseKiB / 1024),
     joinerOk: joiner.ok,
     joinerPeakRssMiB: Math.round(joiner.hwmMiB),
   }),

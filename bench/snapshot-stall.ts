@@ -9,17 +9,7 @@
 // peak is reset (/proc/self/clear_refs) after the fill and a GC, so the fill's garbage does not
 // mask it. Run each path in its own process, alternating, and take medians.
 // Usage: node --expose-gc bench/snapshot-stall.ts [records] [--path stream|one-shot] [--chunk-bytes N]
-import {
-  closeSync,
-  fsyncSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Store, utf8 } from "../src/kv/index.ts";
@@ -30,6 +20,7 @@ import {
   SNAPSHOT_SIZING_ENTRIES_PER_TURN_MAX,
 } from "../src/ledger/snapshot-stream.ts";
 import { writeSnapshotFile } from "../src/node/snapshot-service.ts";
+import { watchLoop } from "./loop-watch.ts";
 
 const recordCount = Number(process.argv.find((a, i) => i > 1 && /^\d+$/.test(a)) ?? 1_000_000);
 const pathArg = process.argv.indexOf("--path");
@@ -46,13 +37,6 @@ const streamOptions = {
   ),
 };
 const batchPuts = 1000;
-
-function statusKiB(field: "VmHWM" | "VmRSS"): number {
-  const status = readFileSync("/proc/self/status", "utf8");
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
-  if (m === null) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(m[1]);
-}
 
 const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
@@ -76,22 +60,8 @@ const frontier = [new Uint8Array(32)];
 const viewStarts: Array<[number, number]> = [[1, 1]];
 const kv = store.snapshotAt(store.version);
 
-(globalThis as { gc?: () => void }).gc?.();
-writeFileSync("/proc/self/clear_refs", "5");
-const rssBeforeKiB = statusKiB("VmRSS");
-const hwmBeforeKiB = statusKiB("VmHWM");
-
-let last = performance.now();
-let gapMax = 0;
-let ticks = 0;
-const timer = setInterval(() => {
-  const now = performance.now();
-  gapMax = Math.max(gapMax, now - last);
-  last = now;
-  ticks++;
-}, 1);
+const watch = watchLoop();
 start = performance.now();
-last = start;
 let turns = 0;
 if (path === "stream") {
   turns = (await writeSnapshotFile(file, kv, frontier, viewStarts, secret, streamOptions)).turns;
@@ -105,10 +75,7 @@ if (path === "stream") {
   closeSync(fd);
 }
 const productionMs = performance.now() - start;
-// The last stretch counts too: a stall just before the end has no tick after it yet.
-gapMax = Math.max(gapMax, performance.now() - last);
-clearInterval(timer);
-const hwmAfterKiB = statusKiB("VmHWM");
+const { gapMaxMs, ticks, rssBeforeKiB, peakRiseKiB } = watch.stop();
 const fileBytes = statSync(file).size;
 rmSync(dir, { recursive: true, force: true });
 
@@ -119,15 +86,15 @@ console.log(
     records: recordCount,
     fillMs: Math.round(fillMs),
     productionMs: Math.round(productionMs),
-    gapMaxMs: Math.round(gapMax),
+    gapMaxMs: Math.round(gapMaxMs),
     ticks,
     turns,
     fileBytes,
     rssBeforeMiB: Math.round(rssBeforeKiB / 1024),
-    peakRssDeltaMiB: Math.round((hwmAfterKiB - hwmBeforeKiB) / 1024),
+    peakRssDeltaMiB: Math.round(peakRiseKiB / 1024),
   }),
 );
 console.error(
   `${path}: ${recordCount.toLocaleString("en-US")} records, fill ${ms(fillMs)}, production ${ms(productionMs)}, ` +
-    `longest timer gap ${ms(gapMax)}, peak RSS +${mib(hwmAfterKiB - hwmBeforeKiB)} over ${mib(rssBeforeKiB)}`,
+    `longest timer gap ${ms(gapMaxMs)}, peak RSS +${mib(peakRiseKiB)} over ${mib(rssBeforeKiB)}`,
 );
