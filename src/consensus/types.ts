@@ -117,7 +117,10 @@ export type MessageType = Message["type"];
  *  3. Append `entries` (their first index is always lastIndex + 1 after steps 1-2).
  *  4. Persist `hardState` if set.
  *  5. If `mustSync`, fsync (fdatasync) everything written in 1-4.
- *  6. Only now send `messages` (votes and acknowledgements promise that 1-5 are durable).
+ *  6. Only now send `messages` (votes and acknowledgements promise that 1-5 are durable). One
+ *     exception: a leader whose Ready changes neither term nor vote may send its MsgApp, MsgHeartbeat
+ *     and MsgSnap before 5 (Raft thesis §10.2.1), because its own entries count towards a commit
+ *     only from `advance()`; followers then persist in parallel with the leader.
  *  7. Apply `committedEntries` in order (and, when `snapshot` is set, the snapshot before them).
  *     Rolled-back entries were never committed; the caller discards any state derived from them.
  *  8. Make the new state visible through `Storage`, then call `advance(ready)`.

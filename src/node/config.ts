@@ -23,7 +23,12 @@ export type NodeConfig = {
    * `dataDir/snapshots`. A joiner accepts a snapshot file of at most `fetchBytesMax` bytes.
    */
   snapshots: { intervalTxs: number; fetchBytesMax: number };
-  ledger: { chunkBytesMax: number; batchBytesMax: number };
+  /**
+   * `holdBytesMax`: a transaction entry is only committed by a later signature, so entries wait for
+   * it and are flushed and replicated with it in one round, until this many bytes are waiting
+   * (0: each entry is flushed and sent at once). Signatures are never held.
+   */
+  ledger: { chunkBytesMax: number; batchBytesMax: number; holdBytesMax: number };
   http: {
     bodyBytesMax: number;
     requestsInFlightMax: number;
@@ -66,7 +71,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   genesis: { members: [], users: [], open: false },
   signatures: { intervalTxs: 5000, intervalMs: 10 },
   snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024 },
-  ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024 },
+  ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024, holdBytesMax: 64 * 1024 },
   http: {
     bodyBytesMax: 1024 * 1024,
     requestsInFlightMax: 10_000,
@@ -146,6 +151,7 @@ export function validateConfig(input: unknown): NodeConfig {
   int("snapshots.fetchBytesMax", c.snapshots.fetchBytesMax, 4096, 2 ** 40);
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
+  int("ledger.holdBytesMax", c.ledger.holdBytesMax, 0, c.ledger.batchBytesMax);
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);
   int("http.requestsInFlightMax", c.http.requestsInFlightMax, 1);
   int("http.commitWaitMsMax", c.http.commitWaitMsMax, 1);

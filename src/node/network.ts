@@ -144,6 +144,7 @@ export class Network {
       },
       tickMs: c.tickMs,
       inboxMessagesMax: c.inboxMessagesMax,
+      holdBytesMax: config.ledger.holdBytesMax,
       send: (m) => this.channels.send(m),
       log,
       onFailure: args.onFailure,

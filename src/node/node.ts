@@ -173,7 +173,8 @@ export async function startNode(
           ...(replayer.baseConfiguration === null ? {} : { baseConfiguration: replayer.baseConfiguration }),
         });
   if (network !== null) await network.listen();
-  const replicator = network?.replicator ?? new LocalReplicator(ledger, onFailure);
+  const replicator =
+    network?.replicator ?? new LocalReplicator(ledger, onFailure, config.ledger.holdBytesMax);
   engine = new Engine({
     store: replayer.store,
     ledger,

@@ -9,7 +9,15 @@
  * One loop (`pump`) owns the core: inputs (ticks, messages, proposals) are queued and fed only
  * between Readies, and each Ready is processed in the order docs/consensus.md prescribes.
  */
-import type { Entry, Message, NodeId, RaftConfigInput, Ready, Status } from "../consensus/index.ts";
+import type {
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  RaftConfigInput,
+  Ready,
+  Status,
+} from "../consensus/index.ts";
 import { RawNode } from "../consensus/index.ts";
 import type { WriteSet } from "../kv/index.ts";
 import {
@@ -39,6 +47,12 @@ export type RaftReplicatorOptions = {
   tickMs: number;
   /** Messages waiting to be fed to the core; more are dropped (consensus tolerates loss). */
   inboxMessagesMax: number;
+  /**
+   * Proposed transaction entries wait for the signature that commits them (it is proposed within
+   * the signature interval, and a tick feeds them too) until this many bytes wait; 0 proposes each
+   * at once. One round (flush, AppendEntries, acknowledgements) then carries a signature's entries.
+   */
+  holdBytesMax?: number;
   send(message: Message): void;
   log: Logger;
   /** The disk failed or an invariant broke: the node must stop. */
@@ -55,6 +69,9 @@ export class RaftReplicator implements Replicator {
   private engine: Engine | null = null;
   private inputs: Input[] = [];
   private inboxMessages = 0;
+  /** Transaction proposals waiting for their signature (see `holdBytesMax`), in seqno order. */
+  private held: Input[] = [];
+  private heldBytes = 0;
   private ticksQueued = 0;
   private running = false;
   private primary = false;
@@ -120,6 +137,11 @@ export class RaftReplicator implements Replicator {
       return;
     }
     this.inboxMessages++;
+    // Held proposals go first unless the message is an acknowledgement of this term, which cannot
+    // change the role: a proposal fed after a step-down is refused, and its entries are discarded
+    // then, before the new leader's entries can take their seqnos.
+    const ack = message.type === "MsgAppResp" || message.type === "MsgHeartbeatResp";
+    if (!ack || message.term > this.raw.basicStatus().term) this.release();
     this.inputs.push({ kind: "step", message });
     this.pump();
   }
@@ -127,13 +149,26 @@ export class RaftReplicator implements Replicator {
   replicate(seqno: number, isSignature: boolean, bytes?: Buffer): void {
     assert(bytes !== undefined, "the engine hands the entry bytes to the replicator");
     assert(this.primary, `entry ${seqno} appended by a node that is not primary`);
-    this.inputs.push({ kind: "propose", seqno, isSignature, bytes });
+    this.held.push({ kind: "propose", seqno, isSignature, bytes });
+    this.heldBytes += bytes.length;
+    if (!isSignature && this.heldBytes < (this.o.holdBytesMax ?? 0)) return;
+    this.release();
     this.pump();
+  }
+
+  /** Queues the held proposals for the loop (acknowledgements alone do not release them). */
+  private release(): void {
+    if (this.held.length === 0) return;
+    for (const input of this.held) this.inputs.push(input);
+    this.held = [];
+    this.heldBytes = 0;
   }
 
   private tick(): void {
     if (this.closed || this.ticksQueued >= 2) return;
     this.ticksQueued++;
+    // A tick bounds how long a proposal waits when no signature follows (e.g. after a step-down).
+    this.release();
     this.inputs.push({ kind: "tick" });
     this.pump();
   }
@@ -226,9 +261,11 @@ export class RaftReplicator implements Replicator {
       storage.truncate(ready.rollbackTo);
     }
     await this.appendEntries(ready.entries);
+    const early = leaderMessagesBeforeSync(ready, this.raw.basicStatus().role, storage.hardState());
     if (ready.hardState !== null) storage.setHardState(ready.hardState);
+    for (const message of early) this.o.send(message);
     if (ready.mustSync) await engine.ledger.flush();
-    for (const message of ready.messages) this.o.send(message);
+    for (const message of ready.messages) if (!early.includes(message)) this.o.send(message);
     const last = ready.committedEntries.at(-1);
     if (last !== undefined) {
       assert(last.kind === "signature", "commits end at a signature");
@@ -314,4 +351,19 @@ export class RaftReplicator implements Replicator {
     this.primary = false;
     await this.engine?.ledger.flush();
   }
+}
+
+/**
+ * The messages a leader may send before its own flush (Raft thesis §10.2.1): its AppendEntries,
+ * heartbeats and snapshots promise nothing about its disk, and the core counts the leader's own
+ * entries towards a commit only from `advance()`, after the flush. Followers' acknowledgements and
+ * votes, and anything in a Ready that changes term or vote, still wait for the flush.
+ */
+function leaderMessagesBeforeSync(ready: Ready, role: string, persisted: HardState): readonly Message[] {
+  if (role !== "leader" || ready.messages.length === 0) return [];
+  const hard = ready.hardState;
+  if (hard !== null && (hard.term !== persisted.term || hard.vote !== persisted.vote)) return [];
+  return ready.messages.filter(
+    (m) => m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap",
+  );
 }

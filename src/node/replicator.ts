@@ -19,26 +19,39 @@ export type Replicator = {
   close(): Promise<void>;
 };
 
-/** Single-node replication: a signature is committed once the local flush that covers it returns. */
+/**
+ * Single-node replication: a signature is committed once the local flush that covers it returns.
+ * Transaction entries are only committed by a later signature, so they are not flushed on their
+ * own: they wait for it (one flush per signature), unless `holdBytesMax` bytes are waiting.
+ */
 export class LocalReplicator implements Replicator {
   onCommit: (seqno: number) => void = () => {};
   private readonly ledger: Ledger;
+  private readonly holdBytesMax: number;
+  private heldBytes = 0;
   private flushScheduled = false;
   private committed = 0;
   private closed = false;
   private failure: ((error: unknown) => void) | null;
 
-  /** `onFailure` is called when the disk fails; the node must stop (it can no longer promise durability). */
-  constructor(ledger: Ledger, onFailure: (error: unknown) => void) {
+  /**
+   * `onFailure` is called when the disk fails; the node must stop (it can no longer promise
+   * durability). `holdBytesMax` 0 flushes after every entry.
+   */
+  constructor(ledger: Ledger, onFailure: (error: unknown) => void, holdBytesMax = 0) {
     this.ledger = ledger;
     this.failure = onFailure;
+    this.holdBytesMax = holdBytesMax;
   }
 
   isPrimary(): boolean {
     return true;
   }
 
-  replicate(_seqno: number, _isSignature: boolean): void {
+  replicate(_seqno: number, isSignature: boolean, bytes?: Buffer): void {
+    this.heldBytes += bytes?.length ?? 0;
+    if (!isSignature && this.heldBytes < this.holdBytesMax) return;
+    this.heldBytes = 0;
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
     // Coalesce everything appended in this turn of the event loop into one group commit.

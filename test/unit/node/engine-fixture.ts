@@ -8,14 +8,18 @@ import { LocalReplicator } from "../../../src/node/replicator.ts";
 import { ViewHistory } from "../../../src/node/view-history.ts";
 import { tempDir } from "../ledger/helpers.ts";
 
-export async function makeEngine(options: Partial<EngineOptions> = {}): Promise<Engine> {
+export async function makeEngine(options: Partial<EngineOptions> = {}, holdBytesMax = 0): Promise<Engine> {
   const { ledger } = Ledger.open(join(tempDir(), "ledger"), {
     chunkBytesMax: 1 << 20,
     batchBytesMax: 1 << 20,
   });
-  const replicator = new LocalReplicator(ledger, (e) => {
-    throw e;
-  });
+  const replicator = new LocalReplicator(
+    ledger,
+    (e) => {
+      throw e;
+    },
+    holdBytesMax,
+  );
   return new Engine({
     store: new Store(),
     ledger,

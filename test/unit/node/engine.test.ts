@@ -194,3 +194,28 @@ test("a signature made off the event loop is dropped when its suffix was rolled 
   assert.equal(await engine.waitForCommit({ view: 1, seqno: 2 }, 5000), "Committed");
   await engine.close();
 });
+
+test("one node: transaction entries wait for their signature's flush unless holdBytesMax bytes wait", async () => {
+  for (const holdBytesMax of [0, 1 << 20]) {
+    const engine = await makeEngineWith(
+      { signatureIntervalTxs: 1000, signatureIntervalMs: 60_000 },
+      holdBytesMax,
+    );
+    engine.start();
+    for (let i = 0; i < 3; i++)
+      await engine.execute((tx) => tx.typed("public:t", utf8, utf8).put(`k${i}`, "v"), {
+        reservedWrites: false,
+      });
+    await new Promise((r) => setTimeout(r, 50));
+    const durable = engine.ledger.files.durableSeqno;
+    if (holdBytesMax === 0) assert.equal(durable, 3, "each entry is flushed at once");
+    else assert.equal(durable, 0, "nothing is flushed before the signature");
+    engine.appendSignature();
+    const last = engine.ledger.lastSeqno;
+    const deadline = Date.now() + 5000;
+    while (engine.committedSeqno < last && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(engine.committedSeqno, last, "the signature's flush commits everything before it");
+    assert.equal(engine.ledger.files.durableSeqno, last);
+    await engine.close();
+  }
+});

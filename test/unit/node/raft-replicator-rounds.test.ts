@@ -1,0 +1,138 @@
+// How the replicator spends rounds: transaction proposals wait for the signature that commits them
+// (one AppendEntries per peer per signature), and a leader sends AppendEntries before its own
+// flush while a follower acknowledges only after its flush. Ticks are slow (1 s) and node 0 is
+// made leader by `campaign`, so no timer moves anything during a test.
+import assert from "node:assert/strict";
+import { afterEach, test } from "node:test";
+import type { Message, MsgApp } from "../../../src/consensus/index.ts";
+import { Cluster, type Node, until, write } from "./raft-fixture.ts";
+
+let cluster: Cluster | null = null;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = null;
+});
+
+const slow = { tickMs: 1000, signatureIntervalTxs: 1000, signatureIntervalMs: 60_000 };
+
+async function leaderOf(c: Cluster): Promise<Node> {
+  const leader = c.nodes[0] as Node;
+  leader.replicator.campaign();
+  await until(() => leader.engine.isPrimary, "node 0 leads");
+  return leader;
+}
+
+/** Makes `node`'s ledger flushes wait until the returned function is called. */
+function gateFlushes(node: Node): () => void {
+  const flush = node.ledger.flush.bind(node.ledger);
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  node.ledger.flush = async () => {
+    await gate;
+    return flush();
+  };
+  return open;
+}
+
+const carriesEntries = (m: Message): m is MsgApp => m.type === "MsgApp" && m.entries.length > 0;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+for (const holdBytesMax of [0, 1 << 20]) {
+  test(`holdBytesMax ${holdBytesMax}: transaction proposals ${holdBytesMax ? "wait for" : "do not wait for"} the signature`, async () => {
+    cluster = await Cluster.create(3, { ...slow, holdBytesMax });
+    const leader = await leaderOf(cluster);
+    const followers = cluster.nodes.filter((n) => n !== leader);
+    const sent: MsgApp[] = [];
+    cluster.onSend = (m) => {
+      if (carriesEntries(m)) sent.push(m);
+    };
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await write(leader, `k${i}`)).txId);
+    await pause(100);
+    if (holdBytesMax === 0) {
+      await until(() => followers.every((f) => f.ledger.lastSeqno === 5), "followers have each write");
+      assert.ok(sent.length >= 2, "entries left before any signature");
+    } else {
+      assert.equal(sent.length, 0, "no entry leaves before its signature");
+      assert.ok(followers.every((f) => f.ledger.lastSeqno === 0));
+    }
+    sent.length = 0;
+    leader.engine.appendSignature();
+    const last = leader.ledger.lastSeqno;
+    await until(() => followers.every((f) => f.ledger.lastSeqno === last), "followers have the signature");
+    for (const id of ids) assert.equal(await leader.engine.waitForCommit(id!, 5000), "Committed");
+    if (holdBytesMax !== 0) {
+      assert.equal(sent.length, 2, "one AppendEntries per follower carries the signature's round");
+      for (const m of sent)
+        assert.deepEqual(
+          m.entries.map((e) => e.index),
+          [1, 2, 3, 4, 5, 6],
+        );
+    }
+    assert.deepEqual(cluster.failures, []);
+  });
+}
+
+test("holdBytesMax: proposals are released once that many bytes wait", async () => {
+  cluster = await Cluster.create(3, { ...slow, holdBytesMax: 1 });
+  const leader = await leaderOf(cluster);
+  await write(leader, "k");
+  await until(() => cluster!.nodes.every((n) => n.ledger.lastSeqno === 1), "the write leaves at once");
+});
+
+// The write and its signature travel in one round (held), so one gated flush covers both.
+const oneRound = { ...slow, holdBytesMax: 1 << 20 };
+
+test("a leader sends AppendEntries before its own flush, and commits only after it", async () => {
+  cluster = await Cluster.create(3, oneRound);
+  const leader = await leaderOf(cluster);
+  const followers = cluster.nodes.filter((n) => n !== leader);
+  const open = gateFlushes(leader);
+  try {
+    const { txId } = await write(leader, "early");
+    leader.engine.appendSignature();
+    const last = leader.ledger.lastSeqno;
+    await until(
+      () => followers.every((f) => f.ledger.lastSeqno === last),
+      "followers get entries first",
+      3000,
+    );
+    await pause(50);
+    assert.ok(leader.engine.committedSeqno < last, "nothing commits while the leader's flush is pending");
+    open();
+    assert.equal(await leader.engine.waitForCommit(txId!, 5000), "Committed");
+  } finally {
+    open();
+  }
+  assert.deepEqual(cluster.failures, []);
+});
+
+test("a follower acknowledges only after its own flush", async () => {
+  cluster = await Cluster.create(3, oneRound);
+  const leader = await leaderOf(cluster);
+  const slowFollower = cluster.nodes.find((n) => n !== leader) as Node;
+  const open = gateFlushes(slowFollower);
+  const acks: number[] = [];
+  cluster.onSend = (m) => {
+    if (m.type === "MsgAppResp" && m.from === slowFollower.id && !m.reject) acks.push(m.index);
+  };
+  try {
+    const { txId } = await write(leader, "late");
+    leader.engine.appendSignature();
+    const last = leader.ledger.lastSeqno;
+    assert.equal(await leader.engine.waitForCommit(txId!, 5000), "Committed", "leader and one follower");
+    await until(() => slowFollower.ledger.lastSeqno === last, "the slow follower appended", 3000);
+    await pause(50);
+    assert.ok(
+      acks.every((i) => i < last),
+      "no acknowledgement of unflushed entries",
+    );
+    open();
+    await until(() => acks.some((i) => i >= last), "the acknowledgement follows the flush", 3000);
+  } finally {
+    open();
+  }
+  assert.deepEqual(cluster.failures, []);
+});
