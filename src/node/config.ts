@@ -46,8 +46,8 @@ export type NodeConfig = {
   /**
    * The curve of the node key (node identity) made when this node starts a service, recovers one
    * or joins one: it signs the Merkle root every signature interval. P-384 (SHA-384) by default;
-   * P-256 (SHA-256) signs about 10× cheaper (docs/decisions/node-key-curve.md). A node that
-   * restarts from its sealed identity keeps the key it has. The service key is always P-384.
+   * a P-256 (SHA-256) signature takes about 12× less CPU (docs/decisions/node-key-curve.md). A
+   * node that restarts from its sealed identity keeps the key it has. The service key is P-384.
    */
   nodeKey: { curve: NodeKeyCurve };
   /** Consensus timing; an election timeout is `electionTimeoutTicks` × `tickMs`. */
