@@ -4,21 +4,19 @@
 // (mutual TLS between the two, secrets sealed to the P-256 key, a ledger signed on both curves
 // once the P-256 node leads); and the join route refusing keys on other curves with its stable code.
 import assert from "node:assert/strict";
-import { generateKeyPairSync, type KeyObject, X509Certificate } from "node:crypto";
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { verifyLedgerChunks, verifyReceipt } from "../../src/client/index.ts";
 import { createNodeClient } from "../../src/client/node.ts";
-import { COSE_ALG, cryptoKeySigner, decodeCoseSign1 } from "../../src/crypto/cose.ts";
-import { encodeCoseReceipt, signCoseRoot, verifyCoseReceipt } from "../../src/crypto/cose-receipt.ts";
+import { COSE_ALG, decodeCoseSign1 } from "../../src/crypto/cose.ts";
+import { verifyCoseReceipt } from "../../src/crypto/cose-receipt.ts";
 import { curveOf, publicKeyToPem } from "../../src/crypto/keys.ts";
 import type { Receipt } from "../../src/crypto/receipt.ts";
-import { validateConfig } from "../../src/node/config.ts";
-import { loadIdentity } from "../../src/node/identity.ts";
-import { platformFor } from "../../src/node/node.ts";
 import { client, killNode, makeWorkspace, type NodeProcess, runCli, startNodeProcess } from "./harness.ts";
 import { findPrimary, networkOf, startNetwork, waitFor } from "./multi-node-harness.ts";
+import { coseReceiptOf, sealedIdentity } from "./node-cose-receipt.ts";
 
 const read = (p: string) => readFileSync(p, "utf8");
 const curveOfCert = (pem: string) => new X509Certificate(pem).publicKey.asymmetricKeyDetails?.namedCurve;
@@ -39,19 +37,6 @@ async function committedWrite(node: NodeProcess, userDir: string, id: number): P
   } finally {
     await c.close();
   }
-}
-
-/**
- * The COSE form of `receipt`: its root signed once as RFC 9942 expects (ES256 for a P-256 node
- * key), with the receipt's inclusion path. The node does not serve this form yet, so it is made
- * here with the node's own key, read from its sealed identity.
- */
-async function coseReceiptOf(receipt: Receipt, nodeKey: KeyObject): Promise<Uint8Array> {
-  const key = nodeKey.toCryptoKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]) as CryptoKey;
-  const signer = cryptoKeySigner(key, Buffer.from(receipt.node_id, "hex"), COSE_ALG.ES256);
-  const signedRoot = await signCoseRoot(signer, Buffer.from(receipt.root, "hex"), receipt.tree_size);
-  const path = receipt.proof.map((s) => Buffer.from("left" in s ? s.left : s.right, "hex"));
-  return encodeCoseReceipt(signedRoot, { treeSize: receipt.tree_size, leafIndex: receipt.leaf_index, path });
 }
 
 test("a P-256 node: JSON and COSE receipts and its ledger verify everywhere; a restart keeps the key", async () => {
@@ -81,11 +66,10 @@ test("a P-256 node: JSON and COSE receipts and its ledger verify everywhere; a r
     });
 
     // The sealed identity loads with its P-256 key; the COSE form of the receipt is ES256.
-    const config = validateConfig({ ...JSON.parse(read(ws.configPath)), dataDir: join(ws.dir, "node0") });
-    const identity = await loadIdentity(join(config.dataDir, "sealed"), platformFor(config));
+    const identity = await sealedIdentity(join(ws.dir, "node0"));
     assert.equal(curveOf(identity.node.privateKey), "P-256");
     assert.equal(identity.nodeCert.trim(), receipt.cert.trim());
-    const cose = await coseReceiptOf(receipt, identity.node.privateKey);
+    const cose = await coseReceiptOf(receipt, identity);
     assert.equal(decodeCoseSign1(cose).alg, COSE_ALG.ES256);
     const verified = await verifyCoseReceipt(cose, receipt.leaf_components, receipt.cert, node.serviceCert);
     assert.equal(verified.transactionId, receipt.transaction_id);
