@@ -5,9 +5,9 @@
 // median and p90: the whole write-to-committed latency, the signature (from the timer's start to the
 // entry appended: almost all of it the ECDSA sign, made on libuv's thread pool), the ledger flush
 // (writev + fdatasync), and signature-appended to committed.
-// `P-256` as third argument swaps the node's signing key for a P-256 one (what the latency would be
-// with a cheaper signature; the node itself only issues P-384 keys, which receipts require). The
-// fourth argument is the signature interval in ms (default: the node's 10).
+// `P-256` as third argument swaps the node's signing key for a P-256 one (what a node configured
+// with `nodeKey.curve` = "P-256" signs with). The fourth argument is the signature interval in ms
+// (default: the node's 10).
 // Usage: node bench/commit-latency.ts [writes] [pauseMs] [P-384|P-256] [intervalMs]
 import { generateKeyPair } from "../src/crypto/keys.ts";
 import { benchEngine } from "./engine.ts";

@@ -18,8 +18,17 @@ export function networkConfigFields(): Record<string, unknown> {
   return { nodeToNode: { host: "127.0.0.1", port: 0 } };
 }
 
-/** Writes `nodeK.config.json` (join through node 0) unless it exists; returns its path. */
-function joinerConfig(workspace: string, k: number, port: number, node0: RunningNode): string {
+/**
+ * Writes `nodeK.config.json` (join through node 0, with node 0's `nodeKey`, so that every node of
+ * the sandbox signs on the same curve) unless it exists; returns its path.
+ */
+export function joinerConfig(
+  workspace: string,
+  k: number,
+  port: number,
+  node0: RunningNode,
+  config0: NodeConfig,
+): string {
   const path = join(workspace, `node${k}.config.json`);
   if (!existsSync(path)) {
     const config = {
@@ -27,6 +36,7 @@ function joinerConfig(workspace: string, k: number, port: number, node0: Running
       rpc: { host: "127.0.0.1", port: port === 0 ? 0 : port + k },
       nodeToNode: { host: "127.0.0.1", port: 0 },
       join: { target: node0.url, serviceCertificate: join("node0", "service_cert.pem") },
+      nodeKey: { ...config0.nodeKey },
     };
     writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
   }
@@ -77,7 +87,7 @@ export async function startSandboxJoiners(args: {
   app: string;
 }): Promise<{ urls: string[]; stop(): Promise<void> }> {
   const paths = Array.from({ length: args.count - 1 }, (_, i) =>
-    joinerConfig(args.workspace, i + 1, args.port, args.node0),
+    joinerConfig(args.workspace, i + 1, args.port, args.node0, args.config0),
   );
   const children = await Promise.all(paths.map((p, i) => startChild(p, args.app, i + 1)));
   return {

@@ -8,7 +8,13 @@
  */
 import { X509Certificate } from "@peculiar/x509";
 import { fromHex, leafHash, nodeHash, sha256, toHex } from "../crypto/merkle.ts";
-import { signedRootMessage } from "../crypto/receipt.ts";
+import {
+  isNodeKeyCurve,
+  NODE_KEY_SIGNATURES,
+  type NodeKeyCurve,
+  nodeSignatureBytes,
+  signedRootMessage,
+} from "../crypto/receipt.ts";
 // Browser-safe: signature.ts only parses JSON (its write-set import is a type).
 import { SIGNATURES_MAP, type SignatureRecord, signatureRecordOf } from "../ledger/signature.ts";
 import { CoterieError } from "../util/errors.ts";
@@ -116,7 +122,10 @@ class BrowserVerifier {
   serviceCert: X509Certificate | null;
   readonly report: LedgerVerifyReport;
   private lastSignature: Position | null = null;
-  private readonly certs = new Map<string, { cert: X509Certificate; key: CryptoKey; hash: string }>();
+  private readonly certs = new Map<
+    string,
+    { cert: X509Certificate; key: CryptoKey; curve: NodeKeyCurve; hash: string }
+  >();
 
   constructor(serviceCertPem: string | undefined) {
     this.serviceCert = serviceCertPem ? new X509Certificate(serviceCertPem) : null;
@@ -175,10 +184,22 @@ class BrowserVerifier {
     }
     const node = await this.nodeCert(r.cert, at);
     if (node.hash !== r.node_id) throw fail(at, "node_id is not the SHA-256 of the node certificate");
-    const signed = signedRootMessage(fromHex(r.root), r.view, r.seqno);
-    if (!(await verifyP1363(node.key, signed, r.signature))) {
-      throw fail(at, "node signature over the root does not verify");
+    const signature = nodeSignatureBytes(r.signature, node.curve);
+    if (signature === null) {
+      const bytes = NODE_KEY_SIGNATURES[node.curve].signatureBytes;
+      throw fail(
+        at,
+        `node signature must be the base64 of ${bytes} bytes for a ${node.curve} node key (r ‖ s)`,
+      );
     }
+    const signed = signedRootMessage(fromHex(r.root), r.view, r.seqno);
+    const ok = await globalThis.crypto.subtle.verify(
+      { name: "ECDSA", hash: NODE_KEY_SIGNATURES[node.curve].hash },
+      node.key,
+      signature as Uint8Array<ArrayBuffer>,
+      signed as Uint8Array<ArrayBuffer>,
+    );
+    if (!ok) throw fail(at, "node signature over the root does not verify");
     this.report.signatures++;
     this.report.lastSignedSeqno = at.seqno;
     this.lastSignature = at;
@@ -206,8 +227,11 @@ class BrowserVerifier {
     }
     if (!endorsed) throw fail(at, "node certificate is not endorsed by the service certificate");
     const algorithm = cert.publicKey.algorithm as EcKeyAlgorithm;
+    const curve = algorithm.namedCurve;
+    if (algorithm.name !== "ECDSA" || !isNodeKeyCurve(curve))
+      throw fail(at, "node key must be ECDSA P-256 or P-384");
     const key = await cert.publicKey.export(algorithm, ["verify"], globalThis.crypto);
-    const entry = { cert, key, hash: toHex(await sha256(new Uint8Array(cert.rawData))) };
+    const entry = { cert, key, curve, hash: toHex(await sha256(new Uint8Array(cert.rawData))) };
     this.certs.set(pem, entry);
     return entry;
   }
@@ -219,23 +243,6 @@ function publicWrites(e: LedgerEntry, at: Position) {
   } catch (err) {
     throw fail(at, (err as Error).message);
   }
-}
-
-async function verifyP1363(key: CryptoKey, data: Uint8Array, signatureB64: string): Promise<boolean> {
-  const curve = (key.algorithm as EcKeyAlgorithm).namedCurve;
-  const hash = curve === "P-256" ? "SHA-256" : curve === "P-384" ? "SHA-384" : "SHA-512";
-  let sig: Uint8Array;
-  try {
-    sig = Uint8Array.from(atob(signatureB64), (c) => c.charCodeAt(0));
-  } catch {
-    return false;
-  }
-  return globalThis.crypto.subtle.verify(
-    { name: "ECDSA", hash },
-    key,
-    sig as Uint8Array<ArrayBuffer>,
-    data as Uint8Array<ArrayBuffer>,
-  );
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

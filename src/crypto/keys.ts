@@ -1,6 +1,7 @@
 /**
- * Asymmetric keys on node:crypto (node-only). Service and node identities are ECDSA P-384 with
- * SHA-384; signatures travel in IEEE P1363 form (r ‖ s), the form WebCrypto verifies directly.
+ * Asymmetric keys on node:crypto (node-only). The service identity is ECDSA P-384 with SHA-384;
+ * a node identity is P-384 or P-256 (SHA-256), its `nodeKey.curve`. Signatures travel in IEEE
+ * P1363 form (r ‖ s), the form WebCrypto verifies directly.
  */
 import {
   createPrivateKey,

@@ -47,8 +47,31 @@ export type VerifyReceiptOptions = {
 
 /** Upper bound on a PEM certificate in a receipt; real ones are about 1 KiB. */
 export const RECEIPT_CERT_PEM_BYTES_MAX = 16 * 1024;
-/** A P-384 signature in IEEE P1363 form is r ‖ s, 48 bytes each. */
-const P384_SIGNATURE_BYTES = 96;
+/**
+ * The curves a node key may be on (config `nodeKey.curve`), each with the hash its root signatures
+ * use and their length in IEEE P1363 form (r ‖ s). Verifiers take the curve from the node
+ * certificate's key, never from a signature's length.
+ */
+export const NODE_KEY_SIGNATURES = {
+  "P-384": { hash: "SHA-384", signatureBytes: 96 },
+  "P-256": { hash: "SHA-256", signatureBytes: 64 },
+} as const;
+export type NodeKeyCurve = keyof typeof NODE_KEY_SIGNATURES;
+
+/** Whether `curve` (a WebCrypto `namedCurve`) is one a node key may be on. */
+export function isNodeKeyCurve(curve: unknown): curve is NodeKeyCurve {
+  return typeof curve === "string" && Object.hasOwn(NODE_KEY_SIGNATURES, curve);
+}
+
+/**
+ * The bytes of a root signature given in base64, if it is canonical base64 of exactly the length a
+ * `curve` node key signs; null otherwise. The receipt and both ledger verifiers decode with this.
+ */
+export function nodeSignatureBytes(signatureB64: string, curve: NodeKeyCurve): Uint8Array | null {
+  if (!BASE64.test(signatureB64)) return null;
+  const bytes = fromBase64(signatureB64);
+  return bytes.length === NODE_KEY_SIGNATURES[curve].signatureBytes ? bytes : null;
+}
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const TXID = /^(0|[1-9][0-9]{0,15})\.([1-9][0-9]{0,15})$/;
@@ -80,7 +103,7 @@ export async function verifyReceipt(
     options,
     r.service_endorsements ?? [],
   );
-  await checkRootSignature(node.publicKey, root, r.signature_transaction_id, r.signature);
+  await checkRootSignature(node, root, r.signature_transaction_id, r.signature);
   return {
     transactionId: r.transaction_id,
     root: toHex(root),
@@ -89,13 +112,13 @@ export async function verifyReceipt(
   };
 }
 
-/** A node certificate that passed steps 5–7; `publicKey` is its ECDSA P-384 key, for verify. */
-export type VerifiedNodeCertificate = { nodeId: string; publicKey: CryptoKey };
+/** A node certificate that passed steps 5–7; `publicKey` is its ECDSA key on `curve`, for verify. */
+export type VerifiedNodeCertificate = { nodeId: string; publicKey: CryptoKey; curve: NodeKeyCurve };
 
 /**
  * Steps 5–7 of docs/receipts.md on their own (for the COSE form, and for ledger verification):
  * the node certificate parses, its SHA-256 is `expectedNodeId`, the service key signed it, it is
- * valid at `options.now`, and its key is ECDSA P-384.
+ * valid at `options.now`, and its key is ECDSA P-256 or P-384.
  */
 export async function verifyNodeCertificate(
   nodeCertPem: string,
@@ -129,11 +152,12 @@ async function checkNodeCertificate(
   await checkEndorsement(nodeCert, serviceCert, endorsements);
   checkValidity(nodeCert, options.now ?? new Date());
   const algorithm = nodeCert.publicKey.algorithm as EcKeyAlgorithm;
-  if (algorithm.name !== "ECDSA" || algorithm.namedCurve !== "P-384") {
-    fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the node key must be ECDSA P-384");
+  const curve = algorithm.namedCurve;
+  if (algorithm.name !== "ECDSA" || !isNodeKeyCurve(curve)) {
+    fail("COTERIE_ERR_RECEIPT_BAD_SIGNATURE", "the node key must be ECDSA P-256 or P-384");
   }
   const publicKey = await nodeCert.publicKey.export(algorithm, ["verify"], globalThis.crypto);
-  return { nodeId, publicKey };
+  return { nodeId, publicKey, curve };
 }
 
 /** Step 1: every field present, of the right type and encoding (docs/receipts.md, "Format"). */
@@ -287,20 +311,24 @@ export function signedRootMessage(root: Uint8Array, view: number, seqno: number)
   return out;
 }
 
-/** Step 8: ECDSA P-384 / SHA-384 over `signedRootMessage`, P1363 (r ‖ s), under the node key. */
+/**
+ * Step 8: ECDSA over `signedRootMessage`, P1363 (r ‖ s), under the node key, with its curve's hash
+ * and length (P-256: SHA-256, 64 bytes; P-384: SHA-384, 96 bytes).
+ */
 async function checkRootSignature(
-  key: CryptoKey,
+  node: VerifiedNodeCertificate,
   root: Uint8Array,
   signatureTxid: string,
   signatureB64: string,
 ): Promise<void> {
-  const signature = fromBase64(signatureB64);
-  if (signature.length !== P384_SIGNATURE_BYTES) {
-    malformed(`signature must be ${P384_SIGNATURE_BYTES} bytes (P-384, r ‖ s)`);
+  const { hash, signatureBytes } = NODE_KEY_SIGNATURES[node.curve];
+  const signature = nodeSignatureBytes(signatureB64, node.curve);
+  if (signature === null) {
+    malformed(`signature must be ${signatureBytes} bytes for a ${node.curve} node key (r ‖ s)`);
   }
   const ok = await globalThis.crypto.subtle.verify(
-    { name: "ECDSA", hash: "SHA-384" },
-    key,
+    { name: "ECDSA", hash },
+    node.publicKey,
     signature as Uint8Array<ArrayBuffer>,
     signedRootMessage(root, ...parseTxid(signatureTxid)) as Uint8Array<ArrayBuffer>,
   );

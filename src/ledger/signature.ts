@@ -1,8 +1,9 @@
 /**
  * Signature transactions: every N transactions or T ms the primary appends an entry whose public
  * write set holds one record in `public:coterie.internal.signatures` — the Merkle root over every
- * entry before it, signed by the node key (ECDSA P-384 / SHA-384, IEEE P1363) — and the node
- * certificate that the service identity endorsed. A transaction is committed once a signature
+ * entry before it, signed by the node key (ECDSA, IEEE P1363: P-384 with SHA-384, or P-256 with
+ * SHA-256, as the node certificate's key says) — and the node certificate that the service
+ * identity endorsed. A transaction is committed once a signature
  * covering it is durable (on a majority, with consensus).
  */
 
@@ -20,7 +21,10 @@ export type SignatureRecord = {
   tree_size: number;
   root: string;
   node_id: string;
-  /** base64 of the P1363 signature over the 32 raw root bytes. */
+  /**
+   * base64 of the P1363 signature (r ‖ s: 96 bytes for a P-384 node key, 64 for P-256) over
+   * root ‖ u64le(view) ‖ u64le(seqno) (`signedRootMessage`, 48 bytes).
+   */
   signature: string;
   /** PEM of the node certificate, endorsed by the service certificate. */
   cert: string;

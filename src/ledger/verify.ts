@@ -9,7 +9,12 @@ import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyP1363 } from "../crypto/keys.ts";
-import { signedRootMessage } from "../crypto/receipt.ts";
+import {
+  NODE_KEY_SIGNATURES,
+  type NodeKeyCurve,
+  nodeSignatureBytes,
+  signedRootMessage,
+} from "../crypto/receipt.ts";
 import { certificateId } from "../crypto/x509.ts";
 import { snapshotEvidence } from "../tables/secrets.ts";
 import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../tables/service.ts";
@@ -21,6 +26,8 @@ import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
 import { decodeSnapshot, snapshotDigest, snapshotHead } from "./snapshot.ts";
 
 const SNAPSHOT_EVIDENCE_MAP = snapshotEvidence.name;
+/** node:crypto's names of the curves a node key may be on. */
+const NODE_CURVE_NAMES: Record<string, NodeKeyCurve> = { prime256v1: "P-256", secp384r1: "P-384" };
 
 /**
  * `snapshot`: the ledger starts right after this snapshot (a node that joined from one). Its
@@ -57,7 +64,7 @@ class Verifier {
   serviceCert: X509Certificate | null;
   readonly report: VerifyReport;
   private lastSignature: Position | null = null;
-  private readonly certs = new Map<string, X509Certificate>();
+  private readonly certs = new Map<string, { cert: X509Certificate; curve: NodeKeyCurve }>();
   /** The snapshot's seqno, digest and where its evidence was seen (0: not yet). */
   private readonly base: { seqno: number; digest: string; view: number; evidenceSeqno: number } | null;
 
@@ -216,11 +223,17 @@ class Verifier {
         `signed root does not match the entries ${from}..${at.seqno - 1}: one of them was altered`,
       );
     }
-    const cert = this.nodeCert(r.cert, at);
+    const { cert, curve } = this.nodeCert(r.cert, at);
     if (certificateId(cert.raw) !== r.node_id)
       throw fail(at, "node_id is not the SHA-256 of the node certificate");
+    const signature = nodeSignatureBytes(r.signature, curve);
+    if (signature === null) {
+      const bytes = NODE_KEY_SIGNATURES[curve].signatureBytes;
+      throw fail(at, `node signature must be the base64 of ${bytes} bytes for a ${curve} node key (r ‖ s)`);
+    }
+    // verifyP1363 hashes with the key's curve: SHA-256 for P-256, SHA-384 for P-384.
     const signed = signedRootMessage(Buffer.from(r.root, "hex"), r.view, r.seqno);
-    if (!verifyP1363(cert.publicKey, signed, Buffer.from(r.signature, "base64"))) {
+    if (!verifyP1363(cert.publicKey, signed, signature)) {
       throw fail(at, "node signature over the root does not verify");
     }
     this.report.signatures++;
@@ -228,7 +241,7 @@ class Verifier {
     this.lastSignature = at;
   }
 
-  private nodeCert(pem: string, at: Position): X509Certificate {
+  private nodeCert(pem: string, at: Position): { cert: X509Certificate; curve: NodeKeyCurve } {
     const cached = this.certs.get(pem);
     if (cached) return cached;
     if (this.serviceCert === null)
@@ -241,8 +254,12 @@ class Verifier {
     }
     if (!cert.verify(this.serviceCert.publicKey))
       throw fail(at, "node certificate is not endorsed by the service certificate");
-    this.certs.set(pem, cert);
-    return cert;
+    const curve = NODE_CURVE_NAMES[String(cert.publicKey.asymmetricKeyDetails?.namedCurve)];
+    if (cert.publicKey.asymmetricKeyType !== "ec" || curve === undefined)
+      throw fail(at, "node key must be ECDSA P-256 or P-384");
+    const entry = { cert, curve };
+    this.certs.set(pem, entry);
+    return entry;
   }
 }
 

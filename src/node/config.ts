@@ -3,6 +3,7 @@
  * fills defaults, rejects nonsense with a message naming the field, and asserts the relations
  * between limits. Every queue, body and wait has a `...Max`.
  */
+import { isNodeKeyCurve, type NodeKeyCurve } from "../crypto/receipt.ts";
 import { CoterieError } from "../util/errors.ts";
 
 export type IdentitySpec = { cert: string; data?: unknown; encryption_public_key?: string };
@@ -47,6 +48,13 @@ export type NodeConfig = {
   nodeToNode: { host: string; port: number } | null;
   /** Join an existing service through `target` (the HTTPS address of any of its nodes). */
   join: { target: string; serviceCertificate: string | null; pollMs: number } | null;
+  /**
+   * The curve of the node key (node identity) made when this node starts a service, recovers one
+   * or joins one: it signs the Merkle root every signature interval. P-384 (SHA-384) by default;
+   * a P-256 (SHA-256) signature takes about 12× less CPU (docs/decisions/node-key-curve.md). A
+   * node that restarts from its sealed identity keeps the key it has. The service key is P-384.
+   */
+  nodeKey: { curve: NodeKeyCurve };
   /** Consensus timing; an election timeout is `electionTimeoutTicks` × `tickMs`. */
   consensus: {
     tickMs: number;
@@ -84,6 +92,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   log: { level: "info" },
   nodeToNode: null,
   join: null,
+  nodeKey: { curve: "P-384" },
   consensus: { tickMs: 50, electionTimeoutTicks: 10, heartbeatIntervalTicks: 1, inboxMessagesMax: 100_000 },
   channels: {
     frameBytesMax: 16 * 1024 * 1024,
@@ -139,6 +148,7 @@ export function validateConfig(input: unknown): NodeConfig {
       i.join == null
         ? null
         : section("join", { target: "", serviceCertificate: null as string | null, pollMs: 500 }, i.join),
+    nodeKey: section("nodeKey", d.nodeKey, i.nodeKey),
     consensus: section("consensus", d.consensus, i.consensus),
     channels: section("channels", d.channels, i.channels),
   };
@@ -170,6 +180,8 @@ export function validateConfig(input: unknown): NodeConfig {
     throw bad("http.bodyBytesMax", "must not exceed kv.writeSetBytesMax");
   if (!["debug", "info", "warn", "error"].includes(c.log.level))
     throw bad("log.level", "debug, info, warn or error");
+  if (!isNodeKeyCurve(c.nodeKey.curve))
+    throw bad("nodeKey.curve", `must be "P-384" or "P-256", got ${JSON.stringify(c.nodeKey.curve)}`);
   checkConsensusConfig(c);
   return c;
 }

@@ -7,7 +7,14 @@ import { createPublicKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Platform } from "../attestation/index.ts";
-import { generateKeyPair, type KeyPair, privateKeyFromPem, privateKeyToPem } from "../crypto/keys.ts";
+import {
+  type Curve,
+  curveOf,
+  generateKeyPair,
+  type KeyPair,
+  privateKeyFromPem,
+  privateKeyToPem,
+} from "../crypto/keys.ts";
 import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../crypto/x509.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
 
@@ -32,14 +39,21 @@ type SealedIdentity = {
   ledger_secrets: Array<{ version: number; key: string }>;
 };
 
-export async function createIdentity(subjectAltNames: string[]): Promise<Identity> {
+/**
+ * A new service identity (always P-384: it signs rarely) and a node key on `nodeKeyCurve`
+ * (config `nodeKey.curve`; P-384 by default), whose certificate the service key endorses.
+ */
+export async function createIdentity(
+  subjectAltNames: string[],
+  nodeKeyCurve: Curve = "P-384",
+): Promise<Identity> {
   const service = generateKeyPair("P-384");
   const serviceCert = await createSelfSignedCertificate(service, {
     subject: "CN=Coterie service",
     validityDays: CERT_VALIDITY_DAYS,
     ca: true,
   });
-  const node = generateKeyPair("P-384");
+  const node = generateKeyPair(nodeKeyCurve);
   const nodeCert = await endorseCertificate(node, service, serviceCert, {
     subject: "CN=Coterie node",
     validityDays: CERT_VALIDITY_DAYS,
@@ -83,11 +97,16 @@ export function hasIdentity(dir: string): boolean {
   return existsSync(join(dir, SEALED_FILE));
 }
 
+/**
+ * The sealed identity, keys as they were made: a node key on either curve loads as it is (a
+ * restart never re-keys, whatever `nodeKey.curve` says now).
+ */
 export async function loadIdentity(dir: string, platform: Platform): Promise<Identity> {
   const unsealed = await platform.unseal(readFileSync(join(dir, SEALED_FILE)), "coterie node identity");
   const plain = JSON.parse(Buffer.from(unsealed).toString("utf8")) as SealedIdentity;
   const pair = (pem: string): KeyPair => {
     const privateKey = privateKeyFromPem(pem);
+    curveOf(privateKey); // throws on a key that is not EC P-256 or P-384
     return { privateKey, publicKey: createPublicKey(privateKey) };
   };
   return {

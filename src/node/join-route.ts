@@ -91,8 +91,12 @@ export async function handleJoin(call: JoinCall): Promise<number> {
   } catch {
     throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "join request: public_key does not parse");
   }
-  if (key.asymmetricKeyDetails?.namedCurve !== "secp384r1") {
-    throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "join request: node keys are EC P-384");
+  const curve = key.asymmetricKeyType === "ec" ? key.asymmetricKeyDetails?.namedCurve : undefined;
+  if (curve !== "secp384r1" && curve !== "prime256v1") {
+    throw new CoterieError(
+      "COTERIE_ERR_INVALID_INPUT",
+      `join request: node keys are EC P-256 or P-384, not ${key.asymmetricKeyType}${curve === undefined ? "" : ` ${curve}`}`,
+    );
   }
   const policy = attestationPolicyOf(engine.store.beginTx(), { allowVirtual: true });
   let verified: Awaited<ReturnType<typeof verifyEvidence>>;

@@ -1,8 +1,9 @@
 /**
  * The join request and response (docs/operations.md, "Joining"). The joiner proves possession of
  * nothing here: its evidence binds its public key (report data = SHA-256 of the SPKI), and the
- * secrets are sealed to that key (ECIES P-384: ephemeral ECDH, HKDF-SHA256, AES-256-GCM), so only
- * the holder of the private key inside the attested environment can open them.
+ * secrets are sealed to that key (ECIES on the key's curve, P-256 or P-384: ephemeral ECDH,
+ * HKDF-SHA256, AES-256-GCM), so only the holder of the private key inside the attested
+ * environment can open them.
  */
 import type { Evidence } from "../attestation/index.ts";
 import type { NodeId } from "../consensus/index.ts";
@@ -13,7 +14,7 @@ import type { Sealed } from "./secrets-crypto.ts";
 export const JOIN_SECRETS_LABEL = "coterie join: service key and ledger secrets";
 
 export type JoinRequest = {
-  /** PEM SubjectPublicKeyInfo of the joiner's node key (EC P-384). */
+  /** PEM SubjectPublicKeyInfo of the joiner's node key (EC P-256 or P-384, its `nodeKey.curve`). */
   public_key: string;
   evidence: Evidence;
   /** `host:port` where clients and other nodes reach the joiner. */

@@ -76,7 +76,7 @@ export async function joinService(config: NodeConfig, platform: Platform, log: L
   const ca = join.serviceCertificate === null ? null : readFileSync(join.serviceCertificate, "utf8");
   if (ca === null)
     log.warn("joining without a pinned service certificate (join.serviceCertificate): trust on first use");
-  const node = generateKeyPair("P-384");
+  const node = generateKeyPair(config.nodeKey.curve);
   const evidence = await platform.getEvidence(reportDataForPublicKey(publicKeyDer(node.publicKey)));
   const request: JoinRequest = {
     public_key: publicKeyToPem(node.publicKey),

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { App } from "../app/index.ts";
 import { createPlatform, type Platform, virtualMeasurement } from "../attestation/index.ts";
-import { privateKeyToPem } from "../crypto/keys.ts";
+import { curveOf, privateKeyToPem } from "../crypto/keys.ts";
 import { certificateId } from "../crypto/x509.ts";
 import { ConstitutionRuntime, genesisGovernance } from "../governance/index.ts";
 import { Store } from "../kv/index.ts";
@@ -54,7 +54,8 @@ export type RunningNode = {
   close(): Promise<void>;
 };
 
-function platformFor(config: NodeConfig): Platform {
+/** The node's platform: it seals and unseals `<dataDir>/sealed` (tests read a node's identity with it). */
+export function platformFor(config: NodeConfig): Platform {
   mkdirSync(join(config.dataDir, "sealed"), { recursive: true, mode: 0o700 });
   return createPlatform("virtual", {
     measurement: virtualMeasurement(new TextEncoder().encode(virtualCodeId())),
@@ -80,7 +81,16 @@ export async function startNode(
   const joined = isNew && config.join !== null ? await joinService(config, platform, log) : null;
   const identity =
     joined?.identity ??
-    (isNew ? await createIdentity(config.subjectAltNames) : await loadIdentity(sealedDir, platform));
+    (isNew
+      ? await createIdentity(config.subjectAltNames, config.nodeKey.curve)
+      : await loadIdentity(sealedDir, platform));
+  const nodeKeyCurve = curveOf(identity.node.publicKey);
+  if (nodeKeyCurve !== config.nodeKey.curve) {
+    log.info("the sealed node key keeps its curve; nodeKey.curve applies to a new identity only", {
+      node_key: nodeKeyCurve,
+      configured: config.nodeKey.curve,
+    });
+  }
   if (recover && !isNew)
     throw new CoterieError(
       "COTERIE_ERR_INVALID_INPUT",
@@ -288,6 +298,7 @@ async function serve(
   log.info("listening", {
     url,
     node_id: identity.nodeId,
+    node_key: curveOf(identity.node.publicKey),
     view: engine.view,
     committed: engine.committedSeqno,
   });

@@ -12,6 +12,7 @@
  * Every entry after s uses the new secret; entries up to s keep the one their header names.
  */
 import { randomBytes, X509Certificate } from "node:crypto";
+import { curveOf } from "../crypto/keys.ts";
 import type { Tx, WriteSet } from "../kv/index.ts";
 import type { LedgerSecret } from "../ledger/entry.ts";
 import { serviceTriggers } from "../tables/governance.ts";
@@ -114,7 +115,8 @@ export function learnLedgerSecret(
   const key = openSealed(
     identity.node.privateKey,
     {
-      algorithm: "ECIES-P384",
+      // The record does not name it: the curve is this node's key's (P-384 or P-256).
+      algorithm: curveOf(identity.node.privateKey) === "P-256" ? "ECIES-P256" : "ECIES-P384",
       encrypted: record.encrypted,
       ephemeral_public_key: record.ephemeral_public_key,
     },

@@ -1,6 +1,7 @@
 // The SDK where users use it: Debian's Chromium, driven by playwright-core, loads a page that
 // verifies a receipt and the ledger chunks of a real node with the bundled SDK (no Node
-// polyfills), refuses tampered copies, and signs a ballot with a non-extractable key. The test
+// polyfills) — and those of a node with a P-256 key, with that receipt's COSE form (ES256) —
+// refuses tampered copies, and signs a ballot with a non-extractable key. The test
 // checks the page text and keeps a screenshot and the bundle report under test-results/browser/.
 // Without Chromium (and no root to install it) the test skips and says why.
 import assert from "node:assert/strict";
@@ -13,7 +14,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
 import { createNodeClient } from "../../src/client/node.ts";
+import type { Receipt } from "../../src/crypto/receipt.ts";
 import { killNode, makeWorkspace, root, startNodeProcess } from "../e2e/harness.ts";
+import { coseReceiptOf, sealedIdentity } from "../e2e/node-cose-receipt.ts";
 import { bundle, sizeByPackage } from "./bundle.ts";
 
 const results = join(root, "test-results", "browser");
@@ -34,9 +37,12 @@ function ensureChromium(): { path: string } | { reason: string } {
   return { reason: r.stderr.trim() || `tools/ensure-chromium.sh exited with ${r.status}` };
 }
 
-/** A receipt and the ledger chunks of a real node, after a few writes and a clean stop. */
-async function nodeFixture(): Promise<unknown> {
-  const ws = await makeWorkspace();
+/**
+ * A receipt and the ledger chunks of a real node, after a few writes and a clean stop; with
+ * `config` (e.g. a P-256 node key) also the receipt's COSE form, made with the node's sealed key.
+ */
+async function nodeFixture(config?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const ws = await makeWorkspace(config);
   const node = await startNodeProcess(ws);
   const read = (p: string) => readFileSync(p, "utf8");
   const client = await createNodeClient({
@@ -55,7 +61,9 @@ async function nodeFixture(): Promise<unknown> {
   const chunks = readdirSync(dir)
     .filter((n) => n.endsWith(".chunk"))
     .map((name) => ({ name, base64: readFileSync(join(dir, name)).toString("base64") }));
-  return { serviceCert: node.serviceCert, receipt, chunks };
+  if (config === undefined) return { serviceCert: node.serviceCert, receipt, chunks };
+  const cose = await coseReceiptOf(receipt as Receipt, await sealedIdentity(join(ws.dir, "node0")));
+  return { serviceCert: node.serviceCert, receipt, chunks, cose: Buffer.from(cose).toString("base64") };
 }
 
 function serve(files: Record<string, [type: string, body: string]>): Promise<Server> {
@@ -100,7 +108,10 @@ test("Chromium verifies a real node's receipt and ledger with the SDK", async (t
   const server = await serve({
     "/": ["text/html", readFileSync(join(import.meta.dirname, "page.html"), "utf8")],
     "/page.js": ["text/javascript", page.code],
-    "/fixture.json": ["application/json", JSON.stringify(await nodeFixture())],
+    "/fixture.json": [
+      "application/json",
+      JSON.stringify({ ...(await nodeFixture()), p256: await nodeFixture({ nodeKey: { curve: "P-256" } }) }),
+    ],
   });
   const userDataDir = mkdtempSync(join(tmpdir(), "coterie-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -132,6 +143,13 @@ test("Chromium verifies a real node's receipt and ledger with the SDK", async (t
       /tampered ledger chunk is refused\s+PASS refused \(COTERIE_ERR_LEDGER_VERIFY_FAILED\)/,
     );
     assert.match(text, /ballot signed with a non-extractable key\s+PASS ok ES384/);
+    assert.match(text, /P-256 node: receipt verifies\s+PASS ok \d+\.\d+, 64-byte signature/);
+    assert.match(
+      text,
+      /P-256 node: tampered receipt is refused\s+PASS refused \(COTERIE_ERR_RECEIPT_BAD_SIGNATURE\)/,
+    );
+    assert.match(text, /P-256 node: COSE receipt verifies\s+PASS ok ES256 \d+\.\d+/);
+    assert.match(text, /P-256 node: ledger chunks verify\s+PASS ok \d+ entries, \d+ signatures/);
   } finally {
     await context.close();
     server.close();

@@ -1,5 +1,6 @@
 // The page the browser test loads (bundled with esbuild, no Node polyfills): it uses the SDK to
-// verify a receipt and the ledger chunks of a real node, checks that tampered copies are refused,
+// verify a receipt and the ledger chunks of a real node (and of a node with a P-256 key, with the
+// COSE form of its receipt), checks that tampered copies are refused,
 // signs a governance ballot with a non-extractable WebCrypto key, and shows pass/fail per check.
 // A person can also open it and pick chunk files from disk (the file input).
 import {
@@ -10,12 +11,15 @@ import {
   verifyReceipt,
 } from "../../src/client/index.ts";
 import { decodeCoseSign1, verifyCoseSign1 } from "../../src/crypto/cose.ts";
+import { verifyCoseReceipt } from "../../src/crypto/cose-receipt.ts";
+import type { Receipt } from "../../src/crypto/receipt.ts";
 
-type Fixture = {
+type NodeFixture = {
   serviceCert: string;
   receipt: Record<string, unknown>;
   chunks: { name: string; base64: string }[];
 };
+type Fixture = NodeFixture & { p256: NodeFixture & { cose: string } };
 type Check = { name: string; run: () => Promise<string> };
 
 const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -27,6 +31,45 @@ async function refusedWith(promise: Promise<unknown>): Promise<string> {
     return `refused (${(e as { code?: string }).code ?? (e as Error).message})`;
   }
   throw new Error("accepted a tampered input");
+}
+
+/** A node with a P-256 key: its receipt (JSON and COSE, ES256) and its ledger. */
+function p256Checks(f: Fixture["p256"]): Check[] {
+  const receipt = f.receipt as Receipt;
+  return [
+    {
+      name: "P-256 node: receipt verifies",
+      run: async () => {
+        const v = await verifyReceipt(receipt, f.serviceCert);
+        return `ok ${v.transactionId}, ${fromBase64(receipt.signature).length}-byte signature`;
+      },
+    },
+    {
+      name: "P-256 node: tampered receipt is refused",
+      run: () => {
+        const signature = fromBase64(receipt.signature);
+        signature[3] = (signature[3] as number) ^ 1;
+        const bad = { ...receipt, signature: btoa(String.fromCharCode(...signature)) };
+        return refusedWith(verifyReceipt(bad, f.serviceCert));
+      },
+    },
+    {
+      name: "P-256 node: COSE receipt verifies",
+      run: async () => {
+        const cose = fromBase64(f.cose);
+        const v = await verifyCoseReceipt(cose, receipt.leaf_components, receipt.cert, f.serviceCert);
+        return `ok ${decodeCoseSign1(cose).alg === -7 ? "ES256" : "not ES256"} ${v.transactionId}`;
+      },
+    },
+    {
+      name: "P-256 node: ledger chunks verify",
+      run: async () => {
+        const chunks = f.chunks.map((c) => ({ name: c.name, bytes: fromBase64(c.base64) }));
+        const r = await verifyLedgerChunks(chunks, { serviceCertPem: f.serviceCert });
+        return `ok ${r.entries} entries, ${r.signatures} signatures`;
+      },
+    },
+  ];
 }
 
 function checks(f: Fixture): Check[] {
@@ -88,7 +131,7 @@ async function run(): Promise<void> {
   const status = document.getElementById("status") as HTMLElement;
   const fixture = (await (await fetch("/fixture.json")).json()) as Fixture;
   let failed = 0;
-  for (const check of checks(fixture)) {
+  for (const check of [...checks(fixture), ...p256Checks(fixture.p256)]) {
     const row = table.insertRow();
     row.insertCell().textContent = check.name;
     try {

@@ -81,8 +81,15 @@ export function spawnNode(
   });
 }
 
-/** Starts node 0, joins `count - 1` nodes to it, opens the service, and waits until all are voters. */
-export async function startNetwork(count: number, extra: Record<string, unknown> = {}): Promise<Net> {
+/**
+ * Starts node 0, joins `count - 1` nodes to it, opens the service, and waits until all are voters.
+ * `extra` goes into every node's configuration, `joinerExtra` into the joiners' only.
+ */
+export async function startNetwork(
+  count: number,
+  extra: Record<string, unknown> = {},
+  joinerExtra: Record<string, unknown> = {},
+): Promise<Net> {
   const ws = await makeWorkspace({
     nodeToNode: { host: "127.0.0.1", port: 0 },
     consensus: consensusTiming,
@@ -99,6 +106,7 @@ export async function startNetwork(count: number, extra: Record<string, unknown>
         k + 1,
         configOf(ws, k + 1, {
           join: { target: first.url, serviceCertificate: serviceCertPath, pollMs: 100 },
+          ...joinerExtra,
         }),
       ),
     ),

@@ -237,3 +237,56 @@ describe("RFC 9942 COSE receipts with RFC9162_SHA256", () => {
     }
   });
 });
+
+describe("a P-256 node key signs ES256 (-7); the alg must fit the node key's curve", () => {
+  let p256: Identity;
+  let signedRoot256: Uint8Array;
+  before(async () => {
+    p256 = await makeNodeIdentity(service, { curve: "P-256" });
+    const kid = sha256(new Uint8Array(p256.cert.rawData));
+    signedRoot256 = await signCoseRoot(cryptoKeySigner(p256.keys.privateKey, kid, -7), tree.root(), SIZE);
+  });
+  const receipt256 = (index: number) =>
+    encodeCoseReceipt(signedRoot256, { treeSize: SIZE, leafIndex: index, path: tree.inclusionProof(index) });
+  /** `message` with its protected alg replaced (the signature left as it is). */
+  const relabel = (message: Uint8Array, alg: number) => {
+    const d = decodeCoseSign1(message);
+    const headers = new Map(d.protectedHeaders);
+    headers.set(1, alg);
+    return encodeCoseSign1({ ...d, protectedBytes: encodeCborValue(headers) });
+  };
+
+  test("every leaf's ES256 receipt verifies under the P-256 node certificate", async () => {
+    assert.equal(decodeCoseSign1(receipt256(0)).alg, -7);
+    assert.equal(decodeCoseSign1(receipt256(0)).signature.length, 64);
+    for (let i = 0; i < SIZE; i++) {
+      const v = await verifyCoseReceipt(receipt256(i), components[i]!, p256.pem, service.pem);
+      assert.equal(v.root, hex(tree.root()));
+    }
+  });
+
+  test("a changed leaf or signature fails as with ES384", async () => {
+    await expectCode(
+      verifyCoseReceipt(receipt256(4), components[5]!, p256.pem, service.pem),
+      "COTERIE_ERR_RECEIPT_EVIDENCE_MISMATCH",
+    );
+    const d = decodeCoseSign1(receipt256(4));
+    const signature = new Uint8Array(d.signature);
+    signature[10]! ^= 0x01;
+    await expectCode(
+      verifyCoseReceipt(encodeCoseSign1({ ...d, signature }), components[4]!, p256.pem, service.pem),
+      "COTERIE_ERR_RECEIPT_BAD_SIGNATURE",
+    );
+  });
+
+  test("ES384 on a P-256 node key, or ES256 on a P-384 one: COTERIE_ERR_COSE_UNSUPPORTED_ALG", async () => {
+    await expectCode(
+      verifyCoseReceipt(relabel(receipt256(2), -35), components[2]!, p256.pem, service.pem),
+      "COTERIE_ERR_COSE_UNSUPPORTED_ALG",
+    );
+    await expectCode(
+      verifyCoseReceipt(relabel(receiptFor(2), -7), components[2]!, node.pem, service.pem),
+      "COTERIE_ERR_COSE_UNSUPPORTED_ALG",
+    );
+  });
+});

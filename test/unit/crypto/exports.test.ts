@@ -61,11 +61,14 @@ const expected: Record<string, [object, string[]]> = {
   "crypto/receipt.ts": [
     receipt,
     [
+      "NODE_KEY_SIGNATURES",
       "RECEIPT_CERT_PEM_BYTES_MAX",
       "checkLeafComponents",
       "checkReceiptShape",
       "commitEvidenceTxid",
+      "isNodeKeyCurve",
       "leafDataOf",
+      "nodeSignatureBytes",
       "signedRootMessage",
       "verifyNodeCertificate",
       "verifyReceipt",

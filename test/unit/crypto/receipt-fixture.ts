@@ -1,6 +1,7 @@
 // Builds real receipts for tests: a P-384 service identity (self-signed CA), node certificates it
-// endorses, a ledger-sized Merkle tree, and the root signed by the node key — the same steps a node
-// takes, written independently of src/crypto/receipt.ts so the verifier is checked, not echoed.
+// endorses (node keys on P-384 by default, or P-256 / P-521), a ledger-sized Merkle tree, and the
+// root signed by the node key with its curve's hash — the same steps a node takes, written
+// independently of src/crypto/receipt.ts so the verifier is checked, not echoed.
 import { createHash } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { inclusionProofSides } from "../../../src/crypto/merkle.ts";
@@ -30,11 +31,17 @@ export async function makeServiceIdentity(name = "CN=coterie service"): Promise<
   return { keys, cert, pem: cert.toString("pem") };
 }
 
-export type NodeCertOptions = { notBefore?: Date; notAfter?: Date; keys?: CryptoKeyPair };
+export type NodeCurve = "P-256" | "P-384" | "P-521";
+export type NodeCertOptions = { notBefore?: Date; notAfter?: Date; keys?: CryptoKeyPair; curve?: NodeCurve };
 
-/** A node certificate endorsed (signed) by `service`. */
+/** The ECDSA parameters a node key on `curve` signs with: the curve's own SHA-2. */
+export const nodeSigning = (curve: NodeCurve) =>
+  ({ name: "ECDSA", hash: { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" }[curve] }) as const;
+
+/** A node certificate endorsed (signed) by `service`; its key on `options.curve` (P-384). */
 export async function makeNodeIdentity(service: Identity, options: NodeCertOptions = {}): Promise<Identity> {
-  const keys = options.keys ?? ((await subtle.generateKey(P384, true, ["sign", "verify"])) as CryptoKeyPair);
+  const curve = { name: "ECDSA", namedCurve: options.curve ?? "P-384" };
+  const keys = options.keys ?? ((await subtle.generateKey(curve, true, ["sign", "verify"])) as CryptoKeyPair);
   const cert = await x509.X509CertificateGenerator.create(
     {
       subject: "CN=coterie node",
@@ -48,6 +55,11 @@ export async function makeNodeIdentity(service: Identity, options: NodeCertOptio
     globalThis.crypto,
   );
   return { keys, cert, pem: cert.toString("pem") };
+}
+
+/** How `node` signs roots: ECDSA with its key's curve's hash. */
+function signingOf(node: Identity) {
+  return nodeSigning((node.keys.privateKey.algorithm as EcKeyAlgorithm).namedCurve as NodeCurve);
 }
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
@@ -90,7 +102,7 @@ export async function makeReceipt(
     .inclusionProof(seqno - 1, treeSize)
     .map((h, i) => ({ [sides[i]!]: hex(h) })) as Receipt["proof"];
   const signed = signedRootMessage(root, signatureView, signatureSeqno) as Uint8Array<ArrayBuffer>;
-  const signature = new Uint8Array(await subtle.sign(SIGN, node.keys.privateKey, signed));
+  const signature = new Uint8Array(await subtle.sign(signingOf(node), node.keys.privateKey, signed));
   return {
     transaction_id: txid,
     leaf_components: leafComponents,
@@ -111,7 +123,7 @@ export async function resignWith(receipt: Receipt, node: Identity): Promise<Rece
   const root = Buffer.from(receipt.root, "hex");
   const [view, seqno] = receipt.signature_transaction_id.split(".").map(Number) as [number, number];
   const signed = signedRootMessage(root, view, seqno) as Uint8Array<ArrayBuffer>;
-  const signature = new Uint8Array(await subtle.sign(SIGN, node.keys.privateKey, signed));
+  const signature = new Uint8Array(await subtle.sign(signingOf(node), node.keys.privateKey, signed));
   return {
     ...receipt,
     signature: Buffer.from(signature).toString("base64"),

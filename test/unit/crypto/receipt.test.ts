@@ -1,14 +1,15 @@
-// Receipt verification (docs/receipts.md) with real P-384 keys and certificates made here: a valid
-// receipt passes, and every tampered field fails with its own error code.
+// Receipt verification (docs/receipts.md) with real keys and certificates made here (P-384, and
+// P-256 node keys): a valid receipt passes, and every tampered field fails with its own error code.
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { type Receipt, verifyReceipt } from "../../../src/crypto/receipt.ts";
+import { type Receipt, signedRootMessage, verifyReceipt } from "../../../src/crypto/receipt.ts";
 import { CoterieError, type ErrorCode } from "../../../src/util/errors.ts";
 import {
   type Identity,
   makeNodeIdentity,
   makeReceipt,
   makeServiceIdentity,
+  nodeSigning,
   resignWith,
 } from "./receipt-fixture.ts";
 
@@ -253,6 +254,81 @@ describe("signatures and certificates", () => {
       "COTERIE_ERR_INVALID_INPUT",
       "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
     );
+  });
+});
+
+describe("node keys on P-256 or P-384: the node certificate's key decides hash and length", () => {
+  /** `receipt` with its root signature replaced by `bytes`, as base64. */
+  const withSignature = (receipt: Receipt, bytes: Uint8Array): Receipt => ({
+    ...copy(receipt),
+    signature: Buffer.from(bytes).toString("base64"),
+  });
+  /** The root message of `receipt` signed by `node`'s key with ECDSA and `hash`. */
+  async function signRoot(receipt: Receipt, node: Identity, hash: string): Promise<Uint8Array> {
+    const [view, seqno] = receipt.signature_transaction_id.split(".").map(Number) as [number, number];
+    const message = signedRootMessage(Buffer.from(receipt.root, "hex"), view, seqno);
+    return new Uint8Array(
+      await globalThis.crypto.subtle.sign(
+        { name: "ECDSA", hash },
+        node.keys.privateKey,
+        message as Uint8Array<ArrayBuffer>,
+      ),
+    );
+  }
+
+  test("a P-256 node key (ES256-style: SHA-256, 64-byte r ‖ s) under a P-384 service verifies", async () => {
+    const p256 = await makeNodeIdentity(service, { curve: "P-256" });
+    const r = await makeReceipt(p256);
+    assert.equal(Buffer.from(r.signature, "base64").length, 64);
+    assert.equal((await verifyReceipt(r, service.pem)).transactionId, "2.15");
+    assert.equal(Buffer.from(good.signature, "base64").length, 96, "the P-384 receipt is unchanged");
+    await verifyReceipt(good, service.pem);
+  });
+
+  test("a P-256 receipt tampered anywhere signed fails", async () => {
+    const p256 = await makeNodeIdentity(service, { curve: "P-256" });
+    const r = await makeReceipt(p256);
+    const sig = Buffer.from(r.signature, "base64");
+    for (const i of [0, 31, 63]) {
+      const bad = Buffer.from(sig);
+      bad[i]! ^= 0x01;
+      await expectCode(withSignature(r, bad), "COTERIE_ERR_RECEIPT_BAD_SIGNATURE");
+    }
+    await expectCode({ ...r, signature_transaction_id: "3.20" }, "COTERIE_ERR_RECEIPT_BAD_SIGNATURE");
+  });
+
+  test("the hash follows the key's curve: a P-256 key's signature over SHA-384 fails", async () => {
+    const p256 = await makeNodeIdentity(service, { curve: "P-256" });
+    const r = await makeReceipt(p256);
+    const sha384 = await signRoot(r, p256, "SHA-384");
+    assert.equal(sha384.length, 64, "a P-256 signature is 64 bytes whatever the hash");
+    await expectCode(withSignature(r, sha384), "COTERIE_ERR_RECEIPT_BAD_SIGNATURE");
+    await verifyReceipt(withSignature(r, await signRoot(r, p256, nodeSigning("P-256").hash)), service.pem);
+    const sha256 = await signRoot(good, node, "SHA-256");
+    await expectCode(withSignature(good, sha256), "COTERIE_ERR_RECEIPT_BAD_SIGNATURE");
+  });
+
+  test("the length follows the key's curve, not the signature: MALFORMED for the other length", async () => {
+    const p256 = await makeNodeIdentity(service, { curve: "P-256" });
+    const r = await makeReceipt(p256);
+    // A P-384 signature (96 bytes) presented with a P-256 certificate, and a 64-byte one with P-384.
+    await expectCode(
+      withSignature(r, Buffer.from(good.signature, "base64")),
+      "COTERIE_ERR_RECEIPT_MALFORMED",
+    );
+    await expectCode(
+      withSignature(good, Buffer.from(r.signature, "base64")),
+      "COTERIE_ERR_RECEIPT_MALFORMED",
+    );
+    await expectCode(withSignature(r, new Uint8Array(63)), "COTERIE_ERR_RECEIPT_MALFORMED");
+  });
+
+  test("a node key on another curve (P-521) is refused: COTERIE_ERR_RECEIPT_BAD_SIGNATURE", async () => {
+    const p521 = await makeNodeIdentity(service, { curve: "P-521" });
+    await assert.rejects(verifyReceipt(await makeReceipt(p521), service.pem), {
+      code: "COTERIE_ERR_RECEIPT_BAD_SIGNATURE",
+      message: /P-256 or P-384/,
+    });
   });
 });
 

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair, type KeyPair, signP1363 } from "../../../src/crypto/keys.ts";
+import { type Curve, generateKeyPair, type KeyPair, signP1363 } from "../../../src/crypto/keys.ts";
 import { signedRootMessage } from "../../../src/crypto/receipt.ts";
 import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../../../src/crypto/x509.ts";
 import {
@@ -23,16 +23,24 @@ export function tempDir(prefix = "coterie-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export type Identity = { service: KeyPair; serviceCert: string; node: KeyPair; nodeCert: string };
+/** `signRoot`, when set, replaces the node's signature over a root message (to forge one). */
+export type Identity = {
+  service: KeyPair;
+  serviceCert: string;
+  node: KeyPair;
+  nodeCert: string;
+  signRoot?: (message: Uint8Array) => Uint8Array;
+};
 
-export async function makeIdentity(): Promise<Identity> {
+/** A P-384 service identity endorsing a node key on `nodeCurve`. */
+export async function makeIdentity(nodeCurve: Curve = "P-384"): Promise<Identity> {
   const service = generateKeyPair();
   const serviceCert = await createSelfSignedCertificate(service, {
     subject: "CN=test service",
     validityDays: 30,
     ca: true,
   });
-  const node = generateKeyPair();
+  const node = generateKeyPair(nodeCurve);
   const nodeCert = await endorseCertificate(node, service, serviceCert, {
     subject: "CN=test node",
     validityDays: 30,
@@ -102,9 +110,9 @@ export function appendSignature(ledger: Ledger, id: Identity, view: number): num
     tree_size: seqno - 1,
     root: root.toString("hex"),
     node_id: certificateId(id.nodeCert),
-    signature: Buffer.from(signP1363(id.node.privateKey, signedRootMessage(root, view, seqno))).toString(
-      "base64",
-    ),
+    signature: Buffer.from(
+      (id.signRoot ?? ((m) => signP1363(id.node.privateKey, m)))(signedRootMessage(root, view, seqno)),
+    ).toString("base64"),
     cert: id.nodeCert,
   };
   const entry = encodeEntry(

@@ -9,6 +9,13 @@ test("defaults are filled in and nested sections merge", () => {
   assert.deepEqual(c.signatures, configDefaults.signatures);
 });
 
+test("nodeKey.curve: P-384 by default, P-256 when asked", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).nodeKey.curve, "P-384");
+  assert.equal(validateConfig({ dataDir: "d", nodeKey: {} }).nodeKey.curve, "P-384");
+  assert.equal(validateConfig({ dataDir: "d", nodeKey: { curve: "P-256" } }).nodeKey.curve, "P-256");
+  assert.equal(configDefaults.nodeKey.curve, "P-384", "the defaults object is not changed by a config");
+});
+
 test("nonsense is refused with a message naming the field", () => {
   const cases: Array<[unknown, RegExp]> = [
     [null, /must be a JSON object/],
@@ -21,6 +28,11 @@ test("nonsense is refused with a message naming the field", () => {
     [{ dataDir: "d", surprise: 1 }, /surprise: unknown field/],
     [{ dataDir: "d", platform: "sgx" }, /platform/],
     [{ dataDir: "d", log: { level: "loud" } }, /log\.level/],
+    [{ dataDir: "d", nodeKey: { curve: "P-521" } }, /nodeKey\.curve: must be "P-384" or "P-256"/],
+    [{ dataDir: "d", nodeKey: { curve: "secp256r1" } }, /nodeKey\.curve/],
+    [{ dataDir: "d", nodeKey: { curve: null } }, /nodeKey\.curve/],
+    [{ dataDir: "d", nodeKey: { curve: "P-256", kind: "ec" } }, /nodeKey\.kind: unknown field/],
+    [{ dataDir: "d", nodeKey: "P-256" }, /nodeKey: must be an object/],
   ];
   for (const [input, message] of cases) {
     assert.throws(

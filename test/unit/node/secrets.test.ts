@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
+import { type Curve, curveOf } from "../../../src/crypto/keys.ts";
 import { combineShares } from "../../../src/crypto/shamir.ts";
 import { Store, utf8 } from "../../../src/kv/index.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
@@ -55,9 +56,13 @@ const restarted = (id: Identity): Identity => ({ ...id, ledgerSecrets: id.ledger
 
 const priv = (tx: Parameters<Parameters<Engine["execute"]>[0]>[0]) => tx.typed("records", utf8, utf8);
 
-async function setup(members: Array<{ id: string; publicKey: KeyObject }>, threshold: number) {
+async function setup(
+  members: Array<{ id: string; publicKey: KeyObject }>,
+  threshold: number,
+  nodeKeyCurve: Curve = "P-384",
+) {
   const dir = join(tempDir(), "ledger");
-  const identity = await createIdentity([]);
+  const identity = await createIdentity([], nodeKeyCurve);
   const engine = await engineOn(dir, identity);
   await engine.execute(
     (tx) => {
@@ -147,6 +152,27 @@ test("rekey under concurrent private writes: every record readable, restart lear
     assert.ok(opened?.equals(Buffer.from(older.key)));
     key = opened as Buffer;
   }
+  await reopened.ledger.close();
+});
+
+test("a node with a P-256 key learns a rekeyed secret sealed to it (ECIES-P256) when it replays", async () => {
+  const { dir, identity, engine } = await setup([], 1, "P-256");
+  assert.equal(curveOf(identity.node.publicKey), "P-256");
+  await engine.execute((tx) => priv(tx).put("before", "v0"), { reservedWrites: false });
+  const seqno = await rekey(engine);
+  assert.ok(seqno !== null);
+  await engine.execute((tx) => priv(tx).put("after", "v1"), { reservedWrites: false });
+  await engine.close();
+  await engine.ledger.close();
+  const again = restarted(identity);
+  const reopened = open(dir, again);
+  await reopened.replayer.finish(reopened.ledger);
+  assert.deepEqual(
+    again.ledgerSecrets.map((s) => s.version),
+    [0, seqno + 1],
+  );
+  const tx = reopened.store.beginTx();
+  assert.equal(priv(tx).get("after"), "v1");
   await reopened.ledger.close();
 });
 
