@@ -11,7 +11,7 @@
  * consensus messages go on being served. A signature whose seqno was taken meanwhile (an internal
  * append, a rollback, a change of view or office) is dropped and the next tick signs again.
  */
-import { signP1363, signP1363Async } from "../crypto/keys.ts";
+import { curveOf, signP1363, signP1363Async } from "../crypto/keys.ts";
 import { signedRootMessage } from "../crypto/receipt.ts";
 import type { Store, Tx, WriteSet } from "../kv/index.ts";
 import { isPublicMapName } from "../kv/index.ts";
@@ -65,6 +65,11 @@ export class Engine {
   private signing: Promise<void> | null = null;
   /** Bumped when the suffix is rolled back, so a signature made for the old suffix is dropped. */
   private epoch = 0;
+  /**
+   * A P-256 node key signs in place: ~0.08 ms, less than the thread pool's round trip (a job, a
+   * wake-up, and writes held back meanwhile). P-384 (~1.3 ms) signs on the thread pool.
+   */
+  private readonly signInPlace: boolean;
 
   constructor(args: {
     store: Store;
@@ -82,6 +87,7 @@ export class Engine {
     this.views = args.views;
     this.committed = args.committedSeqno;
     this.options = args.options;
+    this.signInPlace = curveOf(args.identity.node.privateKey) === "P-256";
     assert(this.store.version === this.ledger.lastSeqno, "store and ledger agree on the last seqno");
     this.replicator.onCommit = (seqno) => this.advanceCommit(seqno);
   }
@@ -281,13 +287,17 @@ export class Engine {
   }
 
   /**
-   * Starts a signature over the root of every entry so far on libuv's thread pool, unless one is
-   * under way. Until it settles, `execute` holds writes back (the signature owns the next seqno).
+   * Starts a signature over the root of every entry so far on libuv's thread pool (in place for a
+   * P-256 key, see `signInPlace`), unless one is under way. Until it settles, `execute` holds writes back (the signature owns the next seqno).
    * It is appended only if nothing else took that seqno meanwhile and this node is still the
    * primary of the same view with the same suffix; otherwise it is dropped (the timer signs again).
    */
   private startSignature(): void {
     if (this.signing !== null) return;
+    if (this.signInPlace) {
+      this.appendSignature();
+      return;
+    }
     const seqno = this.store.version + 1;
     const view = this.view;
     const epoch = this.epoch;

@@ -1,5 +1,6 @@
 // A single-node engine over a temporary ledger, for tests of the write path without HTTP.
 import { join } from "node:path";
+import type { Curve } from "../../../src/crypto/keys.ts";
 import { Store } from "../../../src/kv/index.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
 import { Engine, type EngineOptions } from "../../../src/node/engine.ts";
@@ -8,7 +9,11 @@ import { LocalReplicator } from "../../../src/node/replicator.ts";
 import { ViewHistory } from "../../../src/node/view-history.ts";
 import { tempDir } from "../ledger/helpers.ts";
 
-export async function makeEngine(options: Partial<EngineOptions> = {}, holdBytesMax = 0): Promise<Engine> {
+export async function makeEngine(
+  options: Partial<EngineOptions> = {},
+  holdBytesMax = 0,
+  nodeKeyCurve: Curve = "P-384",
+): Promise<Engine> {
   const { ledger } = Ledger.open(join(tempDir(), "ledger"), {
     chunkBytesMax: 1 << 20,
     batchBytesMax: 1 << 20,
@@ -23,7 +28,7 @@ export async function makeEngine(options: Partial<EngineOptions> = {}, holdBytes
   return new Engine({
     store: new Store(),
     ledger,
-    identity: await createIdentity([]),
+    identity: await createIdentity([], nodeKeyCurve),
     replicator,
     views: new ViewHistory(1),
     committedSeqno: 0,

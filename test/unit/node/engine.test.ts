@@ -219,3 +219,17 @@ test("one node: transaction entries wait for their signature's flush unless hold
     await engine.close();
   }
 });
+
+test("a P-256 node key signs in place: the signature is appended in the same turn, and its receipts verify", async () => {
+  const { verifyReceipt } = await import("../../../src/crypto/receipt.ts");
+  const engine = await makeEngineWith({ signatureIntervalTxs: 2 }, 0, "P-256");
+  await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
+  const second = await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false }); // 2
+  assert.equal(engine.lastSeqno, 3, "the signature at 3 is already appended");
+  const id = second.txId as { view: number; seqno: number };
+  assert.equal(await engine.waitForCommit(id, 5000), "Committed");
+  const receipt = engine.receipt(id);
+  assert.equal(receipt?.signature_transaction_id, "1.3");
+  await verifyReceipt(receipt, engine.identity.serviceCert);
+  await engine.close();
+});
