@@ -24,7 +24,7 @@ import { renderSvg } from "./report-svg.ts";
 import { FULL_TIMING, QUICK_TIMING, runTargetWorkloads, type SuiteContext } from "./suite.ts";
 import { type PointRecord, summarise } from "./summary.ts";
 import { ceilingTarget, coterieTarget, etcdTarget, type TargetSpec } from "./targets.ts";
-import { plannedWorkloads, WORKLOADS, type Workload } from "./workloads.ts";
+import { LOW_LATENCY_CONFIG, plannedWorkloads, WORKLOADS, type Workload } from "./workloads.ts";
 
 /** The targets in the order they run; a new node count is one more entry here (see workloads.ts). */
 function targetSpecs(base: number): TargetSpec[] {
@@ -34,6 +34,7 @@ function targetSpecs(base: number): TargetSpec[] {
     coterieTarget("coterie-1", base + 30),
     coterieTarget("coterie-3", base + 40, { nodes: 3 }),
     coterieTarget("coterie-5", base + 50, { nodes: 5 }),
+    coterieTarget("coterie-3-p256", base + 80, { nodes: 3, config: LOW_LATENCY_CONFIG }),
     coterieTarget("coterie-1-bundle", base + 60, { governedApp: "apps/logging" }),
   ];
 }

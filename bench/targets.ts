@@ -2,7 +2,7 @@
 // workloads: the bare mTLS ceiling, a three-member etcd, and Coterie itself. A target that cannot
 // start returns a reason instead, and the suite reports it and goes on with the others.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CertFiles } from "./certs.ts";
 import { deployAppByVote } from "./governed-app.ts";
@@ -59,6 +59,11 @@ export type CoterieOptions = {
   nodes?: number;
   /** An app directory (from the repository root) to deploy as a governed bundle once started. */
   governedApp?: string;
+  /**
+   * Node configuration fields (src/node/config.ts) for node 0, e.g. `nodeKey` or `signatures`;
+   * the sandbox's joiners copy node 0's `nodeKey`, `signatures` and `ledger`.
+   */
+  config?: Record<string, unknown>;
 };
 
 /** Coterie's `sandbox` command, one node or `nodes`; the generator talks to node 0, the primary. */
@@ -73,6 +78,7 @@ export function coterieTarget(name: string, port: number, options: CoterieOption
       if (!existsSync(cli)) throw new Error("src/cli/main.ts does not exist yet");
       const workspace = join(ctx.tmpDir, name);
       mkdirSync(workspace, { recursive: true });
+      if (options.config !== undefined) writeNode0Config(workspace, port, nodes, options.config);
       const args = [cli, "sandbox", "--workspace", workspace, "--port", String(port), ...extraArgs];
       const child = ctx.group.spawn(name, process.execPath, args);
       const escaped = `listening on https://127\\.0\\.0\\.1:${port}`;
@@ -82,6 +88,7 @@ export function coterieTarget(name: string, port: number, options: CoterieOption
       const url = `https://127.0.0.1:${port}`;
       const caFile = serviceCertOf(workspace);
       let note = `coterie sandbox ${extraArgs.join(" ") || "(1 node)"}, virtual platform, TLS 1.3 + client certificate`;
+      if (options.config !== undefined) note += `; node config ${JSON.stringify(options.config)}`;
       if (options.governedApp !== undefined) {
         const member = {
           certFile: join(workspace, "member0_cert.pem"),
@@ -114,6 +121,25 @@ export function coterieTarget(name: string, port: number, options: CoterieOption
       };
     },
   };
+}
+
+/**
+ * The `node0.config.json` the sandbox would write (src/cli/serve.ts), plus `fields`; the sandbox
+ * uses a config it finds in its workspace.
+ */
+function writeNode0Config(workspace: string, port: number, nodes: number, fields: Record<string, unknown>) {
+  const config = {
+    dataDir: "node0",
+    rpc: { host: "127.0.0.1", port },
+    genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: false },
+    ...(nodes > 1 ? { nodeToNode: { host: "127.0.0.1", port: 0 } } : {}),
+    ...fields,
+  };
+  writeFileSync(
+    join(workspace, "node0.config.json"),
+    `${JSON.stringify(config, null, 2)}
+`,
+  );
 }
 
 /** The sandbox writes the service certificate at the workspace top or under node0/. */

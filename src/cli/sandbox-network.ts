@@ -19,8 +19,9 @@ export function networkConfigFields(): Record<string, unknown> {
 }
 
 /**
- * Writes `nodeK.config.json` (join through node 0, with node 0's `nodeKey`, so that every node of
- * the sandbox signs on the same curve) unless it exists; returns its path.
+ * Writes `nodeK.config.json` (join through node 0, with node 0's `nodeKey`, `signatures` and
+ * `ledger` settings, so that whichever node leads signs on the same curve and intervals) unless it
+ * exists; returns its path.
  */
 export function joinerConfig(
   workspace: string,
@@ -37,6 +38,8 @@ export function joinerConfig(
       nodeToNode: { host: "127.0.0.1", port: 0 },
       join: { target: node0.url, serviceCertificate: join("node0", "service_cert.pem") },
       nodeKey: { ...config0.nodeKey },
+      signatures: { ...config0.signatures },
+      ledger: { ...config0.ledger },
     };
     writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
   }
