@@ -7,7 +7,7 @@ import type { Receipt } from "../crypto/receipt.ts";
 import { assert } from "../util/assert.ts";
 import { decodeEntry, writeSetDigestOf } from "./entry.ts";
 import type { Ledger } from "./ledger.ts";
-import { signatureRecordOf } from "./signature.ts";
+import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
 import { decodeWriteSet } from "./write-set-codec.ts";
 
 export type { Receipt };
@@ -22,7 +22,32 @@ function annotateProof(path: readonly Uint8Array[], index: number, size: number)
   });
 }
 
-/** The receipt of `seqno`, given the committed signature `signatureSeqno` > seqno that covers it. */
+/**
+ * The last signature a receipt was built from, per ledger: every transaction it covers shares it,
+ * so a burst of commit answers decodes it and checks its root once. Only committed signatures get
+ * here, and a committed entry never changes.
+ */
+const lastSignature = new WeakMap<Ledger, { seqno: number; record: SignatureRecord }>();
+
+function committedSignature(ledger: Ledger, signatureSeqno: number): SignatureRecord {
+  const cached = lastSignature.get(ledger);
+  if (cached?.seqno === signatureSeqno) return cached.record;
+  const sigEntry = decodeEntry(ledger.files.read(signatureSeqno));
+  const record = signatureRecordOf(
+    decodeWriteSet(sigEntry.publicSection),
+    sigEntry.header.view,
+    sigEntry.header.seqno,
+  );
+  const root = ledger.tree.root(signatureSeqno - 1);
+  assert(root.toString("hex") === record.root, "tree root matches the signed root");
+  lastSignature.set(ledger, { seqno: signatureSeqno, record });
+  return record;
+}
+
+/**
+ * The receipt of `seqno`, given the committed signature `signatureSeqno` > seqno that covers it
+ * (never a signature that could still be rolled back: its record is cached).
+ */
 export function buildReceipt(
   ledger: Ledger,
   seqno: number,
@@ -31,15 +56,8 @@ export function buildReceipt(
 ): Receipt {
   assert(signatureSeqno > seqno, "a receipt is signed by a later signature");
   const entry = decodeEntry(ledger.files.read(seqno));
-  const sigEntry = decodeEntry(ledger.files.read(signatureSeqno));
-  const sig = signatureRecordOf(
-    decodeWriteSet(sigEntry.publicSection),
-    sigEntry.header.view,
-    sigEntry.header.seqno,
-  );
+  const sig = committedSignature(ledger, signatureSeqno);
   const size = signatureSeqno - 1;
-  const root = ledger.tree.root(size);
-  assert(root.toString("hex") === sig.root, "tree root matches the signed root");
   return {
     transaction_id: `${entry.header.view}.${seqno}`,
     leaf_components: {
