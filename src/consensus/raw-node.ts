@@ -216,7 +216,7 @@ export class RawNode {
     const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastCommitted !== undefined) log.emitted = lastCommitted.index;
     const self = r.role === "leader" ? r.progress.get(r.id) : undefined;
-    if (self?.maybeUpdate(storage.lastIndex()) && maybeCommit(r)) bcastAppend(r);
+    if (self?.maybeUpdate(storage.lastIndex())) maybeCommit(r);
   }
 
   basicStatus(): BasicStatus {

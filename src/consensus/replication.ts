@@ -88,8 +88,11 @@ export function handleAppendResponse(r: Raft, m: MsgAppResp): void {
   const probeAcked = pr.state === "probe" && m.index === pr.match && m.index === pr.next - 1;
   if (!updated && !probeAcked) return;
   if (pr.state !== "replicate") pr.becomeReplicate();
-  if (updated && maybeCommit(r)) bcastAppend(r);
-  else fillWindow(r, m.from);
+  // A commit advance is not broadcast on its own (except a reconfiguration's, see commitOnce):
+  // followers learn it from the next MsgApp (the next signature's round) or heartbeat, instead of
+  // one empty MsgApp and answer per follower per round (docs/consensus.md).
+  if (updated) maybeCommit(r);
+  if (r.role === "leader") fillWindow(r, m.from);
   if (r.role === "leader" && m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
     sendTimeoutNow(r, m.from);
   }
@@ -165,7 +168,11 @@ function commitOnce(r: Raft): boolean {
   const candidate = log.signatureAtOrBelow(quorumIndex);
   if (candidate <= log.committed) return false;
   if (log.term(candidate) !== r.term && r.config.canary !== "commit-previous-term") return false;
+  const configurations = log.configurations.active().length;
   log.commitTo(candidate);
+  // A committed reconfiguration is announced at once (the next Ready broadcasts): until followers
+  // learn it, they still need a quorum of the old configuration as well to elect anyone.
+  if (log.configurations.active().length < configurations) r.appendPending = true;
   r.syncProgress();
   if (!log.configurations.isVoter(r.id)) retire(r);
   return true;
