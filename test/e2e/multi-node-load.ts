@@ -1,11 +1,16 @@
 // A write load against a multi-node network: writers send to the node they believe is primary,
 // follow a 307 once, and re-discover the primary on errors. Every write the service reported
-// Committed (respond-on-commit) is remembered, so a test can check none of them is ever lost.
+// Committed (respond-on-commit) is remembered with its seqno, so a test can check none of them is
+// ever lost, and on a node that left the configuration, none it knew was committed.
 import { type Client, client } from "./harness.ts";
 import { findPrimary, type Net, type NetNode, withTimeout } from "./multi-node-harness.ts";
 
+/** A write the service reported Committed: the message written and the seqno of its transaction. */
+export type CommittedWrite = { msg: string; seqno: number };
+
 export type Load = {
-  committed: Map<number, string>;
+  /** By record id. */
+  committed: Map<number, CommittedWrite>;
   /** Times (ms since the epoch) at which some write was reported Committed. */
   commitTimes: number[];
   errors: number;
@@ -14,7 +19,7 @@ export type Load = {
 };
 
 export function startLoad(net: Net, writers = 4): Load {
-  const committed = new Map<number, string>();
+  const committed = new Map<number, CommittedWrite>();
   const commitTimes: number[] = [];
   let next = 1;
   let running = true;
@@ -40,7 +45,8 @@ export function startLoad(net: Net, writers = 4): Load {
         const write = clientFor(primary).post("/app/log/private?wait_for_commit=true", { id, msg });
         const r = await withTimeout(write, 5000, "write");
         if (r.status === 200 && r.json().status === "Committed") {
-          committed.set(id, msg);
+          const seqno = Number(String(r.json().transaction_id).split(".")[1]);
+          committed.set(id, { msg, seqno });
           commitTimes.push(Date.now());
         } else {
           // 307 (not primary), 503 (no primary known, e.g. a retired node): find the primary again.
