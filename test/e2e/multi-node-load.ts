@@ -18,10 +18,15 @@ export type Load = {
   stop(): Promise<void>;
 };
 
+/**
+ * Record ids are unique across every load of the test process: with ids restarting at 1, a record
+ * of an earlier load (same id, same message) answered for a later write that a node never received.
+ */
+let nextId = 1;
+
 export function startLoad(net: Net, writers = 4): Load {
   const committed = new Map<number, CommittedWrite>();
   const commitTimes: number[] = [];
-  let next = 1;
   let running = true;
   let errors = 0;
   let lastError = "";
@@ -39,7 +44,7 @@ export function startLoad(net: Net, writers = 4): Load {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const id = next++;
+      const id = nextId++;
       const msg = `m${id}`;
       try {
         const write = clientFor(primary).post("/app/log/private?wait_for_commit=true", { id, msg });
