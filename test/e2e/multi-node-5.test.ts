@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { killNode, runCli } from "./harness.ts";
-import { checkCommittedReadable, checkLedgersAgree } from "./multi-node-checks.ts";
+import { checkCommittedReadable, checkLedgersAgree, type RetiredNode } from "./multi-node-checks.ts";
 import {
   electionTimeoutMs,
   findPrimary,
@@ -28,7 +28,7 @@ const electionMs = 2 * electionTimeoutMs + 500;
 describe("five nodes", () => {
   let net: Net;
   /** Retired nodes' ledgers are compared with the others up to what each knew was committed. */
-  const retired: Array<{ index: number; committed: number }> = [];
+  const retired: RetiredNode[] = [];
   before(async () => {
     net = await startNetwork(5);
   });
@@ -85,7 +85,7 @@ describe("five nodes", () => {
     } finally {
       await load.stop();
     }
-    await checkCommittedReadable(net, load.committed);
+    await checkCommittedReadable(net, load.committed, retired);
   });
 
   async function joinAndRetire(load: ReturnType<typeof startLoad>): Promise<void> {

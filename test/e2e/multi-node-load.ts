@@ -1,11 +1,16 @@
 // A write load against a multi-node network: writers send to the node they believe is primary,
 // follow a 307 once, and re-discover the primary on errors. Every write the service reported
-// Committed (respond-on-commit) is remembered, so a test can check none of them is ever lost.
+// Committed (respond-on-commit) is remembered with its seqno, so a test can check none of them is
+// ever lost, and on a node that left the configuration, none it knew was committed.
 import { type Client, client } from "./harness.ts";
 import { findPrimary, type Net, type NetNode, withTimeout } from "./multi-node-harness.ts";
 
+/** A write the service reported Committed: the message written and the seqno of its transaction. */
+export type CommittedWrite = { msg: string; seqno: number };
+
 export type Load = {
-  committed: Map<number, string>;
+  /** By record id. */
+  committed: Map<number, CommittedWrite>;
   /** Times (ms since the epoch) at which some write was reported Committed. */
   commitTimes: number[];
   errors: number;
@@ -13,10 +18,15 @@ export type Load = {
   stop(): Promise<void>;
 };
 
+/**
+ * Record ids are unique across every load of the test process: with ids restarting at 1, a record
+ * of an earlier load (same id, same message) answered for a later write that a node never received.
+ */
+let nextId = 1;
+
 export function startLoad(net: Net, writers = 4): Load {
-  const committed = new Map<number, string>();
+  const committed = new Map<number, CommittedWrite>();
   const commitTimes: number[] = [];
-  let next = 1;
   let running = true;
   let errors = 0;
   let lastError = "";
@@ -34,13 +44,14 @@ export function startLoad(net: Net, writers = 4): Load {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      const id = next++;
+      const id = nextId++;
       const msg = `m${id}`;
       try {
         const write = clientFor(primary).post("/app/log/private?wait_for_commit=true", { id, msg });
         const r = await withTimeout(write, 5000, "write");
         if (r.status === 200 && r.json().status === "Committed") {
-          committed.set(id, msg);
+          const seqno = Number(String(r.json().transaction_id).split(".")[1]);
+          committed.set(id, { msg, seqno });
           commitTimes.push(Date.now());
         } else {
           // 307 (not primary), 503 (no primary known, e.g. a retired node): find the primary again.
