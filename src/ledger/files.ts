@@ -121,6 +121,8 @@ export class LedgerFiles {
   private flushing: Promise<void> | null = null;
   private closeAfterSignature = false;
   private durable = 0;
+  /** `fdatasync` calls that made appended entries durable (one per chunk written by a flush). */
+  syncs = 0;
 
   private constructor(dir: string, options: LedgerFilesOptions) {
     this.dir = dir;
@@ -306,6 +308,7 @@ export class LedgerFiles {
     }
     await chunk.handle.writev(parts);
     await chunk.handle.datasync();
+    this.syncs++;
     // A chunk that is full and not the last one will never be written again.
     if (index < this.chunks.length - 1) {
       await chunk.handle.close();

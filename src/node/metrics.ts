@@ -9,9 +9,20 @@ type RouteStats = { counts: Map<number, number>; buckets: number[]; sumMs: numbe
 export class Metrics {
   private readonly routes = new Map<string, RouteStats>();
   private readonly gauges: Array<{ name: string; help: string; read: () => number }> = [];
+  private readonly counters: Array<{
+    name: string;
+    help: string;
+    label: string;
+    read: () => ReadonlyMap<string, number>;
+  }> = [];
 
   gauge(name: string, help: string, read: () => number): void {
     this.gauges.push({ name, help, read });
+  }
+
+  /** A counter family with one label, e.g. consensus messages by type; `read` gives value per label. */
+  counter(name: string, help: string, label: string, read: () => ReadonlyMap<string, number>): void {
+    this.counters.push({ name, help, label, read });
   }
 
   observe(route: string, status: number, durationMs: number): void {
@@ -51,6 +62,10 @@ export class Metrics {
     }
     for (const g of this.gauges)
       out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
+    for (const c of this.counters) {
+      out.push(`# HELP ${c.name} ${c.help}`, `# TYPE ${c.name} counter`);
+      for (const [value, n] of c.read()) out.push(`${c.name}{${c.label}="${value}"} ${n}`);
+    }
     return `${out.join("\n")}\n`;
   }
 }

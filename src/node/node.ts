@@ -235,6 +235,27 @@ async function serve(
     () => engine.ledger.files.totalBytes,
   );
   metrics.gauge("coterie_view", "Current view.", () => engine.view);
+  metrics.counter(
+    "coterie_ledger_syncs_total",
+    "fdatasync calls that made appended ledger entries durable.",
+    "kind",
+    () => new Map([["append", engine.ledger.files.syncs]]),
+  );
+  const replicator = networks.get(engine)?.replicator;
+  if (replicator !== undefined) {
+    metrics.counter(
+      "coterie_consensus_messages_sent_total",
+      "Consensus messages sent to other nodes, by type.",
+      "type",
+      () => replicator.sent,
+    );
+    metrics.counter(
+      "coterie_consensus_messages_received_total",
+      "Consensus messages received from other nodes and queued for the core, by type.",
+      "type",
+      () => replicator.received,
+    );
+  }
   // Asked on every request: decode the two records only when a write to either map changes its
   // content token (immutable trees: the same token is the same content, even across a rollback).
   let openCache: { info: object | null; recovery: object | null; open: boolean } = {

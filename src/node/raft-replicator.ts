@@ -80,6 +80,9 @@ export class RaftReplicator implements Replicator {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   droppedMessages = 0;
+  /** Messages handed to the network and received from it, by type (for /node/metrics). */
+  readonly sent = new Map<string, number>();
+  readonly received = new Map<string, number>();
 
   constructor(options: RaftReplicatorOptions) {
     this.o = options;
@@ -137,6 +140,7 @@ export class RaftReplicator implements Replicator {
       return;
     }
     this.inboxMessages++;
+    this.received.set(message.type, (this.received.get(message.type) ?? 0) + 1);
     // Held proposals go first unless the message is an acknowledgement of this term, which cannot
     // change the role: a proposal fed after a step-down is refused, and its entries are discarded
     // then, before the new leader's entries can take their seqnos.
@@ -263,15 +267,20 @@ export class RaftReplicator implements Replicator {
     await this.appendEntries(ready.entries);
     const early = leaderMessagesBeforeSync(ready, this.raw.basicStatus().role, storage.hardState());
     if (ready.hardState !== null) storage.setHardState(ready.hardState);
-    for (const message of early) this.o.send(message);
+    for (const message of early) this.send(message);
     if (ready.mustSync) await engine.ledger.flush();
-    for (const message of ready.messages) if (!early.includes(message)) this.o.send(message);
+    for (const message of ready.messages) if (!early.includes(message)) this.send(message);
     const last = ready.committedEntries.at(-1);
     if (last !== undefined) {
       assert(last.kind === "signature", "commits end at a signature");
       this.onCommit(last.index);
     }
     storage.persisted(ready.entries);
+  }
+
+  private send(message: Message): void {
+    this.sent.set(message.type, (this.sent.get(message.type) ?? 0) + 1);
+    this.o.send(message);
   }
 
   private async appendEntries(entries: readonly Entry[]): Promise<void> {

@@ -42,6 +42,10 @@ describe("three nodes", () => {
     assert.equal(w.status, 200, w.body);
     const view = await networkOf(primary);
     assert.equal(view.nodes.filter((n) => n.voter).length, 3);
+    const pc = userClient(primary, net.ws);
+    const metrics = await pc.get("/node/metrics");
+    pc.close();
+    assert.match(metrics.body, /^coterie_consensus_messages_sent_total\{type="MsgApp"\} [1-9]\d*$/m);
     assert.equal(view.nodes.filter((n) => n.primary).length, 1);
     for (const n of net.nodes.filter((x) => x !== primary)) {
       const c = userClient(n, net.ws);
@@ -58,6 +62,10 @@ describe("three nodes", () => {
         assert.equal(r.status, 307, r.body);
         assert.equal(r.headers.location, `${primary.url}/app/log/private?x=1`);
         assert.equal(r.json().error.code, "COTERIE_ERR_NOT_PRIMARY");
+        const m = (await c.get("/node/metrics")).body;
+        assert.match(m, /^coterie_consensus_messages_received_total\{type="MsgApp"\} [1-9]\d*$/m);
+        assert.match(m, /^coterie_consensus_messages_sent_total\{type="MsgAppResp"\} [1-9]\d*$/m);
+        assert.match(m, /^coterie_ledger_syncs_total\{kind="append"\} [1-9]\d*$/m);
       } finally {
         c.close();
       }

@@ -133,6 +133,8 @@ describe("single node", () => {
     const m = await c.get("/node/metrics");
     assert.match(m.body, /^coterie_commit_seqno \d+$/m);
     assert.match(m.body, /^coterie_ledger_bytes \d+$/m);
+    assert.match(m.body, /^coterie_ledger_syncs_total\{kind="append"\} [1-9]\d*$/m);
+    assert.doesNotMatch(m.body, /coterie_consensus_messages/, "one node has no consensus messages");
     assert.match(m.body, /coterie_requests_total\{route="\/app\/log\/private",status="200"\} \d+/);
     assert.match(m.body, /coterie_request_duration_ms_bucket\{route="\/app\/log\/private",le="\+Inf"\} \d+/);
     c.close();
