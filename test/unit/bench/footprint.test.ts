@@ -172,7 +172,11 @@ test("--quick keeps only the marked points; 5 nodes run in the full run only", (
   assert.ok(!quick.some((w) => w.target === "coterie-5"));
   assert.ok(quick.some((w) => w.target === "coterie-1-bundle"));
   const open = quick.filter((w) => w.openLoop).map((w) => w.name);
-  assert.deepEqual(open, ["ceiling", "coterie-3 write, wait for commit"]);
+  assert.deepEqual(open, [
+    "ceiling",
+    "coterie-3 write, wait for commit",
+    "coterie-3-p256 write, wait for commit",
+  ]);
   assert.deepEqual(
     plannedWorkloads(WORKLOADS, false, ["etcd"]).map((w) => w.name),
     ["etcd put", "etcd range", "etcd mixed 50/50"],
