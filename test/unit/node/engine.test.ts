@@ -145,8 +145,21 @@ test("the history index follows announced write sets, and a rolled-back seqno is
   await engine.close();
 });
 
-test("a signature made off the event loop holds writes back until it is appended, and its receipts verify", async () => {
+/** `txId` commits, and its receipt names signature `signatureTxId` and verifies. */
+async function expectSignedBy(
+  engine: Engine,
+  txId: { view: number; seqno: number } | null,
+  signatureTxId: string,
+) {
   const { verifyReceipt } = await import("../../../src/crypto/receipt.ts");
+  assert.ok(txId !== null);
+  assert.equal(await engine.waitForCommit(txId, 5000), "Committed");
+  const receipt = engine.receipt(txId);
+  assert.equal(receipt?.signature_transaction_id, signatureTxId);
+  await verifyReceipt(receipt, engine.identity.serviceCert);
+}
+
+test("a signature made off the event loop holds writes back until it is appended, and its receipts verify", async () => {
   const engine = await makeEngineWith({ signatureIntervalTxs: 2 });
   await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
   const second = await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false }); // 2
@@ -157,11 +170,7 @@ test("a signature made off the event loop holds writes back until it is appended
   assert.ok(engine.lastSeqno === 2 || engine.lastSeqno === 3);
   const { txId } = await third;
   assert.equal(txId?.seqno, 4, "the write was appended behind the signature at 3");
-  const id = second.txId as { view: number; seqno: number };
-  assert.equal(await engine.waitForCommit(id, 5000), "Committed");
-  const receipt = engine.receipt(id);
-  assert.equal(receipt?.signature_transaction_id, "1.3");
-  await verifyReceipt(receipt, engine.identity.serviceCert);
+  await expectSignedBy(engine, second.txId, "1.3");
   await engine.close();
 });
 
@@ -221,15 +230,10 @@ test("one node: transaction entries wait for their signature's flush unless hold
 });
 
 test("a P-256 node key signs in place: the signature is appended in the same turn, and its receipts verify", async () => {
-  const { verifyReceipt } = await import("../../../src/crypto/receipt.ts");
   const engine = await makeEngineWith({ signatureIntervalTxs: 2 }, 0, "P-256");
   await engine.execute((tx) => counter(tx).put("a", "1"), { reservedWrites: false }); // 1
   const second = await engine.execute((tx) => counter(tx).put("b", "1"), { reservedWrites: false }); // 2
   assert.equal(engine.lastSeqno, 3, "the signature at 3 is already appended");
-  const id = second.txId as { view: number; seqno: number };
-  assert.equal(await engine.waitForCommit(id, 5000), "Committed");
-  const receipt = engine.receipt(id);
-  assert.equal(receipt?.signature_transaction_id, "1.3");
-  await verifyReceipt(receipt, engine.identity.serviceCert);
+  await expectSignedBy(engine, second.txId, "1.3");
   await engine.close();
 });

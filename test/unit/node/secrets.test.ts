@@ -54,6 +54,16 @@ async function engineOn(dir: string, identity: Identity) {
 /** A copy of the identity as a restarted node unseals it: only what was sealed at creation. */
 const restarted = (id: Identity): Identity => ({ ...id, ledgerSecrets: id.ledgerSecrets.slice(0, 1) });
 
+/** Stops `engine`, then replays its ledger as a restarted node would (with `restarted(identity)`). */
+async function replayAfterStop(engine: Engine, dir: string, identity: Identity) {
+  await engine.close();
+  await engine.ledger.close();
+  const again = restarted(identity);
+  const reopened = open(dir, again);
+  await reopened.replayer.finish(reopened.ledger);
+  return { again, reopened };
+}
+
 const priv = (tx: Parameters<Parameters<Engine["execute"]>[0]>[0]) => tx.typed("records", utf8, utf8);
 
 async function setup(
@@ -127,13 +137,8 @@ test("rekey under concurrent private writes: every record readable, restart lear
   assert.equal(seqnos.filter((s) => s !== null).length, 3);
   assert.equal(identity.ledgerSecrets.length, 4);
   for (const s of seqnos) assert.ok(identity.ledgerSecrets.some((x) => x.version === (s as number) + 1));
-  await engine.close();
-  await engine.ledger.close();
-
   // Restart with only the secret sealed at creation: the ledger teaches the three new ones.
-  const again = restarted(identity);
-  const reopened = open(dir, again);
-  await reopened.replayer.finish(reopened.ledger);
+  const { again, reopened } = await replayAfterStop(engine, dir, identity);
   assert.deepEqual(
     again.ledgerSecrets.map((s) => s.version),
     identity.ledgerSecrets.map((s) => s.version),
@@ -162,11 +167,7 @@ test("a node with a P-256 key learns a rekeyed secret sealed to it (ECIES-P256) 
   const seqno = await rekey(engine);
   assert.ok(seqno !== null);
   await engine.execute((tx) => priv(tx).put("after", "v1"), { reservedWrites: false });
-  await engine.close();
-  await engine.ledger.close();
-  const again = restarted(identity);
-  const reopened = open(dir, again);
-  await reopened.replayer.finish(reopened.ledger);
+  const { again, reopened } = await replayAfterStop(engine, dir, identity);
   assert.deepEqual(
     again.ledgerSecrets.map((s) => s.version),
     [0, seqno + 1],
