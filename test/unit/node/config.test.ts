@@ -59,6 +59,12 @@ test("relations between limits are checked at load", () => {
   assert.throws(() => validateConfig({ dataDir: "d", http: { bodyBytesMax: 1 << 26 } }), /bodyBytesMax/);
   assert.throws(() => validateConfig({ dataDir: "d", uncommittedTxsMax: 10 }), /uncommittedTxsMax/);
   assert.throws(
+    () => validateConfig({ dataDir: "d", ledger: { batchBytesMax: 1 << 20, holdBytesMax: 2 << 20 } }),
+    /ledger\.holdBytesMax.*\[0, 1048576\]/,
+  );
+  assert.throws(() => validateConfig({ dataDir: "d", ledger: { holdBytesMax: -1 } }), /ledger\.holdBytesMax/);
+  assert.equal(validateConfig({ dataDir: "d", ledger: { holdBytesMax: 0 } }).ledger.holdBytesMax, 0);
+  assert.throws(
     () =>
       validateConfig({
         dataDir: "d",
