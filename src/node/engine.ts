@@ -288,7 +288,8 @@ export class Engine {
 
   /**
    * Starts a signature over the root of every entry so far on libuv's thread pool (in place for a
-   * P-256 key, see `signInPlace`), unless one is under way. Until it settles, `execute` holds writes back (the signature owns the next seqno).
+   * P-256 key, see `signInPlace`), unless one is under way. Until it settles, `execute` holds
+   * writes back (the signature owns the next seqno).
    * It is appended only if nothing else took that seqno meanwhile and this node is still the
    * primary of the same view with the same suffix; otherwise it is dropped (the timer signs again).
    */

@@ -16,6 +16,7 @@ import type {
   NodeId,
   RaftConfigInput,
   Ready,
+  Role,
   Status,
 } from "../consensus/index.ts";
 import { RawNode } from "../consensus/index.ts";
@@ -368,7 +369,7 @@ export class RaftReplicator implements Replicator {
  * entries towards a commit only from `advance()`, after the flush. Followers' acknowledgements and
  * votes, and anything in a Ready that changes term or vote, still wait for the flush.
  */
-function leaderMessagesBeforeSync(ready: Ready, role: string, persisted: HardState): readonly Message[] {
+function leaderMessagesBeforeSync(ready: Ready, role: Role, persisted: HardState): readonly Message[] {
   if (role !== "leader" || ready.messages.length === 0) return [];
   const hard = ready.hardState;
   if (hard !== null && (hard.term !== persisted.term || hard.vote !== persisted.vote)) return [];
