@@ -8,7 +8,7 @@
 import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { verifyP1363 } from "../crypto/keys.ts";
+import { curveOf, verifyP1363 } from "../crypto/keys.ts";
 import {
   NODE_KEY_SIGNATURES,
   type NodeKeyCurve,
@@ -26,8 +26,6 @@ import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
 import { decodeSnapshot, snapshotDigest, snapshotHead } from "./snapshot.ts";
 
 const SNAPSHOT_EVIDENCE_MAP = snapshotEvidence.name;
-/** node:crypto's names of the curves a node key may be on. */
-const NODE_CURVE_NAMES: Record<string, NodeKeyCurve> = { prime256v1: "P-256", secp384r1: "P-384" };
 
 /**
  * `snapshot`: the ledger starts right after this snapshot (a node that joined from one). Its
@@ -254,9 +252,12 @@ class Verifier {
     }
     if (!cert.verify(this.serviceCert.publicKey))
       throw fail(at, "node certificate is not endorsed by the service certificate");
-    const curve = NODE_CURVE_NAMES[String(cert.publicKey.asymmetricKeyDetails?.namedCurve)];
-    if (cert.publicKey.asymmetricKeyType !== "ec" || curve === undefined)
+    let curve: NodeKeyCurve;
+    try {
+      curve = curveOf(cert.publicKey);
+    } catch {
       throw fail(at, "node key must be ECDSA P-256 or P-384");
+    }
     const entry = { cert, curve };
     this.certs.set(pem, entry);
     return entry;

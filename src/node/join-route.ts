@@ -13,7 +13,7 @@ import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { verifyEvidence } from "../attestation/index.ts";
 import { sha256Hex } from "../crypto/hash.ts";
-import { publicKeyDer } from "../crypto/keys.ts";
+import { curveOf, publicKeyDer } from "../crypto/keys.ts";
 import { certificateId, endorseCertificate } from "../crypto/x509.ts";
 import { attestationPolicyOf } from "../governance/index.ts";
 import { joinRefusals } from "../tables/attestation.ts";
@@ -91,8 +91,10 @@ export async function handleJoin(call: JoinCall): Promise<number> {
   } catch {
     throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "join request: public_key does not parse");
   }
-  const curve = key.asymmetricKeyType === "ec" ? key.asymmetricKeyDetails?.namedCurve : undefined;
-  if (curve !== "secp384r1" && curve !== "prime256v1") {
+  try {
+    curveOf(key);
+  } catch {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
     throw new CoterieError(
       "COTERIE_ERR_INVALID_INPUT",
       `join request: node keys are EC P-256 or P-384, not ${key.asymmetricKeyType}${curve === undefined ? "" : ` ${curve}`}`,
