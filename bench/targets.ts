@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sandboxNode0Config } from "../src/cli/sandbox-network.ts";
 import type { CertFiles } from "./certs.ts";
 import { deployAppByVote } from "./governed-app.ts";
 import { type Child, type ProcessGroup, sleep } from "./procs.ts";
@@ -123,23 +124,10 @@ export function coterieTarget(name: string, port: number, options: CoterieOption
   };
 }
 
-/**
- * The `node0.config.json` the sandbox would write (src/cli/serve.ts), plus `fields`; the sandbox
- * uses a config it finds in its workspace.
- */
+/** The sandbox's own `node0.config.json` plus `fields`; the sandbox uses a config it finds in its workspace. */
 function writeNode0Config(workspace: string, port: number, nodes: number, fields: Record<string, unknown>) {
-  const config = {
-    dataDir: "node0",
-    rpc: { host: "127.0.0.1", port },
-    genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: false },
-    ...(nodes > 1 ? { nodeToNode: { host: "127.0.0.1", port: 0 } } : {}),
-    ...fields,
-  };
-  writeFileSync(
-    join(workspace, "node0.config.json"),
-    `${JSON.stringify(config, null, 2)}
-`,
-  );
+  const config = { ...sandboxNode0Config(port, nodes), ...fields };
+  writeFileSync(join(workspace, "node0.config.json"), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** The sandbox writes the service certificate at the workspace top or under node0/. */

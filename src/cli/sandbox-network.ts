@@ -13,9 +13,17 @@ import type { RunningNode } from "../node/node.ts";
 /** How long the sandbox waits for a joining node to print its address. */
 const JOIN_WAIT_MS = 60_000;
 
-/** Adds node-to-node settings to node 0's configuration (used only when the sandbox creates it). */
-export function networkConfigFields(): Record<string, unknown> {
-  return { nodeToNode: { host: "127.0.0.1", port: 0 } };
+/**
+ * The `node0.config.json` the sandbox writes into a workspace that has none (paths relative to the
+ * workspace); a `--nodes N > 1` sandbox adds node-to-node settings.
+ */
+export function sandboxNode0Config(port: number, nodes: number): Record<string, unknown> {
+  return {
+    dataDir: "node0",
+    rpc: { host: "127.0.0.1", port },
+    genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: false },
+    ...(nodes > 1 ? { nodeToNode: { host: "127.0.0.1", port: 0 } } : {}),
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import { loadApp } from "./apps.ts";
 import { openServiceByVote } from "./gov.ts";
 import { ensureIdentityFiles, type IdentityFiles } from "./identity-files.ts";
 import { UsageError } from "./main.ts";
-import { networkConfigFields, startSandboxJoiners } from "./sandbox-network.ts";
+import { sandboxNode0Config, startSandboxJoiners } from "./sandbox-network.ts";
 
 type Values = {
   workspace?: string;
@@ -102,13 +102,7 @@ export async function runSandbox(values: Values): Promise<number> {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new UsageError("--nodes must be 1..9");
   const configPath = join(workspace, "node0.config.json");
   if (!existsSync(configPath)) {
-    const config = {
-      dataDir: "node0",
-      rpc: { host: "127.0.0.1", port },
-      genesis: { members: [{ cert: "member0_cert.pem" }], users: [{ cert: "user0_cert.pem" }], open: false },
-      ...(nodes > 1 ? networkConfigFields() : {}),
-    };
-    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    writeFileSync(configPath, `${JSON.stringify(sandboxNode0Config(port, nodes), null, 2)}\n`);
   }
   const config = loadConfigFile(configPath);
   if (values.port !== undefined) config.rpc.port = port;
