@@ -23,11 +23,19 @@ export function generateKeyPair(curve: Curve = "P-384"): KeyPair {
   return generateKeyPairSync("ec", { namedCurve: curve });
 }
 
+/** Reading `asymmetricKeyDetails` crosses into C++ and builds an object: once per key is enough. */
+const curves = new WeakMap<KeyObject, Curve>();
+
 export function curveOf(key: KeyObject): Curve {
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (curve === "prime256v1" || curve === "P-256") return "P-256";
-  if (curve === "secp384r1" || curve === "P-384") return "P-384";
-  throw new TypeError(`unsupported key curve: ${String(curve)}`);
+  const known = curves.get(key);
+  if (known !== undefined) return known;
+  const name = key.asymmetricKeyDetails?.namedCurve;
+  let curve: Curve;
+  if (name === "prime256v1" || name === "P-256") curve = "P-256";
+  else if (name === "secp384r1" || name === "P-384") curve = "P-384";
+  else throw new TypeError(`unsupported key curve: ${String(name)}`);
+  curves.set(key, curve);
+  return curve;
 }
 
 /** ECDSA signature in P1363 form, hashing with the curve's SHA-2 (P-256 → SHA-256, P-384 → SHA-384). */
