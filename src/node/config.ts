@@ -18,7 +18,13 @@ export type NodeConfig = {
   platform: "virtual";
   /** Used only when the data directory holds no ledger yet (a new service). */
   genesis: { members: IdentitySpec[]; users: IdentitySpec[]; open: boolean };
-  signatures: { intervalTxs: number; intervalMs: number };
+  /**
+   * The primary signs the Merkle root every `intervalTxs` transactions, and a transaction waits at
+   * most `intervalMs` for a signature to start. In between it signs adaptively: as soon as the last
+   * signature has committed, but no sooner than `minIntervalMs` after the last one started
+   * (`minIntervalMs` = `intervalMs`: the fixed interval alone).
+   */
+  signatures: { intervalTxs: number; intervalMs: number; minIntervalMs: number };
   /**
    * A snapshot every `intervalTxs` committed transactions (0: only on `trigger_snapshot`), in
    * `dataDir/snapshots`. A joiner accepts a snapshot file of at most `fetchBytesMax` bytes.
@@ -77,7 +83,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   subjectAltNames: [],
   platform: "virtual",
   genesis: { members: [], users: [], open: false },
-  signatures: { intervalTxs: 5000, intervalMs: 10 },
+  signatures: { intervalTxs: 5000, intervalMs: 10, minIntervalMs: 2 },
   snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024 },
   ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024, holdBytesMax: 64 * 1024 },
   http: {
@@ -157,6 +163,10 @@ export function validateConfig(input: unknown): NodeConfig {
   int("rpc.port", c.rpc.port, 0, 65535);
   int("signatures.intervalTxs", c.signatures.intervalTxs, 1, 1_000_000);
   int("signatures.intervalMs", c.signatures.intervalMs, 1, 60_000);
+  // Left out, the floor follows a shorter interval down rather than refusing it.
+  if ((i.signatures as { minIntervalMs?: unknown } | undefined)?.minIntervalMs === undefined)
+    c.signatures.minIntervalMs = Math.min(c.signatures.minIntervalMs, c.signatures.intervalMs);
+  int("signatures.minIntervalMs", c.signatures.minIntervalMs, 0, c.signatures.intervalMs);
   int("snapshots.intervalTxs", c.snapshots.intervalTxs, 0, 100_000_000);
   int("snapshots.fetchBytesMax", c.snapshots.fetchBytesMax, 4096, 2 ** 40);
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);

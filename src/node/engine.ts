@@ -1,9 +1,10 @@
 /**
  * Executes transactions and turns them into ledger entries: run the handler against a snapshot,
  * commit with optimistic concurrency (re-run on conflict, bounded), serialise the write set (public
- * in plaintext, private encrypted), append to the ledger and hand it to the replicator; every N
- * transactions or T ms append a signature over the Merkle root. Tracks the status of every
- * transaction id and wakes the requests waiting for their commit.
+ * in plaintext, private encrypted), append to the ledger and hand it to the replicator; append a
+ * signature over the Merkle root every N transactions, within T ms of a transaction, and as soon as
+ * the last signature has committed (adaptive signing). Tracks the status of every transaction id
+ * and wakes the requests waiting for their commit.
  *
  * Periodic signatures are made off the event loop (`startSignature`): the signature entry takes
  * the next seqno and signs the root of everything before it, so while the signature is being made
@@ -38,7 +39,14 @@ export type TxId = { view: number; seqno: number };
 
 export type EngineOptions = {
   signatureIntervalTxs: number;
+  /** The longest a transaction waits for a signature to start (`signatures.intervalMs`). */
   signatureIntervalMs: number;
+  /**
+   * Adaptive signing (`signatures.minIntervalMs`): once the last signature is committed, a new
+   * transaction is signed at once, but no sooner than this many ms after the last signature
+   * started. Absent, or not below `signatureIntervalMs`: signatures follow the fixed interval only.
+   */
+  signatureMinIntervalMs?: number;
   txAttemptsMax: number;
   uncommittedTxsMax: number;
 };
@@ -65,6 +73,12 @@ export class Engine {
   private signing: Promise<void> | null = null;
   /** Bumped when the suffix is rolled back, so a signature made for the old suffix is dropped. */
   private epoch = 0;
+  /** The seqno of the last signature this node appended (0: none since start or rollback). */
+  private lastSignatureSeqno = 0;
+  /** When (performance.now()) the last signature was started. */
+  private lastSignatureStartedAt = Number.NEGATIVE_INFINITY;
+  /** An adaptive signature scheduled for the end of this turn or for when the floor allows. */
+  private prompt: NodeJS.Immediate | NodeJS.Timeout | null = null;
   /**
    * A P-256 node key signs in place: ~0.08 ms, less than the thread pool's round trip (a job, a
    * wake-up, and writes held back meanwhile). P-384 (~1.3 ms) signs on the thread pool.
@@ -223,6 +237,44 @@ export class Engine {
     this.appendEntry(EntryKind.transaction, version, writeSet, claimsDigest ?? ZERO_DIGEST);
     this.txsSinceSignature++;
     if (this.txsSinceSignature >= this.options.signatureIntervalTxs) this.startSignature();
+    else this.signSoon();
+  }
+
+  /**
+   * Adaptive signing: a round is free (no signature being made, the last one committed), so the
+   * transactions waiting are signed at the end of this turn, which gathers every write that arrived
+   * with it; or, if the last signature started less than `signatureMinIntervalMs` ago, once that
+   * floor is reached. Under load a signature is in flight most of the time, and the transactions
+   * behind it gather for the next one: batches grow with the round time, and a lone write waits for
+   * one round instead of half an interval. The interval timer still signs whatever waits longer.
+   */
+  private signSoon(): void {
+    const floor = this.options.signatureMinIntervalMs;
+    if (
+      floor === undefined ||
+      floor >= this.options.signatureIntervalMs ||
+      this.prompt !== null ||
+      this.signing !== null ||
+      this.txsSinceSignature === 0 ||
+      this.committed < this.lastSignatureSeqno ||
+      !this.replicator.isPrimary()
+    ) {
+      return;
+    }
+    const fire = () => {
+      this.prompt = null;
+      if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.startSignature();
+    };
+    const wait = this.lastSignatureStartedAt + floor - performance.now();
+    this.prompt = wait <= 0 ? setImmediate(fire) : setTimeout(fire, Math.ceil(wait));
+    this.prompt.unref();
+  }
+
+  private cancelPrompt(): void {
+    if (this.prompt === null) return;
+    clearTimeout(this.prompt as NodeJS.Timeout);
+    clearImmediate(this.prompt as NodeJS.Immediate);
+    this.prompt = null;
   }
 
   private appendEntry(kind: EntryKind, seqno: number, writeSet: WriteSet, claimsDigest: Uint8Array): void {
@@ -295,6 +347,8 @@ export class Engine {
    */
   private startSignature(): void {
     if (this.signing !== null) return;
+    this.cancelPrompt();
+    this.lastSignatureStartedAt = performance.now();
     if (this.signInPlace) {
       this.appendSignature();
       return;
@@ -347,6 +401,7 @@ export class Engine {
     assert(commit.status === "ok" && commit.version === seqno, "signature commits at the next seqno");
     this.appendEntry(EntryKind.signature, seqno, commit.writeSet, ZERO_DIGEST);
     this.txsSinceSignature = 0;
+    this.lastSignatureSeqno = seqno;
   }
 
   /** Whether this node executes writes (the primary). */
@@ -371,6 +426,7 @@ export class Engine {
     this.store.rollback(seqno);
     this.views.truncate(seqno);
     this.txsSinceSignature = 0;
+    if (this.lastSignatureSeqno > seqno) this.lastSignatureSeqno = 0;
     // A rekey in the discarded suffix never happened: forget the secret it introduced.
     const secrets = this.identity.ledgerSecrets;
     while (secrets.length > 1 && (secrets.at(-1)?.version ?? 0) > seqno) secrets.pop();
@@ -386,6 +442,8 @@ export class Engine {
       this.waiters.delete(s);
       for (const wake of list) wake();
     }
+    // The round is free: sign what arrived while it was in flight.
+    if (seqno >= this.lastSignatureSeqno) this.signSoon();
   }
 
   status(id: TxId): TxStatus {
@@ -439,6 +497,7 @@ export class Engine {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.cancelPrompt();
     await this.signatureSettled();
     // Only a primary signs; a node that lost the office leaves its unsigned suffix to consensus.
     if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();

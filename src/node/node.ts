@@ -195,6 +195,7 @@ export async function startNode(
     options: {
       signatureIntervalTxs: config.signatures.intervalTxs,
       signatureIntervalMs: config.signatures.intervalMs,
+      signatureMinIntervalMs: config.signatures.minIntervalMs,
       txAttemptsMax: config.kv.txAttemptsMax,
       uncommittedTxsMax: config.uncommittedTxsMax,
     },

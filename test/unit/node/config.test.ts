@@ -75,3 +75,25 @@ test("relations between limits are checked at load", () => {
     "a node-to-node frame must carry the largest entry",
   );
 });
+
+test("signatures.minIntervalMs: in [0, intervalMs]; left out, it follows a shorter interval down", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).signatures.minIntervalMs, 2);
+  assert.equal(validateConfig({ dataDir: "d", signatures: { intervalMs: 1 } }).signatures.minIntervalMs, 1);
+  assert.equal(
+    validateConfig({ dataDir: "d", signatures: { intervalMs: 50, minIntervalMs: 0 } }).signatures
+      .minIntervalMs,
+    0,
+  );
+  for (const signatures of [
+    { minIntervalMs: -1 },
+    { minIntervalMs: 11 },
+    { intervalMs: 5, minIntervalMs: 6 },
+    { minIntervalMs: 1.5 },
+  ]) {
+    assert.throws(
+      () => validateConfig({ dataDir: "d", signatures }),
+      /signatures\.minIntervalMs: must be an integer in \[0, \d+\]/,
+      JSON.stringify(signatures),
+    );
+  }
+});
