@@ -12,6 +12,8 @@ export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
 export NODE_OPTIONS := --no-node-snapshot $(NODE_OPTIONS)
 
 TEST_CONCURRENCY ?= 2
+# Test runs go through tools/with-temp-dir.sh: their temporary files go to one directory per run,
+# removed when the run passes (kept, and named, when it fails).
 UNIT_TESTS := $(shell find test/unit test/sim -name '*.test.ts' 2>/dev/null | sort)
 E2E_TESTS := $(shell find test/e2e -name '*.test.ts' 2>/dev/null | sort)
 # Browser tests run Debian's Chromium (tools/ensure-chromium.sh installs it as root, else they skip and say why).
@@ -43,16 +45,16 @@ fmt: install
 	npx biome check --write .
 
 unit: install
-	node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS)
+	tools/with-temp-dir.sh node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS)
 
 e2e: install
-	node --test --test-concurrency=1 $(E2E_TESTS)
+	tools/with-temp-dir.sh node --test --test-concurrency=1 $(E2E_TESTS)
 
 browser: install
-	node --test --test-concurrency=1 $(BROWSER_TESTS)
+	tools/with-temp-dir.sh node --test --test-concurrency=1 $(BROWSER_TESTS)
 
 test: typecheck lint
-	node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS) $(E2E_TESTS) $(BROWSER_TESTS)
+	tools/with-temp-dir.sh node --test --test-concurrency=$(TEST_CONCURRENCY) $(UNIT_TESTS) $(E2E_TESTS) $(BROWSER_TESTS)
 
 bench: install
 	node bench/run.ts
