@@ -39,6 +39,7 @@ import { recoveryApp } from "./recovery-service.ts";
 import { Replayer } from "./replay.ts";
 import { LocalReplicator } from "./replicator.ts";
 import { networks } from "./routing.ts";
+import { watchRuntime } from "./runtime-metrics.ts";
 import { SecretsService } from "./secrets-service.ts";
 import { fetchLatestSnapshot } from "./snapshot-fetch.ts";
 import { checkSnapshotEvidence, snapshotToReplay } from "./snapshot-files.ts";
@@ -242,6 +243,7 @@ async function serve(
     "kind",
     () => new Map([["append", engine.ledger.files.syncs]]),
   );
+  const runtime = watchRuntime(metrics);
   const replicator = networks.get(engine)?.replicator;
   if (replicator !== undefined) {
     metrics.counter(
@@ -331,6 +333,7 @@ async function serve(
     serviceCertPem: identity.serviceCert,
     async close() {
       await frontend.close();
+      runtime.stop();
       appMount.stop();
       secrets.stop();
       snapshots.stop();

@@ -137,6 +137,8 @@ describe("single node", () => {
     assert.doesNotMatch(m.body, /coterie_consensus_messages/, "one node has no consensus messages");
     assert.match(m.body, /coterie_requests_total\{route="\/app\/log\/private",status="200"\} \d+/);
     assert.match(m.body, /coterie_request_duration_ms_bucket\{route="\/app\/log\/private",le="\+Inf"\} \d+/);
+    assert.match(m.body, /^coterie_event_loop_delay_max_ms [0-9.]+$/m);
+    assert.match(m.body, /^# TYPE coterie_gc_pauses_total counter$/m);
     c.close();
   });
 });
