@@ -76,7 +76,7 @@ const etcdRange: RequestTemplate = {
 /**
  * The node configuration of the `coterie-3-p256` target: P-256 node keys (docs/decisions/
  * node-key-curve.md) make a signature cheap (~0.1 ms), so adaptive signing may start one as soon as
- * the last has committed, with a 1 ms floor. The defaults stay P-384, with a 2 ms floor.
+ * the last has committed, with a 1 ms floor. The defaults stay P-384 and a fixed 10 ms interval.
  */
 export const LOW_LATENCY_CONFIG = {
   nodeKey: { curve: "P-256" },

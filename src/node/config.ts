@@ -21,10 +21,11 @@ export type NodeConfig = {
   /**
    * The primary signs the Merkle root every `intervalTxs` transactions, and a transaction waits at
    * most `intervalMs` for a signature to start. In between it signs adaptively: as soon as the last
-   * signature has committed, but no sooner than `minIntervalMs` after the last one started
-   * (`minIntervalMs` = `intervalMs`: the fixed interval alone).
+   * signature has committed, but no sooner than `minIntervalMs` after the last one started.
+   * `minIntervalMs` null (the default): the fixed interval alone. Adaptive signing pays with P-256
+   * keys (docs/operations.md, "Signatures").
    */
-  signatures: { intervalTxs: number; intervalMs: number; minIntervalMs: number };
+  signatures: { intervalTxs: number; intervalMs: number; minIntervalMs: number | null };
   /**
    * A snapshot every `intervalTxs` committed transactions (0: only on `trigger_snapshot`), in
    * `dataDir/snapshots`. A joiner accepts a snapshot file of at most `fetchBytesMax` bytes.
@@ -83,7 +84,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   subjectAltNames: [],
   platform: "virtual",
   genesis: { members: [], users: [], open: false },
-  signatures: { intervalTxs: 5000, intervalMs: 10, minIntervalMs: 2 },
+  signatures: { intervalTxs: 5000, intervalMs: 10, minIntervalMs: null },
   snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024 },
   ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024, holdBytesMax: 64 * 1024 },
   http: {
@@ -163,10 +164,8 @@ export function validateConfig(input: unknown): NodeConfig {
   int("rpc.port", c.rpc.port, 0, 65535);
   int("signatures.intervalTxs", c.signatures.intervalTxs, 1, 1_000_000);
   int("signatures.intervalMs", c.signatures.intervalMs, 1, 60_000);
-  // Left out, the floor follows a shorter interval down rather than refusing it.
-  if ((i.signatures as { minIntervalMs?: unknown } | undefined)?.minIntervalMs === undefined)
-    c.signatures.minIntervalMs = Math.min(c.signatures.minIntervalMs, c.signatures.intervalMs);
-  int("signatures.minIntervalMs", c.signatures.minIntervalMs, 0, c.signatures.intervalMs);
+  if (c.signatures.minIntervalMs !== null)
+    int("signatures.minIntervalMs", c.signatures.minIntervalMs, 0, c.signatures.intervalMs);
   int("snapshots.intervalTxs", c.snapshots.intervalTxs, 0, 100_000_000);
   int("snapshots.fetchBytesMax", c.snapshots.fetchBytesMax, 4096, 2 ** 40);
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);

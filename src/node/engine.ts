@@ -44,7 +44,8 @@ export type EngineOptions = {
   /**
    * Adaptive signing (`signatures.minIntervalMs`): once the last signature is committed, a new
    * transaction is signed at once, but no sooner than this many ms after the last signature
-   * started. Absent, or not below `signatureIntervalMs`: signatures follow the fixed interval only.
+   * started. Absent (the default), or not below `signatureIntervalMs` (members may lower the
+   * interval by vote): signatures follow the fixed interval only.
    */
   signatureMinIntervalMs?: number;
   txAttemptsMax: number;

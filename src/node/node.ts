@@ -196,7 +196,9 @@ export async function startNode(
     options: {
       signatureIntervalTxs: config.signatures.intervalTxs,
       signatureIntervalMs: config.signatures.intervalMs,
-      signatureMinIntervalMs: config.signatures.minIntervalMs,
+      ...(config.signatures.minIntervalMs === null
+        ? {}
+        : { signatureMinIntervalMs: config.signatures.minIntervalMs }),
       txAttemptsMax: config.kv.txAttemptsMax,
       uncommittedTxsMax: config.uncommittedTxsMax,
     },

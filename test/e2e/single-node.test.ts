@@ -249,3 +249,25 @@ test("ledger verify names a tampered entry; receipt verify checks a receipt file
     /COTERIE_ERR_LEDGER_VERIFY_FAILED: entry 1 \(ledger_000000000001\.chunk at byte \d+\)/,
   );
 });
+
+test("adaptive signing: with a 60 s interval and minIntervalMs 0, a write waiting for its commit is signed at once", async () => {
+  // Only adaptive signing can sign this write within the request's wait: the timer would take 60 s.
+  const ws = await makeWorkspace({
+    nodeKey: { curve: "P-256" },
+    signatures: { intervalMs: 60_000, minIntervalMs: 0 },
+    http: { commitWaitMsMax: 10_000 },
+  });
+  const node = await startNodeProcess(ws);
+  const c = client(node, ws.user);
+  try {
+    for (const id of [1, 2, 3]) {
+      const w = await c.post("/app/log/private?wait_for_commit=true", { id, msg: `m${id}` });
+      assert.equal(w.status, 200, w.body);
+      assert.equal(w.json().status, "Committed");
+      await verifyReceipt(w.json().receipt, node.serviceCert);
+    }
+  } finally {
+    c.close();
+    await killNode(node, "SIGTERM");
+  }
+});

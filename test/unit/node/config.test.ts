@@ -76,9 +76,17 @@ test("relations between limits are checked at load", () => {
   );
 });
 
-test("signatures.minIntervalMs: in [0, intervalMs]; left out, it follows a shorter interval down", () => {
-  assert.equal(validateConfig({ dataDir: "d" }).signatures.minIntervalMs, 2);
-  assert.equal(validateConfig({ dataDir: "d", signatures: { intervalMs: 1 } }).signatures.minIntervalMs, 1);
+test("signatures.minIntervalMs: off (null) by default, else an integer in [0, intervalMs]", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).signatures.minIntervalMs, null, "off: the fixed interval");
+  assert.equal(
+    validateConfig({ dataDir: "d", signatures: { intervalMs: 1 } }).signatures.minIntervalMs,
+    null,
+  );
+  assert.equal(
+    validateConfig({ dataDir: "d", signatures: { intervalMs: 5, minIntervalMs: 5 } }).signatures
+      .minIntervalMs,
+    5,
+  );
   assert.equal(
     validateConfig({ dataDir: "d", signatures: { intervalMs: 50, minIntervalMs: 0 } }).signatures
       .minIntervalMs,
