@@ -2,10 +2,10 @@
  * One socket write per event-loop turn for a client connection's responses.
  *
  * `node:http` hands a pipelined response to the socket only once the previous response's `finish`
- * has fired, and `finish` fires when that response's socket write completes — on a TLS socket, a
- * `setImmediate` after the write. So sixteen responses that complete in one turn on one connection
- * leave as sixteen TLS writes over sixteen turns, and corking the socket changes nothing (the
- * chain waits on write completions, and `res.end()` uncorks the socket fully).
+ * has fired, and `finish` fires when that response's socket write completes (on a TLS socket, in a
+ * later turn). So sixteen responses that complete in one turn on one connection leave as sixteen
+ * TLS writes, one after the other, and corking the socket changes nothing (the chain waits on
+ * write completions, and `res.end()` uncorks the socket fully).
  *
  * `batchWrites` makes the socket accept a write at once, like a kernel buffer would, while fewer
  * than `bytesMax` bytes wait, and writes everything accepted in the turn with one `_writev` at
@@ -16,6 +16,8 @@
  *   written at once and is acknowledged only when the socket has taken it, so the stream's own
  *   back-pressure (`write()` returning false, `drain`) applies beyond it (large streamed bodies).
  * - `end()` shuts the socket down only after everything accepted is written (`_final` waits).
+ * - `destroy()` first hands what waits to the socket if no write is in flight (node:http writes its
+ *   400 for a malformed request and destroys the socket at once; it must still leave).
  * - A failed write destroys the socket with its error (acknowledged bytes are lost, as they would
  *   be in a kernel buffer).
  */
@@ -29,6 +31,7 @@ type WritableHooks = {
   _write(chunk: Buffer | string, encoding: BufferEncoding, cb: Callback): void;
   _writev(chunks: Chunk[], cb: Callback): void;
   _final(cb: Callback): void;
+  _destroy(error: Error | null, cb: Callback): void;
 };
 
 /** Installs the batching on `socket` (before anything is written to it). */
@@ -38,6 +41,7 @@ export function batchWrites(socket: Socket, bytesMax: number): void {
   const hooks = socket as unknown as WritableHooks;
   const writev = hooks._writev.bind(socket);
   const final = hooks._final.bind(socket);
+  const destroy = hooks._destroy.bind(socket);
   let waiting: Chunk[] = [];
   let waitingBytes = 0;
   /** The callback of the write that reached `bytesMax`: called once the socket has taken it. */
@@ -95,5 +99,9 @@ export function batchWrites(socket: Socket, bytesMax: number): void {
   hooks._final = (cb) => {
     finalCallback = cb;
     if (!scheduled) flush();
+  };
+  hooks._destroy = (error, cb) => {
+    if (!inFlight && waiting.length > 0) flush();
+    destroy(error, cb);
   };
 }
