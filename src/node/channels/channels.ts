@@ -41,6 +41,8 @@ type Outbound = {
   id: NodeId;
   socket: TLSSocket | null;
   connected: boolean;
+  /** The socket is corked until the end of this event-loop turn (see `write`). */
+  corked: boolean;
   queue: SendQueue;
   backoffMs: number;
   retryAt: number;
@@ -167,7 +169,7 @@ export class Channels {
       peer.socket !== null &&
       peer.socket.writableNeedDrain === false
     ) {
-      peer.socket.write(frame);
+      this.write(peer, peer.socket, frame);
       return;
     }
     peer.queue.push(frame);
@@ -177,7 +179,16 @@ export class Channels {
     let peer = this.peers.get(id);
     if (peer === undefined) {
       const queue = new SendQueue({ framesMax: this.o.queueFramesMax, bytesMax: this.o.queueBytesMax });
-      peer = { id, socket: null, connected: false, queue, backoffMs: 0, retryAt: 0, timer: null };
+      peer = {
+        id,
+        socket: null,
+        connected: false,
+        corked: false,
+        queue,
+        backoffMs: 0,
+        retryAt: 0,
+        timer: null,
+      };
       this.peers.set(id, peer);
     }
     return peer;
@@ -215,8 +226,27 @@ export class Channels {
     const socket = peer.socket;
     if (socket === null || !peer.connected) return;
     for (let frame = peer.queue.shift(); frame !== undefined; frame = peer.queue.shift()) {
-      if (!socket.write(frame)) return;
+      if (!this.write(peer, socket, frame)) return;
     }
+  }
+
+  /**
+   * Writes one frame, the first of a turn corking the socket until the turn's end (`nextTick`: after
+   * the code that sent it, with no wait for other I/O), so that the frames sent to one peer in one
+   * turn (a Ready's messages, a drained queue) leave in one TLS write instead of one write for the
+   * first and a second for the rest. Returns `write`'s answer: false once the socket holds more than
+   * its high-water mark (corked or not), and the next frames wait in the SendQueue for 'drain'.
+   */
+  private write(peer: Outbound, socket: TLSSocket, frame: Buffer): boolean {
+    if (!peer.corked) {
+      peer.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        peer.corked = false;
+        socket.uncork();
+      });
+    }
+    return socket.write(frame);
   }
 
   private lost(peer: Outbound, socket: TLSSocket): void {
