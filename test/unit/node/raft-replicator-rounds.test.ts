@@ -97,7 +97,7 @@ test("a leader sends AppendEntries before its own flush, and commits only after 
     await until(
       () => followers.every((f) => f.ledger.lastSeqno === last),
       "followers get entries first",
-      3000,
+      10_000,
     );
     await pause(50);
     assert.ok(leader.engine.committedSeqno < last, "nothing commits while the leader's flush is pending");
@@ -123,14 +123,14 @@ test("a follower acknowledges only after its own flush", async () => {
     leader.engine.appendSignature();
     const last = leader.ledger.lastSeqno;
     assert.equal(await leader.engine.waitForCommit(txId!, 5000), "Committed", "leader and one follower");
-    await until(() => slowFollower.ledger.lastSeqno === last, "the slow follower appended", 3000);
+    await until(() => slowFollower.ledger.lastSeqno === last, "the slow follower appended", 10_000);
     await pause(50);
     assert.ok(
       acks.every((i) => i < last),
       "no acknowledgement of unflushed entries",
     );
     open();
-    await until(() => acks.some((i) => i >= last), "the acknowledgement follows the flush", 3000);
+    await until(() => acks.some((i) => i >= last), "the acknowledgement follows the flush", 10_000);
   } finally {
     open();
   }
