@@ -5,22 +5,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createServer, type TLSSocket } from "node:tls";
 import type { Message } from "../../../src/consensus/index.ts";
-import { generateKeyPair, privateKeyToPem } from "../../../src/crypto/keys.ts";
-import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../../../src/crypto/x509.ts";
-import { Channels } from "../../../src/node/channels/channels.ts";
 import { decodeMessage } from "../../../src/node/channels/codec.ts";
 import { FrameReader } from "../../../src/node/channels/framing.ts";
-import { createLogger } from "../../../src/node/logger.ts";
+import { testChannels, testNode, testService } from "./channels-fixture.ts";
 
 test("a peer that stops reading: bounded queue, counted drops, in-order drain afterwards", async () => {
-  const svcKey = generateKeyPair("P-384");
-  const svcCert = await createSelfSignedCertificate(svcKey, { subject: "CN=svc", validityDays: 1, ca: true });
-  const node = async () => {
-    const key = generateKeyPair("P-384");
-    const cert = await endorseCertificate(key, svcKey, svcCert, { subject: "CN=n", validityDays: 1 });
-    return { keyPem: privateKeyToPem(key.privateKey), certPem: cert, id: certificateId(cert) };
-  };
-  const [a, b] = [await node(), await node()];
+  const svc = await testService("P-384");
+  const svcCert = svc.cert;
+  const [a, b] = [await testNode(svc), await testNode(svc)];
 
   // The slow peer: accepts, then does not read until told to.
   let peer: TLSSocket | null = null;
@@ -47,21 +39,13 @@ test("a peer that stops reading: bounded queue, counted drops, in-order drain af
   const port = (server.address() as { port: number }).port;
 
   const framesMax = 20;
-  const channels = new Channels({
-    self: a.id,
-    keyPem: a.keyPem,
-    certPem: a.certPem,
-    serviceCertPem: svcCert,
-    listen: { host: "127.0.0.1", port: 0 },
+  const channels = testChannels(a, svcCert, {
     addressOf: () => ({ host: "127.0.0.1", port }),
-    isPeerAllowed: () => true,
-    onMessage: () => {},
     frameBytesMax: 1 << 22,
     queueFramesMax: framesMax,
     queueBytesMax: 64 << 20,
     reconnectMsMin: 10,
     reconnectMsMax: 50,
-    log: createLogger("error"),
   });
   const payload = new Uint8Array(256 * 1024);
   const msg = (commit: number): Message => ({

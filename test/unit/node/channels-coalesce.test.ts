@@ -6,12 +6,9 @@ import { Socket } from "node:net";
 import { test } from "node:test";
 import { createServer, type Server } from "node:tls";
 import type { Message } from "../../../src/consensus/index.ts";
-import { generateKeyPair, privateKeyToPem } from "../../../src/crypto/keys.ts";
-import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../../../src/crypto/x509.ts";
-import { Channels } from "../../../src/node/channels/channels.ts";
 import { decodeMessage } from "../../../src/node/channels/codec.ts";
 import { FrameReader } from "../../../src/node/channels/framing.ts";
-import { createLogger } from "../../../src/node/logger.ts";
+import { testChannels, testNode, testService } from "./channels-fixture.ts";
 
 type Proto = {
   _write(this: Socket, ...args: unknown[]): void;
@@ -41,14 +38,9 @@ function countWrites(): { count(): number; restore(): void } {
 }
 
 async function setUp() {
-  const svcKey = generateKeyPair("P-256");
-  const svcCert = await createSelfSignedCertificate(svcKey, { subject: "CN=svc", validityDays: 1, ca: true });
-  const node = async () => {
-    const key = generateKeyPair("P-256");
-    const cert = await endorseCertificate(key, svcKey, svcCert, { subject: "CN=n", validityDays: 1 });
-    return { keyPem: privateKeyToPem(key.privateKey), certPem: cert, id: certificateId(cert) };
-  };
-  const [a, b] = [await node(), await node()];
+  const svc = await testService("P-256");
+  const svcCert = svc.cert;
+  const [a, b] = [await testNode(svc), await testNode(svc)];
   // The peer: a plain TLS server that decodes the frames it receives, in arrival order.
   const received: number[] = [];
   const reader = new FrameReader(1 << 20);
@@ -62,21 +54,11 @@ async function setUp() {
   );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as { port: number }).port;
-  const channels = new Channels({
-    self: a.id,
-    keyPem: a.keyPem,
-    certPem: a.certPem,
-    serviceCertPem: svcCert,
-    listen: { host: "127.0.0.1", port: 0 },
+  const channels = testChannels(a, svcCert, {
     addressOf: () => ({ host: "127.0.0.1", port }),
-    isPeerAllowed: () => true,
-    onMessage: () => {},
-    frameBytesMax: 1 << 20,
     queueFramesMax: 100,
-    queueBytesMax: 1 << 22,
     reconnectMsMin: 10,
     reconnectMsMax: 50,
-    log: createLogger("error"),
   });
   const heartbeat = (commit: number): Message => ({
     type: "MsgHeartbeat",

@@ -6,53 +6,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { connect } from "node:tls";
 import type { Message } from "../../../src/consensus/index.ts";
-import { generateKeyPair, privateKeyToPem } from "../../../src/crypto/keys.ts";
-import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../../../src/crypto/x509.ts";
-import { Channels } from "../../../src/node/channels/channels.ts";
+import { privateKeyToPem } from "../../../src/crypto/keys.ts";
 import { encodeMessage } from "../../../src/node/channels/codec.ts";
 import { frameHeader } from "../../../src/node/channels/framing.ts";
-import { createLogger } from "../../../src/node/logger.ts";
-
-async function service() {
-  const key = generateKeyPair("P-384");
-  const cert = await createSelfSignedCertificate(key, { subject: "CN=svc", validityDays: 1, ca: true });
-  return { key, cert };
-}
-
-async function nodeOf(svc: Awaited<ReturnType<typeof service>>) {
-  const key = generateKeyPair("P-384");
-  const cert = await endorseCertificate(key, svc.key, svc.cert, {
-    subject: "CN=node",
-    validityDays: 1,
-    ipAddresses: ["127.0.0.1"],
-  });
-  return { keyPem: privateKeyToPem(key.privateKey), certPem: cert, id: certificateId(cert) };
-}
-
-type Node = Awaited<ReturnType<typeof nodeOf>>;
+import { type TestNode, testChannels, testNode, testService } from "./channels-fixture.ts";
 
 function channelsFor(
-  n: Node,
+  n: TestNode,
   svcCert: string,
   book: Map<string, { host: string; port: number }>,
   got: Message[],
 ) {
-  return new Channels({
-    self: n.id,
-    keyPem: n.keyPem,
-    certPem: n.certPem,
-    serviceCertPem: svcCert,
-    listen: { host: "127.0.0.1", port: 0 },
-    addressOf: (id) => book.get(id) ?? null,
-    isPeerAllowed: () => true,
-    onMessage: (m) => got.push(m),
-    frameBytesMax: 1 << 20,
-    queueFramesMax: 1000,
-    queueBytesMax: 1 << 22,
-    reconnectMsMin: 20,
-    reconnectMsMax: 100,
-    log: createLogger("error"),
-  });
+  return testChannels(n, svcCert, { addressOf: (id) => book.get(id) ?? null, onMessage: (m) => got.push(m) });
 }
 
 const until = async (cond: () => boolean, ms = 5000) => {
@@ -64,8 +29,8 @@ const until = async (cond: () => boolean, ms = 5000) => {
 };
 
 test("two endorsed nodes exchange messages; strangers and forged senders are refused; reconnects", async () => {
-  const svc = await service();
-  const [n1, n2] = [await nodeOf(svc), await nodeOf(svc)];
+  const svc = await testService();
+  const [n1, n2] = [await testNode(svc), await testNode(svc)];
   const book = new Map<string, { host: string; port: number }>();
   const got1: Message[] = [];
   const got2: Message[] = [];
@@ -92,8 +57,8 @@ test("two endorsed nodes exchange messages; strangers and forged senders are ref
   );
 
   // A node of another service cannot connect.
-  const other = await service();
-  const stranger = await nodeOf(other);
+  const other = await testService();
+  const stranger = await testNode(other);
   const refusedBefore = c2.refused;
   const s = connect({
     ...book.get(n2.id)!,
@@ -118,7 +83,7 @@ test("two endorsed nodes exchange messages; strangers and forged senders are ref
   ca.destroy();
 
   // A genuine node that claims to be someone else in `from` is dropped.
-  const n3 = await nodeOf(svc);
+  const n3 = await testNode(svc);
   const forged = connect({
     ...book.get(n2.id)!,
     key: n3.keyPem,
