@@ -43,6 +43,11 @@ export type NodeConfig = {
     commitWaitMsMax: number;
     headersTimeoutMs: number;
     keepAliveTimeoutMs: number;
+    /**
+     * Response bytes a client connection accepts ahead of its socket within one event-loop turn,
+     * written together (src/node/write-batch.ts); beyond it, the socket's own back-pressure.
+     */
+    responseBatchBytesMax: number;
   };
   kv: { keyBytesMax: number; valueBytesMax: number; writeSetBytesMax: number; txAttemptsMax: number };
   /** Transactions applied but not yet committed; writes are refused (503) beyond this. */
@@ -93,6 +98,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
     commitWaitMsMax: 10_000,
     headersTimeoutMs: 10_000,
     keepAliveTimeoutMs: 60_000,
+    responseBatchBytesMax: 64 * 1024,
   },
   kv: { keyBytesMax: 4096, valueBytesMax: 1024 * 1024, writeSetBytesMax: 4 * 1024 * 1024, txAttemptsMax: 10 },
   uncommittedTxsMax: 200_000,
@@ -174,6 +180,7 @@ export function validateConfig(input: unknown): NodeConfig {
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);
   int("http.requestsInFlightMax", c.http.requestsInFlightMax, 1);
   int("http.commitWaitMsMax", c.http.commitWaitMsMax, 1);
+  int("http.responseBatchBytesMax", c.http.responseBatchBytesMax, 1, 16 * 1024 * 1024);
   int("kv.txAttemptsMax", c.kv.txAttemptsMax, 1, 1000);
   int("kv.writeSetBytesMax", c.kv.writeSetBytesMax, 1);
   int("uncommittedTxsMax", c.uncommittedTxsMax, c.signatures.intervalTxs);

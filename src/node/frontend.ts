@@ -19,9 +19,6 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { batchWrites } from "./write-batch.ts";
 
-/** Response bytes a connection accepts ahead of its socket within a turn (write-batch.ts). */
-const RESPONSE_BATCH_BYTES_MAX = 64 * 1024;
-
 export type FrontendDeps = {
   config: NodeConfig;
   engine: Engine;
@@ -58,7 +55,9 @@ export class Frontend {
       (req, res) => this.handle(req, res),
     );
     // Responses completing in one turn on one connection share one TLS write (write-batch.ts).
-    this.server.on("secureConnection", (socket: TLSSocket) => batchWrites(socket, RESPONSE_BATCH_BYTES_MAX));
+    this.server.on("secureConnection", (socket: TLSSocket) =>
+      batchWrites(socket, deps.config.http.responseBatchBytesMax),
+    );
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {

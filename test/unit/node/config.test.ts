@@ -105,3 +105,17 @@ test("signatures.minIntervalMs: off (null) by default, else an integer in [0, in
     );
   }
 });
+
+test("http.responseBatchBytesMax: 64 KiB by default, refused outside [1, 16 MiB]", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).http.responseBatchBytesMax, 64 * 1024);
+  assert.equal(
+    validateConfig({ dataDir: "d", http: { responseBatchBytesMax: 1 } }).http.responseBatchBytesMax,
+    1,
+  );
+  for (const responseBatchBytesMax of [0, 16 * 1024 * 1024 + 1, "64k"]) {
+    assert.throws(
+      () => validateConfig({ dataDir: "d", http: { responseBatchBytesMax } }),
+      /http\.responseBatchBytesMax: must be an integer/,
+    );
+  }
+});
