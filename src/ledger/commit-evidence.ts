@@ -13,10 +13,18 @@ export function commitEvidenceKey(ledgerSecretKey: Uint8Array): Uint8Array {
   );
 }
 
+/** The MAC inside the commit evidence of `view.seqno`: HMAC-SHA256 of `<view>.<seqno>` (latin1). */
+export function commitEvidenceMac(key: Uint8Array, view: number, seqno: number): Uint8Array {
+  return hmacSha256(key, Buffer.from(`${view}.${seqno}`, "latin1"));
+}
+
+/** The commit evidence string of `view.seqno` given its MAC. */
+export function commitEvidenceOfMac(view: number, seqno: number, mac: Uint8Array): string {
+  return `ce:${view}.${seqno}:${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("hex")}`;
+}
+
 export function commitEvidence(key: Uint8Array, view: number, seqno: number): string {
-  const id = `${view}.${seqno}`;
-  const mac = hmacSha256(key, Buffer.from(id, "latin1"));
-  return `ce:${id}:${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("hex")}`;
+  return commitEvidenceOfMac(view, seqno, commitEvidenceMac(key, view, seqno));
 }
 
 /** SHA-256 of the evidence string's UTF-8 (it is ASCII). */

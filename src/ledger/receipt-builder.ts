@@ -7,6 +7,7 @@ import type { Receipt } from "../crypto/receipt.ts";
 import { assert } from "../util/assert.ts";
 import { decodeEntry, writeSetDigestOf } from "./entry.ts";
 import type { Ledger } from "./ledger.ts";
+import type { MerkleTree } from "./merkle-tree.ts";
 import { type SignatureRecord, signatureRecordOf } from "./signature.ts";
 import { decodeWriteSet } from "./write-set-codec.ts";
 
@@ -44,9 +45,44 @@ function committedSignature(ledger: Ledger, signatureSeqno: number): SignatureRe
   return record;
 }
 
+/** The parts of a transaction's leaf a receipt carries (the commit evidence in full, not its digest). */
+export type LeafParts = { writeSetDigest: Uint8Array; commitEvidence: string; claimsDigest: Uint8Array };
+
 /**
- * The receipt of `seqno`, given the committed signature `signatureSeqno` > seqno that covers it
- * (never a signature that could still be rolled back: its record is cached).
+ * The receipt of transaction `view.seqno` from its leaf parts and the committed signature record
+ * `sig` that covers it (`sig.seqno` > seqno): what `buildReceipt` reads from the ledger, or what
+ * the primary kept in memory when it appended both (src/node/receipt-cache.ts).
+ */
+export function receiptOf(
+  tree: MerkleTree,
+  view: number,
+  seqno: number,
+  leaf: LeafParts,
+  sig: SignatureRecord,
+): Receipt {
+  assert(sig.seqno > seqno, "a receipt is signed by a later signature");
+  const size = sig.seqno - 1;
+  return {
+    transaction_id: `${view}.${seqno}`,
+    leaf_components: {
+      write_set_digest: Buffer.from(leaf.writeSetDigest).toString("hex"),
+      commit_evidence: leaf.commitEvidence,
+      claims_digest: Buffer.from(leaf.claimsDigest).toString("hex"),
+    },
+    proof: annotateProof(tree.inclusionProof(seqno - 1, size), seqno - 1, size),
+    signature_transaction_id: `${sig.view}.${sig.seqno}`,
+    tree_size: size,
+    leaf_index: seqno - 1,
+    root: sig.root,
+    signature: sig.signature,
+    node_id: sig.node_id,
+    cert: sig.cert,
+  };
+}
+
+/**
+ * The receipt of `seqno`, read from the ledger, given the committed signature `signatureSeqno` >
+ * seqno that covers it (never a signature that could still be rolled back: its record is cached).
  */
 export function buildReceipt(
   ledger: Ledger,
@@ -56,22 +92,6 @@ export function buildReceipt(
 ): Receipt {
   assert(signatureSeqno > seqno, "a receipt is signed by a later signature");
   const entry = decodeEntry(ledger.files.read(seqno));
-  const sig = committedSignature(ledger, signatureSeqno);
-  const size = signatureSeqno - 1;
-  return {
-    transaction_id: `${entry.header.view}.${seqno}`,
-    leaf_components: {
-      write_set_digest: Buffer.from(writeSetDigestOf(entry)).toString("hex"),
-      commit_evidence: commitEvidence,
-      claims_digest: entry.claimsDigest.toString("hex"),
-    },
-    proof: annotateProof(ledger.tree.inclusionProof(seqno - 1, size), seqno - 1, size),
-    signature_transaction_id: `${sig.view}.${sig.seqno}`,
-    tree_size: size,
-    leaf_index: seqno - 1,
-    root: sig.root,
-    signature: sig.signature,
-    node_id: sig.node_id,
-    cert: sig.cert,
-  };
+  const leaf = { writeSetDigest: writeSetDigestOf(entry), commitEvidence, claimsDigest: entry.claimsDigest };
+  return receiptOf(ledger.tree, entry.header.view, seqno, leaf, committedSignature(ledger, signatureSeqno));
 }

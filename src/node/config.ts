@@ -35,8 +35,11 @@ export type NodeConfig = {
    * `holdBytesMax`: a transaction entry is only committed by a later signature, so entries wait for
    * it and are flushed and replicated with it in one round, until this many bytes are waiting
    * (0: each entry is flushed and sent at once). Signatures are never held.
+   * `receiptCacheTxs`: the primary keeps what the receipts of this many of its latest transactions
+   * need (96 bytes each, src/node/receipt-cache.ts), so answering a commit wait reads nothing back
+   * from disk; older receipts read the ledger (0: every receipt does).
    */
-  ledger: { chunkBytesMax: number; batchBytesMax: number; holdBytesMax: number };
+  ledger: { chunkBytesMax: number; batchBytesMax: number; holdBytesMax: number; receiptCacheTxs: number };
   http: {
     bodyBytesMax: number;
     requestsInFlightMax: number;
@@ -91,7 +94,12 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   genesis: { members: [], users: [], open: false },
   signatures: { intervalTxs: 5000, intervalMs: 10, minIntervalMs: null },
   snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024 },
-  ledger: { chunkBytesMax: 16 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024, holdBytesMax: 64 * 1024 },
+  ledger: {
+    chunkBytesMax: 16 * 1024 * 1024,
+    batchBytesMax: 8 * 1024 * 1024,
+    holdBytesMax: 64 * 1024,
+    receiptCacheTxs: 16_384,
+  },
   http: {
     bodyBytesMax: 1024 * 1024,
     requestsInFlightMax: 10_000,
@@ -177,6 +185,7 @@ export function validateConfig(input: unknown): NodeConfig {
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
   int("ledger.holdBytesMax", c.ledger.holdBytesMax, 0, c.ledger.batchBytesMax);
+  int("ledger.receiptCacheTxs", c.ledger.receiptCacheTxs, 0, 1_048_576);
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);
   int("http.requestsInFlightMax", c.http.requestsInFlightMax, 1);
   int("http.commitWaitMsMax", c.http.commitWaitMsMax, 1);

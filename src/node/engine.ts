@@ -16,10 +16,15 @@ import { curveOf, signP1363, signP1363Async } from "../crypto/keys.ts";
 import { signedRootMessage } from "../crypto/receipt.ts";
 import type { Store, Tx, WriteSet } from "../kv/index.ts";
 import { isPublicMapName } from "../kv/index.ts";
-import { commitEvidence, commitEvidenceDigest, commitEvidenceKey } from "../ledger/commit-evidence.ts";
+import {
+  commitEvidenceDigest,
+  commitEvidenceKey,
+  commitEvidenceMac,
+  commitEvidenceOfMac,
+} from "../ledger/commit-evidence.ts";
 import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../ledger/entry.ts";
 import type { Ledger } from "../ledger/ledger.ts";
-import { buildReceipt, type Receipt } from "../ledger/receipt-builder.ts";
+import { buildReceipt, type Receipt, receiptOf } from "../ledger/receipt-builder.ts";
 import { signatureWriteSet } from "../ledger/signature.ts";
 import {
   SERVICE_CONFIG_KEY,
@@ -30,6 +35,7 @@ import {
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { currentLedgerSecret, type Identity } from "./identity.ts";
+import { ReceiptCache } from "./receipt-cache.ts";
 import type { Replicator } from "./replicator.ts";
 import type { ViewHistory } from "./view-history.ts";
 
@@ -50,7 +56,11 @@ export type EngineOptions = {
   signatureMinIntervalMs?: number;
   txAttemptsMax: number;
   uncommittedTxsMax: number;
+  /** `ledger.receiptCacheTxs` (default 16,384): receipts of this many recent transactions need no disk read. */
+  receiptCacheTxs?: number;
 };
+
+export const RECEIPT_CACHE_TXS_DEFAULT = 16_384;
 
 export type ExecuteResult<T> = { result: T; txId: TxId | null };
 
@@ -70,6 +80,10 @@ export class Engine {
   /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
   private readonly writeSetObservers: Array<(seqno: number, writes: WriteSet) => void> = [];
   private readonly ceKeys = new Map<number, Uint8Array>();
+  /** What receipts of the transactions and signatures this node appended need, kept in memory. */
+  private readonly receiptCache: ReceiptCache;
+  /** `previous_identities` of the service info, by the map's content token (receipts add them). */
+  private previousIdentities: { token: object; value: string[] } | null = null;
   /** The signature being made off the event loop; settles once it is appended or dropped. */
   private signing: Promise<void> | null = null;
   /** Bumped when the suffix is rolled back, so a signature made for the old suffix is dropped. */
@@ -103,6 +117,7 @@ export class Engine {
     this.committed = args.committedSeqno;
     this.options = args.options;
     this.signInPlace = curveOf(args.identity.node.privateKey) === "P-256";
+    this.receiptCache = new ReceiptCache(args.options.receiptCacheTxs ?? RECEIPT_CACHE_TXS_DEFAULT);
     assert(this.store.version === this.ledger.lastSeqno, "store and ledger agree on the last seqno");
     this.replicator.onCommit = (seqno) => this.advanceCommit(seqno);
   }
@@ -283,10 +298,9 @@ export class Engine {
     const secret = currentLedgerSecret(this.identity);
     const publicWrites = writeSet.filter((m) => isPublicMapName(m.name));
     const privateWrites = writeSet.filter((m) => !isPublicMapName(m.name));
+    const mac = kind === EntryKind.transaction ? this.commitEvidenceMacOf(this.view, seqno) : null;
     const evidence =
-      kind === EntryKind.transaction
-        ? commitEvidenceDigest(this.commitEvidenceOf(this.view, seqno))
-        : ZERO_DIGEST;
+      mac === null ? ZERO_DIGEST : commitEvidenceDigest(commitEvidenceOfMac(this.view, seqno, mac));
     const entry = encodeEntry(
       {
         kind,
@@ -300,6 +314,8 @@ export class Engine {
       secret,
     );
     this.ledger.append(entry, seqno, kind === EntryKind.signature);
+    if (mac !== null)
+      this.receiptCache.recordTransaction(seqno, this.view, entry.writeSetDigest, claimsDigest, mac);
     this.views.record(this.view, seqno);
     // Signatures are announced too (with no writes), so a rewritten seqno always replaces the old one.
     this.announceWriteSet(seqno, kind === EntryKind.transaction ? writeSet : []);
@@ -322,13 +338,17 @@ export class Engine {
   }
 
   commitEvidenceOf(view: number, seqno: number): string {
+    return commitEvidenceOfMac(view, seqno, this.commitEvidenceMacOf(view, seqno));
+  }
+
+  private commitEvidenceMacOf(view: number, seqno: number): Uint8Array {
     const secret = this.secretAt(seqno);
     let key = this.ceKeys.get(secret.version);
     if (key === undefined) {
       key = commitEvidenceKey(secret.key);
       this.ceKeys.set(secret.version, key);
     }
-    return commitEvidence(key, view, seqno);
+    return commitEvidenceMac(key, view, seqno);
   }
 
   /** Appends a signature over the root of every entry so far, signing in place (synchronously). */
@@ -401,6 +421,7 @@ export class Engine {
     const commit = this.store.commit(tx);
     assert(commit.status === "ok" && commit.version === seqno, "signature commits at the next seqno");
     this.appendEntry(EntryKind.signature, seqno, commit.writeSet, ZERO_DIGEST);
+    this.receiptCache.recordSignature(record);
     this.txsSinceSignature = 0;
     this.lastSignatureSeqno = seqno;
   }
@@ -425,6 +446,7 @@ export class Engine {
     this.epoch++;
     await this.ledger.truncate(seqno);
     this.store.rollback(seqno);
+    this.receiptCache.discardAbove(seqno);
     this.views.truncate(seqno);
     this.txsSinceSignature = 0;
     if (this.lastSignatureSeqno > seqno) this.lastSignatureSeqno = 0;
@@ -490,10 +512,38 @@ export class Engine {
       );
     const signature = this.ledger.firstSignatureAfter(id.seqno);
     if (signature === 0 || signature > this.committed) return null;
-    const receipt = buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));
+    // What this node appended is in memory; anything else (older, another primary's, replayed) is
+    // read back from the ledger. Both give the same receipt (test/unit/node/receipt-cache.test.ts).
+    const leaf = this.receiptCache.transaction(id.seqno, id.view);
+    const sig = leaf === null ? null : this.receiptCache.signature(signature);
+    const receipt =
+      leaf !== null && sig !== null
+        ? receiptOf(
+            this.ledger.tree,
+            id.view,
+            id.seqno,
+            {
+              writeSetDigest: leaf.writeSetDigest,
+              commitEvidence: commitEvidenceOfMac(id.view, id.seqno, leaf.commitEvidenceMac),
+              claimsDigest: leaf.claimsDigest,
+            },
+            sig,
+          )
+        : buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));
     // After a disaster recovery, receipts of earlier transactions verify through this chain.
-    const previous = serviceInfo.in(this.store.beginTx()).get(SERVICE_INFO_KEY)?.previous_identities ?? [];
+    const previous = this.previousServiceIdentities();
     return previous.length === 0 ? receipt : { ...receipt, service_endorsements: previous };
+  }
+
+  /** The service info's `previous_identities`, decoded again only when the map changes. */
+  private previousServiceIdentities(): string[] {
+    const tx = this.store.beginTx();
+    const token = tx.contentToken(serviceInfo.name);
+    if (this.previousIdentities?.token !== token) {
+      const value = serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.previous_identities ?? [];
+      this.previousIdentities = { token, value };
+    }
+    return this.previousIdentities.value;
   }
 
   async close(): Promise<void> {

@@ -201,6 +201,7 @@ export async function startNode(
         : { signatureMinIntervalMs: config.signatures.minIntervalMs }),
       txAttemptsMax: config.kv.txAttemptsMax,
       uncommittedTxsMax: config.uncommittedTxsMax,
+      receiptCacheTxs: config.ledger.receiptCacheTxs,
     },
   });
   if (network !== null) {

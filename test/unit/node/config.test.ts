@@ -119,3 +119,14 @@ test("http.responseBatchBytesMax: 64 KiB by default, refused outside [1, 16 MiB]
     );
   }
 });
+
+test("ledger.receiptCacheTxs: 16,384 by default, 0 turns it off, refused outside [0, 1,048,576]", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).ledger.receiptCacheTxs, 16_384);
+  assert.equal(validateConfig({ dataDir: "d", ledger: { receiptCacheTxs: 0 } }).ledger.receiptCacheTxs, 0);
+  for (const receiptCacheTxs of [-1, 1_048_577, 1.5, "16k"]) {
+    assert.throws(
+      () => validateConfig({ dataDir: "d", ledger: { receiptCacheTxs } }),
+      /ledger\.receiptCacheTxs: must be an integer/,
+    );
+  }
+});
