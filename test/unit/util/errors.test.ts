@@ -33,3 +33,13 @@ test("CoterieError serialises to the client error shape", () => {
     error: { code: "COTERIE_ERR_INVALID_INPUT", message: "id must be a string", details: { field: "id" } },
   });
 });
+
+test("a CoterieError captures no stack, and other errors still do", () => {
+  const limit = Error.stackTraceLimit;
+  const cause = new Error("underlying");
+  const e = new CoterieError("COTERIE_ERR_NOT_FOUND", "no message with id 7", { cause });
+  assert.equal(e.stack, "CoterieError: no message with id 7", "no frames: the code and message locate it");
+  assert.equal(e.cause, cause);
+  assert.equal(Error.stackTraceLimit, limit, "the process-wide limit is restored");
+  assert.match(new Error("a fault").stack ?? "", /\n\s+at /, "faults keep their stacks");
+});
