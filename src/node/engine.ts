@@ -199,12 +199,7 @@ export class Engine {
     fn: (tx: Tx) => T | Promise<T>,
     options: { reservedWrites: boolean; claimsDigest?: () => Uint8Array | null },
   ): Promise<ExecuteResult<T>> {
-    if (this.ledger.lastSeqno - this.committed >= this.options.uncommittedTxsMax) {
-      throw new CoterieError(
-        "COTERIE_ERR_TOO_MANY_REQUESTS",
-        "too many uncommitted transactions; retry later",
-      );
-    }
+    this.checkUncommitted();
     for (let attempt = 1; attempt <= this.options.txAttemptsMax; attempt++) {
       const tx = this.store.beginTx({ reservedWrites: options.reservedWrites });
       const returned = fn(tx);
@@ -218,7 +213,12 @@ export class Engine {
       }
       // A signature being made owns the next seqno: a write commits behind it (and is checked for
       // conflicts with it, like any commit since the transaction began). Reads do not wait.
-      if (tx.hasWrites) while (this.signing !== null) await this.signing;
+      if (tx.hasWrites) {
+        while (this.signing !== null) await this.signing;
+        // Checked again at commit: writes held back behind a signature (or an async handler's
+        // awaits) all passed the first check together, and would otherwise commit past the limit.
+        this.checkUncommitted();
+      }
       // No await between commit and append: entries reach the ledger in commit (seqno) order.
       const commit = this.store.commit(tx);
       if (commit.status === "conflict") continue;
@@ -230,6 +230,16 @@ export class Engine {
       "COTERIE_ERR_KV_CONFLICT",
       `transaction conflicted with concurrent writes ${this.options.txAttemptsMax} times`,
     );
+  }
+
+  /** Refuses a write while `uncommittedTxsMax` transactions wait for commit (503, nothing applied). */
+  private checkUncommitted(): void {
+    if (this.ledger.lastSeqno - this.committed >= this.options.uncommittedTxsMax) {
+      throw new CoterieError(
+        "COTERIE_ERR_TOO_MANY_REQUESTS",
+        "too many uncommitted transactions; retry later",
+      );
+    }
   }
 
   /**
