@@ -404,12 +404,15 @@ export class CoterieError extends Error {
     // message say where it comes from. Capturing one cost ~15 µs per error, against ~1.5 µs for
     // the rest (bench/error-cost.ts): a flood of requests for missing records spent a fifth of a
     // node's CPU on stacks nobody reads (they are never logged or sent).
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    // `stackTraceLimit` is V8's (Node, Chromium); elsewhere setting it does nothing. This module is
+    // shared with the browser client, whose type-check knows only the standard `Error`.
+    const v8Error = Error as { stackTraceLimit?: number };
+    const limit = v8Error.stackTraceLimit;
+    if (limit !== undefined) v8Error.stackTraceLimit = 0;
     try {
       super(message, options.cause === undefined ? undefined : { cause: options.cause });
     } finally {
-      Error.stackTraceLimit = limit;
+      if (limit !== undefined) v8Error.stackTraceLimit = limit;
     }
     this.code = code;
     this.status = errorCodes[code].status;
