@@ -15,10 +15,22 @@ afterEach(async () => {
 
 const slow = { tickMs: 1000, signatureIntervalTxs: 1000, signatureIntervalMs: 60_000 };
 
+/**
+ * Makes node 0 leader and waits until every follower has acknowledged it. Until a follower answers
+ * the new leader's first (empty) AppendEntries, the leader only probes it: a test that then gates
+ * the leader's flush would stall its consensus loop before the entries could be sent to that
+ * follower (seen once in a full run on a loaded machine).
+ */
 async function leaderOf(c: Cluster): Promise<Node> {
   const leader = c.nodes[0] as Node;
+  const acknowledged = new Set<string>();
+  c.onSend = (m) => {
+    if (m.type === "MsgAppResp" && m.to === leader.id && !m.reject) acknowledged.add(m.from);
+  };
   leader.replicator.campaign();
   await until(() => leader.engine.isPrimary, "node 0 leads");
+  await until(() => acknowledged.size === c.nodes.length - 1, "every follower acknowledged the leader");
+  c.onSend = () => {};
   return leader;
 }
 
