@@ -5,6 +5,7 @@
  */
 import { isNodeKeyCurve, type NodeKeyCurve } from "../crypto/receipt.ts";
 import { CoterieError } from "../util/errors.ts";
+import { RECEIPT_CACHE_TXS_DEFAULT } from "./receipt-cache.ts";
 
 export type IdentitySpec = { cert: string; data?: unknown; encryption_public_key?: string };
 
@@ -98,7 +99,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
     chunkBytesMax: 16 * 1024 * 1024,
     batchBytesMax: 8 * 1024 * 1024,
     holdBytesMax: 64 * 1024,
-    receiptCacheTxs: 16_384,
+    receiptCacheTxs: RECEIPT_CACHE_TXS_DEFAULT,
   },
   http: {
     bodyBytesMax: 1024 * 1024,

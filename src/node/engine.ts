@@ -35,7 +35,7 @@ import {
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { currentLedgerSecret, type Identity } from "./identity.ts";
-import { ReceiptCache } from "./receipt-cache.ts";
+import { RECEIPT_CACHE_TXS_DEFAULT, ReceiptCache } from "./receipt-cache.ts";
 import type { Replicator } from "./replicator.ts";
 import type { ViewHistory } from "./view-history.ts";
 
@@ -59,8 +59,6 @@ export type EngineOptions = {
   /** `ledger.receiptCacheTxs` (default 16,384): receipts of this many recent transactions need no disk read. */
   receiptCacheTxs?: number;
 };
-
-export const RECEIPT_CACHE_TXS_DEFAULT = 16_384;
 
 export type ExecuteResult<T> = { result: T; txId: TxId | null };
 

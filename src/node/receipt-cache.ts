@@ -19,6 +19,9 @@ import { assert } from "../util/assert.ts";
 const DIGEST_BYTES = 32;
 const SLOT_BYTES = 3 * DIGEST_BYTES;
 
+/** Transactions kept by default (`ledger.receiptCacheTxs`): 96 bytes each, ~1.5 MiB. */
+export const RECEIPT_CACHE_TXS_DEFAULT = 16_384;
+
 /** Signature records kept: under load one signature covers many transactions; idle, one each. */
 export const RECEIPT_CACHE_SIGNATURES_MAX = 64;
 
