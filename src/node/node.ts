@@ -242,7 +242,7 @@ async function serve(
   metrics.gauge("coterie_view", "Current view.", () => engine.view);
   metrics.counter(
     "coterie_ledger_syncs_total",
-    "fdatasync calls that made appended ledger entries durable.",
+    "Durable (O_DSYNC) writes that made appended ledger entries durable.",
     "kind",
     () => new Map([["append", engine.ledger.files.syncs]]),
   );

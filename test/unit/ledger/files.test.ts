@@ -1,10 +1,23 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CHUNK_HEADER_BYTES } from "../../../src/ledger/chunk-format.ts";
+import { writevFully } from "../../../src/ledger/files.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
-import { makeIdentity, tempDir, writeLedger } from "./helpers.ts";
+import { appendSignature, makeIdentity, tempDir, writeLedger } from "./helpers.ts";
 
 const options = { chunkBytesMax: 4096, batchBytesMax: 64 * 1024 };
 const chunks = (dir: string) =>
@@ -94,4 +107,64 @@ test("group commit: many appends then one flush make everything durable", async 
   assert.equal(ledger.files.durableSeqno, ledger.lastSeqno);
   assert.equal(chunks(dir).length, 1);
   await ledger.close();
+});
+
+test("the open chunk is written through an O_DSYNC descriptor (each write durable on return)", async (t) => {
+  if (process.platform !== "linux") return t.skip("reads descriptor flags from /proc (Linux only)");
+  const dir = tempDir();
+  const ledger = await writeLedger(dir, await makeIdentity(), 3, 2, options);
+  const path = realpathSync(join(dir, chunks(dir).at(-1) as string));
+  const fds = readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false; // the descriptor readdir itself used is gone
+    }
+  });
+  assert.equal(fds.length, 1, "the open chunk has one descriptor");
+  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fds[0]}`, "utf8"));
+  assert.ok(flags, "fdinfo has the descriptor's flags");
+  const bits = Number.parseInt(flags[1] as string, 8);
+  assert.equal(bits & constants.O_DSYNC, constants.O_DSYNC, "O_DSYNC set");
+  assert.equal(bits & constants.O_APPEND, constants.O_APPEND, "O_APPEND set");
+  await ledger.close();
+});
+
+test("writevFully writes the rest after short writes, and refuses a write that makes no progress", async () => {
+  const written: Buffer[] = [];
+  const calls: number[] = [];
+  // Takes at most 5 bytes per call, as a short write would.
+  const shortWriter = {
+    async writev(buffers: readonly NodeJS.ArrayBufferView[]) {
+      const all = Buffer.concat(buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
+      const n = Math.min(5, all.length);
+      written.push(all.subarray(0, n));
+      calls.push(n);
+      return { bytesWritten: n, buffers: buffers as NodeJS.ArrayBufferView[] };
+    },
+  };
+  const parts = [Buffer.from("abc"), Buffer.from(""), Buffer.from("defghij"), Buffer.from("klm")];
+  await writevFully(shortWriter as never, parts);
+  assert.equal(Buffer.concat(written).toString(), "abcdefghijklm");
+  assert.deepEqual(calls, [5, 5, 3]);
+  const stuck = { writev: async () => ({ bytesWritten: 0, buffers: [] }) };
+  await assert.rejects(writevFully(stuck as never, [Buffer.from("x")]), /wrote 0 of 1 bytes/);
+});
+
+test("a failed write fails that flush and every later one (no silent loss, no spin)", {
+  timeout: 10_000,
+}, async () => {
+  const dir = tempDir();
+  const id = await makeIdentity();
+  const { ledger } = Ledger.open(dir, options);
+  appendSignature(ledger, id, 2);
+  rmSync(dir, { recursive: true }); // the first chunk cannot be created now
+  await assert.rejects(ledger.flush(), { code: "ENOENT" });
+  assert.equal(ledger.files.durableSeqno, 0);
+  // The batch that failed left the pending queue: a later flush must fail too, not report success
+  // (or spin waiting for entries that will never be written).
+  mkdirSync(dir);
+  appendSignature(ledger, id, 2);
+  await assert.rejects(ledger.flush(), { code: "ENOENT" });
+  assert.equal(ledger.files.durableSeqno, 0);
 });
