@@ -22,6 +22,7 @@ import type {
 import { RawNode } from "../consensus/index.ts";
 import type { WriteSet } from "../kv/index.ts";
 import {
+  type DecodedEntry,
   decodeEntry,
   EntryKind,
   leafOf,
@@ -293,17 +294,24 @@ export class RaftReplicator implements Replicator {
     if (first.index <= engine.ledger.lastSeqno && engine.views.viewOf(first.index) !== first.term) {
       await engine.rollback(first.index - 1);
     }
+    const appended: DecodedEntry[] = [];
     for (const e of entries) {
       if (e.index <= engine.ledger.lastSeqno) {
         assert(engine.views.viewOf(e.index) === e.term, `own entry ${e.index} has term ${e.term}`);
         continue;
       }
-      this.applyReplicated(e);
+      appended.push(this.appendReplicated(e));
     }
+    if (appended.length === 0) return;
+    // A backup starts writing the entries now and decrypts and applies them while the write reaches
+    // the disk; `handle` still waits for that flush before acknowledging. (If it fails, that wait
+    // reports it: the ledger fails every flush after a failed write.)
+    engine.ledger.flush().catch(() => {});
+    for (const decoded of appended) this.applyReplicated(decoded);
   }
 
-  /** A backup appends the leader's entry and applies its write set; it never runs a handler. */
-  private applyReplicated(e: Entry): void {
+  /** A backup appends the leader's entry to its ledger (no decryption needed for that). */
+  private appendReplicated(e: Entry): DecodedEntry {
     const engine = this.engineOf();
     const bytes = Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
     const decoded = decodeEntry(bytes);
@@ -314,21 +322,29 @@ export class RaftReplicator implements Replicator {
     );
     const isSignature = h.kind === EntryKind.signature;
     assert(isSignature === (e.kind === "signature"), `entry ${e.index} kind agrees with its header`);
-    const secret = h.privateBytes === 0 ? null : engine.secretFor(h.secretVersion);
-    const publicWrites = publicWritesOf(decoded);
-    const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(decoded, secret) : [])];
-    writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const writeSetDigest = writeSetDigestOf(decoded);
     engine.ledger.append(
       { bytes, writeSetDigest, leaf: leafOf(decoded, writeSetDigest) },
       e.index,
       isSignature,
     );
-    engine.store.applyWriteSet(writes, e.index);
-    engine.views.record(h.view, e.index);
-    engine.announceWriteSet(e.index, isSignature ? [] : writes);
+    return decoded;
+  }
+
+  /** A backup applies an appended entry's write set; it never runs a handler. */
+  private applyReplicated(decoded: DecodedEntry): void {
+    const engine = this.engineOf();
+    const h = decoded.header;
+    const isSignature = h.kind === EntryKind.signature;
+    const secret = h.privateBytes === 0 ? null : engine.secretFor(h.secretVersion);
+    const publicWrites = publicWritesOf(decoded);
+    const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(decoded, secret) : [])];
+    writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    engine.store.applyWriteSet(writes, h.seqno);
+    engine.views.record(h.view, h.seqno);
+    engine.announceWriteSet(h.seqno, isSignature ? [] : writes);
     // A rekey in this entry sealed the next ledger secret to us: learn it before the entries it encrypts.
-    learnLedgerSecret(engine.identity, e.index, publicWrites);
+    learnLedgerSecret(engine.identity, h.seqno, publicWrites);
   }
 
   /** After advance: follow the term as our view, become primary, sign at once as a new leader. */
