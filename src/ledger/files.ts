@@ -55,6 +55,9 @@ export const defaultLedgerFilesOptions: LedgerFilesOptions = {
 
 type Chunk = { firstSeqno: number; path: string; bytes: number; handle: FileHandle | null };
 
+/** An appended entry not yet written: its frame's parts, size, and the chunk it goes to. */
+type Pending = { seqno: number; parts: Buffer[]; bytes: number; chunk: number };
+
 /** What recovery found; `truncatedBytes > 0` means a torn tail was cut off. */
 export type RecoveryReport = { lastSeqno: number; truncatedBytes: number; truncatedAt: string | null };
 
@@ -121,7 +124,9 @@ export class LedgerFiles {
   /** Location of entry `seqno` at index seqno - firstSeqno. */
   private readonly locations = new LocationArray();
   private firstSeqno = 1;
-  private pending: { seqno: number; parts: Buffer[]; bytes: number; chunk: number }[] = [];
+  private pending: Pending[] = [];
+  /** The batch being written: off the pending queue, not durable yet, and read from here meanwhile. */
+  private writing: Pending[] = [];
   private flushing: Promise<void> | null = null;
   /** The error of the write that failed, if one did: every later flush fails with it. */
   private failure: unknown = null;
@@ -237,8 +242,8 @@ export class LedgerFiles {
 
   get totalBytes(): number {
     let n = 0;
+    // A chunk's size counts its pending entries from `append` on.
     for (const c of this.chunks) n += c.bytes;
-    for (const p of this.pending) n += p.bytes;
     return n;
   }
 
@@ -294,10 +299,10 @@ export class LedgerFiles {
   }
 
   private async writeBatch(): Promise<void> {
-    const batch: typeof this.pending = [];
+    const batch: Pending[] = [];
     let bytes = 0;
     while (this.pending.length > 0) {
-      const next = this.pending[0] as (typeof this.pending)[number];
+      const next = this.pending[0] as Pending;
       if (batch.length > 0 && bytes + next.bytes > this.options.batchBytesMax) break;
       batch.push(next);
       bytes += next.bytes;
@@ -310,8 +315,10 @@ export class LedgerFiles {
       list.push(...p.parts);
       byChunk.set(p.chunk, list);
     }
+    this.writing = batch;
     for (const [index, parts] of byChunk) await this.writeToChunk(index, parts);
-    this.durable = (batch[batch.length - 1] as (typeof batch)[number]).seqno;
+    this.durable = (batch[batch.length - 1] as Pending).seqno;
+    this.writing = [];
   }
 
   private async writeToChunk(index: number, parts: Buffer[]): Promise<void> {
@@ -333,13 +340,15 @@ export class LedgerFiles {
     }
   }
 
-  /** Reads entry `seqno` from disk (or the pending queue). */
+  /** Reads entry `seqno` from disk, or from memory while it is pending or being written. */
   read(seqno: number): Buffer {
     const i = seqno - this.firstSeqno;
     const loc = this.locations.at(i);
     if (loc === undefined) throw new RangeError(`no entry ${seqno} in the ledger`);
-    const pending = this.pending.find((p) => p.seqno === seqno);
-    if (pending) return pending.parts[1] as Buffer;
+    if (seqno > this.durable) {
+      const held = this.pending.find((p) => p.seqno === seqno) ?? this.writing.find((p) => p.seqno === seqno);
+      if (held) return held.parts[1] as Buffer;
+    }
     const chunk = this.chunks[loc.chunk] as Chunk;
     const fd = openSync(chunk.path, "r");
     try {

@@ -168,3 +168,22 @@ test("a failed write fails that flush and every later one (no silent loss, no sp
   await assert.rejects(ledger.flush(), { code: "ENOENT" });
   assert.equal(ledger.files.durableSeqno, 0);
 });
+
+test("entries being written are read from memory, and the byte count is what the files will hold", async () => {
+  const dir = tempDir();
+  const id = await makeIdentity();
+  const { ledger } = Ledger.open(dir, options);
+  const first = appendSignature(ledger, id, 2);
+  const second = appendSignature(ledger, id, 2);
+  const expected = [ledger.files.read(first), ledger.files.read(second)];
+  const before = ledger.files.totalBytes;
+  const flushing = ledger.flush();
+  // The batch has left the pending queue and is not on disk yet: still readable, unchanged.
+  assert.deepEqual([ledger.files.read(first), ledger.files.read(second)], expected);
+  await flushing;
+  assert.deepEqual([ledger.files.read(first), ledger.files.read(second)], expected);
+  const onDisk = chunks(dir).reduce((n, name) => n + statSync(join(dir, name)).size, 0);
+  assert.equal(before, onDisk, "pending entries counted once");
+  assert.equal(ledger.files.totalBytes, onDisk);
+  await ledger.close();
+});
