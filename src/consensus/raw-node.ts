@@ -195,11 +195,21 @@ export class RawNode {
     return ready;
   }
 
-  /** Tells the core the caller has done everything `ready` asked and Storage reflects it. */
-  advance(ready: Ready): void {
+  /**
+   * Tells the core the caller has done everything `ready` asked and Storage reflects it. With
+   * `durable: false` a leader has not waited for step 5 (see `Ready`): its own entries count
+   * towards a commit only from `persisted()`.
+   */
+  advance(ready: Ready, options: { durable: boolean } = { durable: true }): void {
     assert(this.#readyOutstanding, "advance() without a ready()");
     this.#readyOutstanding = false;
     const r = this.#raft;
+    if (!options.durable) {
+      assert(
+        r.role === "leader" && ready.snapshot === null && ready.rollbackTo === null,
+        "only a leader's appends may be made durable after advance()",
+      );
+    }
     const log = r.log;
     const storage = log.storage;
     if (ready.snapshot !== null) {
@@ -215,8 +225,23 @@ export class RawNode {
     assert(storage.lastIndex() === log.lastIndex(), "persisted log matches the core's log after advance");
     const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastCommitted !== undefined) log.emitted = lastCommitted.index;
+    if (!options.durable) return;
     const self = r.role === "leader" ? r.progress.get(r.id) : undefined;
     if (self?.maybeUpdate(storage.lastIndex())) maybeCommit(r);
+  }
+
+  /**
+   * A leader's entries up to `index`, appended while it led in `term`, are durable: from now on
+   * they count towards a commit (after `advance(ready, { durable: false })`). Ignored once this
+   * node no longer leads in `term`: what it appended since is durable before it can vote or lead
+   * again (those Readies change term or vote, and wait for their flush).
+   */
+  persisted(index: number, term: number): void {
+    this.#assertIdle();
+    const r = this.#raft;
+    if (r.role !== "leader" || r.term !== term) return;
+    const self = r.progress.get(r.id);
+    if (self?.maybeUpdate(Math.min(index, r.log.stableLast()))) maybeCommit(r);
   }
 
   basicStatus(): BasicStatus {

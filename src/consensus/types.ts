@@ -125,6 +125,13 @@ export type MessageType = Message["type"];
  *     Rolled-back entries were never committed; the caller discards any state derived from them.
  *  8. Make the new state visible through `Storage`, then call `advance(ready)`.
  *
+ * A leader need not wait for step 5 at all when its Ready has no snapshot and no rollback, changes
+ * neither term nor vote, and its messages are all of the kinds above: it calls
+ * `advance(ready, { durable: false })` without waiting, and `persisted(index, term)` once what it
+ * appended up to `index` is durable. Until then its own entries do not count towards a commit, so
+ * a quorum of followers alone can commit them (Raft thesis §10.2.1), and its loop goes on handling
+ * acknowledgements and proposals while its disk works.
+ *
  * No `tick`, `step` or `propose` may be called between `ready()` and `advance()`; queue inputs that
  * arrive while persisting. `softState` is informational (for routing and for the caller to propose
  * a signature entry at once when it becomes leader).

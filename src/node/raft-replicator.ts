@@ -41,7 +41,9 @@ import { learnLedgerSecret } from "./secrets.ts";
 type Input =
   | { kind: "tick" }
   | { kind: "step"; message: Message }
-  | { kind: "propose"; seqno: number; isSignature: boolean; bytes: Buffer };
+  | { kind: "propose"; seqno: number; isSignature: boolean; bytes: Buffer }
+  /** This leader's appends up to `index` in `term` are durable (a flush it did not wait for). */
+  | { kind: "persisted"; index: number; term: number };
 
 export type RaftReplicatorOptions = {
   storage: LedgerStorage;
@@ -188,10 +190,15 @@ export class RaftReplicator implements Replicator {
       },
       (error: unknown) => {
         this.running = false;
-        this.closed = true;
-        this.o.onFailure(error);
+        this.fail(error);
       },
     );
+  }
+
+  private fail(error: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.o.onFailure(error);
   }
 
   private async loop(): Promise<void> {
@@ -203,8 +210,8 @@ export class RaftReplicator implements Replicator {
         continue;
       }
       const ready = this.raw.ready();
-      await this.handle(ready);
-      this.raw.advance(ready);
+      const durable = await this.handle(ready);
+      this.raw.advance(ready, { durable });
       this.after(ready);
     }
   }
@@ -221,6 +228,8 @@ export class RaftReplicator implements Replicator {
       } else if (input.kind === "step") {
         this.inboxMessages--;
         this.raw.step(input.message);
+      } else if (input.kind === "persisted") {
+        this.raw.persisted(input.index, input.term);
       } else if (discardAfter === null) {
         discardAfter = this.propose(input);
       }
@@ -256,8 +265,11 @@ export class RaftReplicator implements Replicator {
     return this.engine;
   }
 
-  /** Steps 1-7 of the Ready contract. */
-  private async handle(ready: Ready): Promise<void> {
+  /**
+   * Steps 1-8 of the Ready contract. Returns false when a leader did not wait for its flush (its
+   * own entries then count towards a commit from the `persisted` input the flush queues).
+   */
+  private async handle(ready: Ready): Promise<boolean> {
     const engine = this.engineOf();
     const storage = this.o.storage;
     if (ready.softState !== null && ready.softState.role !== "leader") this.primary = false;
@@ -267,10 +279,27 @@ export class RaftReplicator implements Replicator {
       storage.truncate(ready.rollbackTo);
     }
     await this.appendEntries(ready.entries);
-    const early = leaderMessagesBeforeSync(ready, this.raw.basicStatus().role, storage.hardState());
+    const status = this.raw.basicStatus();
+    const early = leaderMessagesBeforeSync(ready, status.role, storage.hardState());
+    const deferred =
+      ready.mustSync &&
+      ready.rollbackTo === null &&
+      early.length === ready.messages.length &&
+      leaderMayDeferSync(ready, status.role, storage.hardState());
     if (ready.hardState !== null) storage.setHardState(ready.hardState);
     for (const message of early) this.send(message);
-    if (ready.mustSync) await engine.ledger.flush();
+    if (deferred) {
+      // The loop goes on (acknowledgements, the next proposals) while the disk works; the core
+      // counts this leader's entries once the flush has returned.
+      const persisted: Input = { kind: "persisted", index: status.lastIndex, term: status.term };
+      engine.ledger.flush().then(
+        () => {
+          this.inputs.push(persisted);
+          this.pump();
+        },
+        (error: unknown) => this.fail(error),
+      );
+    } else if (ready.mustSync) await engine.ledger.flush();
     for (const message of ready.messages) if (!early.includes(message)) this.send(message);
     const last = ready.committedEntries.at(-1);
     if (last !== undefined) {
@@ -278,6 +307,7 @@ export class RaftReplicator implements Replicator {
       this.onCommit(last.index);
     }
     storage.persisted(ready.entries);
+    return !deferred;
   }
 
   private send(message: Message): void {
@@ -379,16 +409,21 @@ export class RaftReplicator implements Replicator {
   }
 }
 
+/** A leader whose Ready changes neither term nor vote: its flush promises nothing to anyone. */
+function leaderMayDeferSync(ready: Ready, role: Role, persisted: HardState): boolean {
+  if (role !== "leader") return false;
+  const hard = ready.hardState;
+  return hard === null || (hard.term === persisted.term && hard.vote === persisted.vote);
+}
+
 /**
  * The messages a leader may send before its own flush (Raft thesis §10.2.1): its AppendEntries,
  * heartbeats and snapshots promise nothing about its disk, and the core counts the leader's own
- * entries towards a commit only from `advance()`, after the flush. Followers' acknowledgements and
- * votes, and anything in a Ready that changes term or vote, still wait for the flush.
+ * entries towards a commit only once its flush has returned. Followers' acknowledgements and votes,
+ * and anything in a Ready that changes term or vote, still wait for the flush.
  */
 function leaderMessagesBeforeSync(ready: Ready, role: Role, persisted: HardState): readonly Message[] {
-  if (role !== "leader" || ready.messages.length === 0) return [];
-  const hard = ready.hardState;
-  if (hard !== null && (hard.term !== persisted.term || hard.vote !== persisted.vote)) return [];
+  if (ready.messages.length === 0 || !leaderMayDeferSync(ready, role, persisted)) return [];
   return ready.messages.filter(
     (m) => m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap",
   );

@@ -204,7 +204,14 @@ export class LedgerStorage implements Storage {
     const now = Date.now();
     if (!sync && now - this.commitWrittenAt < COMMIT_WRITE_MS) return;
     this.commitWrittenAt = now;
-    writePersistedState(this.dir, this.state, sync);
+    // Never a commit beyond what this node's own ledger holds on disk: a leader commits on its
+    // followers' acknowledgements before its own flush returns, and a backup learns a commit with
+    // the entries it is about to flush. A restart must find its commit within its ledger.
+    const commit = Math.min(
+      this.state.commit,
+      Math.max(this.ledger.files.durableSeqno, this.firstIndex() - 1),
+    );
+    writePersistedState(this.dir, { ...this.state, commit }, sync);
   }
 
   /** Step 8: entries up to `entries.at(-1)` are durable in the ledger and now visible to the core. */

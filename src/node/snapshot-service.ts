@@ -156,6 +156,10 @@ export class SnapshotService {
       unlinkSync(pending);
       return null;
     }
+    // Committed means on a quorum, not yet on this primary's own disk (it commits on its
+    // followers' acknowledgements before its own flush returns): a restart must find the
+    // evidence in its ledger before it finds the file committed.
+    await e.ledger.flush();
     const path = join(this.dir, `snapshot_${seqno}_${evidence}.committed`);
     renameSync(pending, path);
     // The rename is durable only once the directory is: without this a power loss could lose a

@@ -24,6 +24,13 @@ export class SimNode {
   appliedConfiguration: readonly NodeId[] = [];
   /** Inputs were fed since the last Ready was processed (lost on a crash). */
   dirty = false;
+  /**
+   * A leader's appended entries whose sync it did not wait for (`deferLeaderSync`): visible in
+   * storage, lost on a crash, reported durable to the core by `completeSync` (or by the next
+   * Ready that does sync).
+   */
+  unsynced: Entry[] = [];
+  unsyncedTerm = 0;
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -41,6 +48,11 @@ export type ClusterOptions = {
   onEvent?: (line: string) => void;
   /** The simulated caller proposes a signature as soon as it becomes leader (what the node does). */
   signOnElection?: boolean;
+  /**
+   * A leader does not wait for its sync when the Ready allows it (what the node does): it calls
+   * `advance(ready, { durable: false })`, and `persisted()` once `completeSync` runs.
+   */
+  deferLeaderSync?: boolean;
 };
 
 const encoder = new TextEncoder();
@@ -107,6 +119,14 @@ export class Cluster {
     const node = this.nodes.get(id)!;
     node.raw = null;
     node.dirty = false;
+    // What was never synced is lost, and the persisted commit never points past the disk's log
+    // (the node writes it clamped to its durable seqno).
+    const first = node.unsynced[0];
+    if (first !== undefined) node.storage.truncateAfter(first.index - 1);
+    node.unsynced = [];
+    const hard = node.storage.hardState();
+    const durable = Math.max(node.storage.lastIndex(), node.storage.firstIndex() - 1);
+    if (hard.commit > durable) node.storage.setHardState({ ...hard, commit: durable });
     this.options.onEvent?.(`crash ${id}`);
   }
 
@@ -179,6 +199,30 @@ export class Cluster {
     return node.raw.transferLeadership(to);
   }
 
+  /** A leader's deferred sync returns: its entries are durable and count towards a commit. */
+  completeSync(id: NodeId): void {
+    const node = this.nodes.get(id)!;
+    const last = node.unsynced.at(-1);
+    if (node.raw === null || last === undefined) return;
+    this.#synced(node);
+    node.raw.persisted(last.index, node.unsyncedTerm);
+    node.dirty = true;
+  }
+
+  hasUnsynced(id: NodeId): boolean {
+    return this.alive(id) && (this.nodes.get(id)?.unsynced.length ?? 0) > 0;
+  }
+
+  #synced(node: SimNode): void {
+    this.checker.onPersist(node.id, node.unsynced, (i) => node.storage.term(i));
+    node.unsynced = [];
+  }
+
+  /** The last index on the node's disk (not counting a leader's unsynced entries). */
+  #durableLast(node: SimNode): number {
+    return node.storage.lastIndex() - node.unsynced.length;
+  }
+
   /** A unique payload, so that equal entries are equal only when they are the same proposal. */
   payload(tag: string): Uint8Array {
     return encoder.encode(`${tag}#${++this.#proposalCounter}`);
@@ -214,19 +258,41 @@ export class Cluster {
     if (rd.rollbackTo !== null) {
       this.options.onEvent?.(`${node.id} rolls back to ${rd.rollbackTo}`);
       storage.truncateAfter(rd.rollbackTo);
+      const rollbackTo = rd.rollbackTo;
+      node.unsynced = node.unsynced.filter((e) => e.index <= rollbackTo);
     }
+    const status = raw.basicStatus();
+    const before = storage.hardState();
+    // The node's rule (raft-replicator.ts): a leader whose Ready changes neither term nor vote and
+    // sends only what may precede its sync does not wait for that sync.
+    const deferred =
+      this.options.deferLeaderSync === true &&
+      status.role === "leader" &&
+      rd.entries.length > 0 &&
+      rd.snapshot === null &&
+      rd.rollbackTo === null &&
+      (rd.hardState === null || (rd.hardState.term === before.term && rd.hardState.vote === before.vote)) &&
+      rd.messages.every((m) => m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap");
     storage.append(rd.entries);
-    this.checker.onPersist(node.id, rd.entries, (i) => storage.term(i));
+    if (deferred) {
+      node.unsynced.push(...rd.entries);
+      node.unsyncedTerm = status.term;
+    } else {
+      // A sync makes everything written so far durable, earlier deferred entries included.
+      if (node.unsynced.length > 0) this.#synced(node);
+      this.checker.onPersist(node.id, rd.entries, (i) => storage.term(i));
+    }
     if (rd.hardState !== null) {
       storage.setHardState(rd.hardState);
-      this.checker.onPersistedCommit(node.id, rd.hardState.commit);
+      const durable = Math.max(this.#durableLast(node), storage.firstIndex() - 1);
+      this.checker.onPersistedCommit(node.id, Math.min(rd.hardState.commit, durable));
     }
     for (const m of rd.messages) {
       this.options.onSend?.(describeMessage(m));
       this.enqueue(m, this.delayTicks());
     }
     this.#apply(node, rd.committedEntries);
-    raw.advance(rd);
+    raw.advance(rd, { durable: !deferred });
     if (rd.softState !== null) {
       const { role, leader } = rd.softState;
       this.options.onEvent?.(
@@ -260,7 +326,8 @@ export class Cluster {
   compact(id: NodeId): boolean {
     const node = this.nodes.get(id)!;
     const index = node.applied.length;
-    if (node.raw === null || index <= node.storage.firstIndex() - 1 || index > node.storage.lastIndex())
+    // Never past the disk's log: the node flushes its ledger before a snapshot counts as committed.
+    if (node.raw === null || index <= node.storage.firstIndex() - 1 || index > this.#durableLast(node))
       return false;
     // Snapshots are taken at commit points only (a signature), like the node's snapshot schedule.
     if (node.applied[index - 1]!.split("/")[1] !== "signature") return false;

@@ -78,7 +78,17 @@ const healProbability = 0.005;
 export function runSeed(options: RunOptions): RunResult {
   const random = seededRandom(options.seed);
   const profile = pickProfile(random);
-  options.verbose?.(`seed ${options.seed} profile ${JSON.stringify(profile)}`);
+  // Drawn from a stream of their own, so that a seed without deferred syncs runs as it always did.
+  const syncRandom = seededRandom(options.seed ^ 0xd15c);
+  const syncs = {
+    deferLeaderSync: syncRandom() < 0.5,
+    completeProbability: 0.02 + syncRandom() * 0.4,
+    // A leader crashing before its sync returns loses entries it may have counted on.
+    crashUnsyncedProbability: syncRandom() * 0.01,
+  };
+  options.verbose?.(
+    `seed ${options.seed} profile ${JSON.stringify(profile)} deferLeaderSync ${syncs.deferLeaderSync}`,
+  );
   const cluster = new Cluster({
     ids: idPool.slice(0, profile.nodeCount),
     seed: options.seed ^ 0x5eed,
@@ -90,12 +100,20 @@ export function runSeed(options: RunOptions): RunResult {
       ...(options.canary ? { canary: options.canary } : {}),
     },
     signOnElection: profile.signOnElection,
+    deferLeaderSync: syncs.deferLeaderSync,
     ...(options.verbose ? { onEvent: options.verbose } : {}),
   });
   cluster.delayTicks = () => Math.floor(random() * (profile.delayTicksMax + 1));
   let steps = 0;
   try {
-    for (; steps < profile.safetyStepsMax; steps++) safetyStep(cluster, profile, random);
+    for (; steps < profile.safetyStepsMax; steps++) {
+      safetyStep(cluster, profile, random);
+      if (!syncs.deferLeaderSync) continue;
+      for (const id of cluster.nodes.keys()) {
+        if (syncRandom() < syncs.completeProbability) cluster.completeSync(id);
+        else if (cluster.hasUnsynced(id) && syncRandom() < syncs.crashUnsyncedProbability) cluster.crash(id);
+      }
+    }
     liveness(cluster, Math.floor(random() * 3));
     return { seed: options.seed, outcome: "ok", message: "", steps, ...activity(cluster) };
   } catch (error) {
@@ -235,7 +253,10 @@ export function liveness(cluster: Cluster, downMax = 0): void {
   let targetTerm: string | null = null;
   for (let tick = 0; tick < livenessTicksMax; tick++) {
     cluster.now++;
-    for (const id of cluster.nodes.keys()) cluster.tick(id);
+    for (const id of cluster.nodes.keys()) {
+      cluster.completeSync(id);
+      cluster.tick(id);
+    }
     cluster.deliverAllNow(20);
     const leader = cluster.leader();
     if (leader === null) continue;

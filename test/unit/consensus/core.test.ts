@@ -95,6 +95,62 @@ test("Ready contract: no input between ready() and advance()", () => {
   assert.throws(() => leader.raw.advance(rd), /advance\(\) without a ready\(\)/);
 });
 
+test("a leader's entries advanced without a sync count towards a commit only once persisted()", () => {
+  const ack = (from: string, index: number, term = 1) => ({
+    type: "MsgAppResp" as const,
+    from,
+    to: "1",
+    term,
+    index,
+    reject: false,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+  const leader = makeLeader();
+  const { index } = leader.raw.propose({ kind: "signature", payload: bytes("sig") }) as { index: number };
+  const rd = leader.raw.ready();
+  leader.storage.append(rd.entries);
+  leader.raw.advance(rd, { durable: false });
+  // One follower: with the leader not counted, 1 of 3 is no quorum.
+  leader.raw.step(ack("2", index));
+  drain(leader);
+  assert.equal(leader.raw.basicStatus().commit, 0, "the leader's own copy does not count yet");
+  // A stale notification (another term) is ignored; the right one commits with follower 2.
+  leader.raw.persisted(index, 0);
+  drain(leader);
+  assert.equal(leader.raw.basicStatus().commit, 0);
+  leader.raw.persisted(index, 1);
+  drain(leader);
+  assert.equal(leader.raw.basicStatus().commit, index);
+  assert.equal(leader.committed.at(-1)?.index, index, "handed over as committed");
+
+  // Two followers are a quorum without the leader's disk.
+  const next = leader.raw.propose({ kind: "signature", payload: bytes("sig2") }) as { index: number };
+  const rd2 = leader.raw.ready();
+  leader.storage.append(rd2.entries);
+  leader.raw.advance(rd2, { durable: false });
+  leader.raw.step(ack("2", next.index));
+  leader.raw.step(ack("3", next.index));
+  drain(leader);
+  assert.equal(leader.raw.basicStatus().commit, next.index);
+
+  // Only a leader's appends may skip the sync.
+  const follower = makeNode("2", ["1", "2", "3"]);
+  follower.raw.step({
+    type: "MsgApp",
+    from: "1",
+    to: "2",
+    term: 1,
+    prevIndex: 0,
+    prevTerm: 0,
+    entries: [entry(1, 1, "signature")],
+    commit: 0,
+  });
+  const frd = follower.raw.ready();
+  follower.storage.append(frd.entries);
+  assert.throws(() => follower.raw.advance(frd, { durable: false }), /only a leader/);
+});
+
 test("flow control: MsgApps are cut at appendBytesMax and at most inflightMessagesMax are in flight", () => {
   const leader = makeLeader({ appendBytesMax: 100, inflightMessagesMax: 2, inflightBytesMax: 1000 });
   for (let k = 0; k < 20; k++) leader.raw.propose({ kind: "data", payload: new Uint8Array(40) });

@@ -97,27 +97,56 @@ test("holdBytesMax: proposals are released once that many bytes wait", async () 
 // The write and its signature travel in one round (held), so one gated flush covers both.
 const oneRound = { ...slow, holdBytesMax: 1 << 20 };
 
-test("a leader sends AppendEntries before its own flush, and commits only after it", async () => {
+test("a leader sends AppendEntries before its own flush, and counts itself only once the flush returns", async () => {
   cluster = await Cluster.create(3, oneRound);
   const leader = await leaderOf(cluster);
-  const followers = cluster.nodes.filter((n) => n !== leader);
-  const open = gateFlushes(leader);
+  const [slowFollower, follower] = cluster.nodes.filter((n) => n !== leader) as [Node, Node];
+  const openLeader = gateFlushes(leader);
+  const openFollower = gateFlushes(slowFollower);
   try {
     const { txId } = await write(leader, "early");
     leader.engine.appendSignature();
     const last = leader.ledger.lastSeqno;
     await until(
-      () => followers.every((f) => f.ledger.lastSeqno === last),
+      () => [slowFollower, follower].every((f) => f.ledger.lastSeqno === last),
       "followers get entries first",
       10_000,
     );
     await pause(50);
-    assert.ok(leader.engine.committedSeqno < last, "nothing commits while the leader's flush is pending");
-    open();
+    assert.ok(
+      leader.engine.committedSeqno < last,
+      "one durable copy of three: nothing commits while the leader's flush is pending",
+    );
+    openLeader();
+    assert.equal(await leader.engine.waitForCommit(txId!, 5000), "Committed", "the leader and one follower");
+    assert.ok(slowFollower.ledger.files.durableSeqno < last, "without the gated follower");
+  } finally {
+    openLeader();
+    openFollower();
+  }
+  assert.deepEqual(cluster.failures, []);
+});
+
+test("a quorum of followers commits while the leader's own flush is still pending", async () => {
+  cluster = await Cluster.create(3, oneRound);
+  const leader = await leaderOf(cluster);
+  const open = gateFlushes(leader);
+  try {
+    const { txId } = await write(leader, "quorum");
+    leader.engine.appendSignature();
+    const last = leader.ledger.lastSeqno;
+    // The leader's consensus loop does not wait for its disk: it takes both acknowledgements.
     assert.equal(await leader.engine.waitForCommit(txId!, 5000), "Committed");
+    assert.ok(leader.ledger.files.durableSeqno < last, "committed before the leader's own flush returned");
+    // What it reads back meanwhile comes from memory.
+    assert.ok(leader.engine.receipt(txId!) !== null);
   } finally {
     open();
   }
+  await until(
+    () => leader.ledger.files.durableSeqno >= leader.ledger.lastSeqno,
+    "the leader's flush completes",
+  );
   assert.deepEqual(cluster.failures, []);
 });
 

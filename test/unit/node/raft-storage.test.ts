@@ -99,15 +99,23 @@ test("LedgerStorage shows only persisted entries, with terms from the views, and
   assert.throws(() => storage.persisted([entryOfLedgerBytes(5, 2, made[4]!.bytes)]), /persisted 5 after 3/);
 });
 
-test("the state file is replaced atomically and read back; commit-only changes are throttled", () => {
+/** A ledger holding seqnos 1..`durable` on disk, then `pending` more not flushed yet. */
+async function ledgerWith(dir: string, durable: number, pending: number): Promise<Ledger> {
+  const { ledger } = Ledger.open(dir, { chunkBytesMax: 1 << 20, batchBytesMax: 1 << 20 });
+  for (let seqno = 1; seqno <= durable + pending; seqno++) {
+    if (seqno === durable + 1) await ledger.flush();
+    ledger.append(seqno % 3 === 0 ? signature(1, seqno) : data(1, seqno), seqno, seqno % 3 === 0);
+  }
+  if (pending === 0) await ledger.flush();
+  return ledger;
+}
+
+test("the state file is replaced atomically and read back; commit-only changes are throttled", async () => {
   const dir = join(mkdtempSync(join(tmpdir(), "coterie-raft-state-")), "raft");
   assert.equal(readPersistedState(dir), null);
   writePersistedState(dir, { term: 3, vote: "b", commit: 7, initialConfiguration: ["a"] }, true);
   assert.deepEqual(readPersistedState(dir), { term: 3, vote: "b", commit: 7, initialConfiguration: ["a"] });
-  const { ledger } = Ledger.open(join(dir, "..", "ledger"), {
-    chunkBytesMax: 1 << 20,
-    batchBytesMax: 1 << 20,
-  });
+  const ledger = await ledgerWith(join(dir, "..", "ledger"), 12, 0);
   const storage = new LedgerStorage({
     ledger,
     views: new ViewHistory(1),
@@ -118,11 +126,26 @@ test("the state file is replaced atomically and read back; commit-only changes a
   storage.setHardState({ term: 4, vote: "a", commit: 7 });
   assert.equal(readPersistedState(dir)?.term, 4, "a new term is written at once");
   storage.setHardState({ term: 4, vote: "a", commit: 9 });
-  // Only meaningful if the machine did not stall past the 200 ms throttle between the two calls.
+  // Only meaningful if the machine did not stall past the throttle (COMMIT_WRITE_MS) between the two calls.
   if (Date.now() - t0 < 150) {
     assert.equal(readPersistedState(dir)?.commit, 7, "a commit change alone waits for the next write");
   }
   storage.setHardState({ term: 5, vote: null, commit: 9 });
   assert.deepEqual(readPersistedState(dir), { term: 5, vote: null, commit: 9, initialConfiguration: ["a"] });
   assert.deepEqual(storage.hardState(), { term: 5, vote: null, commit: 9 });
+});
+
+test("the state file never records a commit beyond what the node's own ledger holds on disk", async () => {
+  // A leader commits on its followers' acknowledgements before its own flush returns, and a backup
+  // learns a commit with entries it has not flushed yet: a restart must find its commit in its ledger.
+  const dir = join(mkdtempSync(join(tmpdir(), "coterie-raft-state-")), "raft");
+  const ledger = await ledgerWith(join(dir, "..", "ledger"), 6, 6);
+  const state = { term: 1, vote: "a", commit: 0, initialConfiguration: ["a"] };
+  const storage = new LedgerStorage({ ledger, views: new ViewHistory(1), dir, state });
+  storage.setHardState({ term: 2, vote: "a", commit: 12 });
+  assert.equal(readPersistedState(dir)?.commit, 6, "written: the durable seqno");
+  assert.deepEqual(storage.hardState(), { term: 2, vote: "a", commit: 12 }, "known: the commit itself");
+  await ledger.flush();
+  storage.setHardState({ term: 3, vote: "a", commit: 12 });
+  assert.equal(readPersistedState(dir)?.commit, 12);
 });
