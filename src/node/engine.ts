@@ -90,7 +90,7 @@ export class Engine {
   private lastSignatureSeqno = 0;
   /** When (performance.now()) the last signature was started. */
   private lastSignatureStartedAt = Number.NEGATIVE_INFINITY;
-  /** An adaptive signature scheduled for the end of this turn or for when the floor allows. */
+  /** An adaptive signature scheduled for just after this turn or for when the floor allows. */
   private prompt: NodeJS.Immediate | NodeJS.Timeout | null = null;
   /**
    * A P-256 node key signs in place: ~0.08 ms, less than the thread pool's round trip (a job, a
@@ -266,11 +266,16 @@ export class Engine {
 
   /**
    * Adaptive signing: a round is free (no signature being made, the last one committed), so the
-   * transactions waiting are signed at the end of this turn, which gathers every write that arrived
+   * transactions waiting are signed just after this turn, which gathers every write that arrived
    * with it; or, if the last signature started less than `signatureMinIntervalMs` ago, once that
    * floor is reached. Under load a signature is in flight most of the time, and the transactions
    * behind it gather for the next one: batches grow with the round time, and a lone write waits for
    * one round instead of half an interval. The interval timer still signs whatever waits longer.
+   *
+   * "Just after" is the second `setImmediate`, in the next loop iteration: the first one would run
+   * before what this turn queued for its end, such as the write of the responses a commit just
+   * completed (write-batch.ts), and a signature made in place holds them back for its whole length
+   * (0.5 ms median for P-256 on a loaded primary, docs/performance.md).
    */
   private signSoon(): void {
     const floor = this.options.signatureMinIntervalMs;
@@ -290,7 +295,13 @@ export class Engine {
       if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.startSignature();
     };
     const wait = this.lastSignatureStartedAt + floor - performance.now();
-    this.prompt = wait <= 0 ? setImmediate(fire) : setTimeout(fire, Math.ceil(wait));
+    if (wait > 0) this.prompt = setTimeout(fire, Math.ceil(wait));
+    else {
+      this.prompt = setImmediate(() => {
+        this.prompt = setImmediate(fire);
+        this.prompt.unref();
+      });
+    }
     this.prompt.unref();
   }
 

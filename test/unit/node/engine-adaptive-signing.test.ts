@@ -59,10 +59,15 @@ async function makeEngine(options: Partial<EngineOptions>, curve: Curve = "P-256
 const write = (engine: Engine, key: string) =>
   engine.execute((tx) => tx.typed("public:t", utf8, utf8).put(key, "v"), { reservedWrites: false });
 
-const turn = () => new Promise((resolve) => setImmediate(resolve));
+const immediate = () => new Promise((resolve) => setImmediate(resolve));
+/** Until after the iteration following this turn: when an adaptive signature is made. */
+const turn = async () => {
+  await immediate();
+  await immediate();
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test("adaptive signing: writes of one turn are signed together at the end of it", async () => {
+test("adaptive signing: writes of one turn are signed together just after it", async () => {
   const { engine, replicator, ledger } = await makeEngine({ signatureMinIntervalMs: 0 });
   await Promise.all([write(engine, "a"), write(engine, "b"), write(engine, "c")]);
   assert.deepEqual(replicator.signatures, [], "not signed within the turn that wrote");
@@ -71,6 +76,21 @@ test("adaptive signing: writes of one turn are signed together at the end of it"
   assert.equal(ledger.lastSeqno, 4);
   replicator.commit(4);
   assert.equal(engine.status({ view: 1, seqno: 2 }), "Committed");
+  await engine.close();
+});
+
+test("adaptive signing: what the committing turn queued for its end (the responses' write) runs before the next signature", async () => {
+  const { engine, replicator } = await makeEngine({ signatureMinIntervalMs: 0 });
+  await write(engine, "a"); // 1
+  await turn(); // signature 2
+  await write(engine, "b"); // 3, behind signature 2
+  const seen: number[][] = [];
+  replicator.commit(2); // frees the round: 3 is to be signed
+  // What write-batch.ts does with the responses this commit completed.
+  setImmediate(() => seen.push([...replicator.signatures]));
+  await turn();
+  assert.deepEqual(seen, [[2]], "the turn's own end ran before the signature was made");
+  assert.deepEqual(replicator.signatures, [2, 4]);
   await engine.close();
 });
 
