@@ -280,12 +280,10 @@ export class RaftReplicator implements Replicator {
     }
     await this.appendEntries(ready.entries);
     const status = this.raw.basicStatus();
-    const early = leaderMessagesBeforeSync(ready, status.role, storage.hardState());
+    const leaderUnbound = leaderPromisesNothing(ready, status.role, storage.hardState());
+    const early = leaderUnbound ? ready.messages.filter(mayPrecedeSync) : [];
     const deferred =
-      ready.mustSync &&
-      ready.rollbackTo === null &&
-      early.length === ready.messages.length &&
-      leaderMayDeferSync(ready, status.role, storage.hardState());
+      leaderUnbound && ready.mustSync && ready.rollbackTo === null && early.length === ready.messages.length;
     if (ready.hardState !== null) storage.setHardState(ready.hardState);
     for (const message of early) this.send(message);
     if (deferred) {
@@ -409,22 +407,20 @@ export class RaftReplicator implements Replicator {
   }
 }
 
-/** A leader whose Ready changes neither term nor vote: its flush promises nothing to anyone. */
-function leaderMayDeferSync(ready: Ready, role: Role, persisted: HardState): boolean {
+/**
+ * A leader whose Ready changes neither term nor vote: its flush promises nothing to anyone, so
+ * the messages that may precede it go first (Raft thesis §10.2.1), and it need not wait for it
+ * at all when nothing else is in the Ready (the core counts its own entries towards a commit
+ * only once the flush has returned). Followers' acknowledgements and votes, and anything in a
+ * Ready that changes term or vote, still wait for the flush.
+ */
+function leaderPromisesNothing(ready: Ready, role: Role, persisted: HardState): boolean {
   if (role !== "leader") return false;
   const hard = ready.hardState;
   return hard === null || (hard.term === persisted.term && hard.vote === persisted.vote);
 }
 
-/**
- * The messages a leader may send before its own flush (Raft thesis §10.2.1): its AppendEntries,
- * heartbeats and snapshots promise nothing about its disk, and the core counts the leader's own
- * entries towards a commit only once its flush has returned. Followers' acknowledgements and votes,
- * and anything in a Ready that changes term or vote, still wait for the flush.
- */
-function leaderMessagesBeforeSync(ready: Ready, role: Role, persisted: HardState): readonly Message[] {
-  if (ready.messages.length === 0 || !leaderMayDeferSync(ready, role, persisted)) return [];
-  return ready.messages.filter(
-    (m) => m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap",
-  );
+/** AppendEntries, heartbeats and snapshots promise nothing about the sender's disk. */
+function mayPrecedeSync(m: Message): boolean {
+  return m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap";
 }
