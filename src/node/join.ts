@@ -11,6 +11,7 @@ import { type Platform, reportDataForPublicKey } from "../attestation/index.ts";
 import { generateKeyPair, privateKeyFromPem, publicKeyDer, publicKeyToPem } from "../crypto/keys.ts";
 import { certificateId, isEndorsedBy } from "../crypto/x509.ts";
 import { assert } from "../util/assert.ts";
+import { CoterieError } from "../util/errors.ts";
 import type { NodeConfig } from "./config.ts";
 import type { Identity } from "./identity.ts";
 import { JOIN_SECRETS_LABEL, type JoinRequest, type JoinResponse, type JoinSecrets } from "./join-wire.ts";
@@ -53,6 +54,45 @@ function post(url: string, body: string, ca: string | null): Promise<Reply> {
   });
 }
 
+/**
+ * Refusals the members can lift by a vote while the joiner waits: the attestation policy's
+ * allow-lists, its accepted platforms and its minimum TCB. The joiner asks again after these.
+ */
+const REFUSALS_GOVERNANCE_CAN_LIFT: ReadonlySet<string> = new Set([
+  "COTERIE_ERR_ATTESTATION_PLATFORM_NOT_ALLOWED",
+  "COTERIE_ERR_ATTESTATION_MEASUREMENT_NOT_ALLOWED",
+  "COTERIE_ERR_ATTESTATION_HOST_DATA_NOT_ALLOWED",
+  "COTERIE_ERR_ATTESTATION_TCB_TOO_OLD",
+]);
+
+/** A refusal to wait out (the members may lift it); its code and message are logged. */
+class JoinHeldBack extends Error {
+  readonly remoteCode: string;
+  constructor(remoteCode: string, message: string) {
+    super(message);
+    this.remoteCode = remoteCode;
+  }
+}
+
+function errorOf(body: string): { code: string; message: string } | null {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    const { code, message } = parsed.error ?? {};
+    return typeof code === "string" ? { code, message: typeof message === "string" ? message : "" } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One join request, following redirects. Returns the answer; throws a `CoterieError`
+ * (COTERIE_ERR_CONSENSUS_JOIN_REFUSED) for a refusal no later request can change: the request was
+ * read and refused (a 4xx other than 408 and 429) for a reason the members cannot lift, such as a
+ * retired node, a service without node-to-node channels, a key on a curve the service does not
+ * take, or evidence that does not verify (it is made once, so asking again sends the same).
+ * Anything else throws an error to retry after: 5xx (an election in progress, a full queue), 408,
+ * 429, network failures, and refusals the members can lift (`JoinHeldBack`).
+ */
 async function askOnce(target: string, body: string, ca: string | null): Promise<JoinResponse | null> {
   let url = `${target}/node/join`;
   for (let i = 0; i <= REDIRECTS_MAX; i++) {
@@ -62,10 +102,22 @@ async function askOnce(target: string, body: string, ca: string | null): Promise
       continue;
     }
     if (reply.status === 200) return JSON.parse(reply.body) as JoinResponse;
-    if (reply.status === 403 || reply.status === 400)
-      throw new Error(`join refused (${reply.status}): ${reply.body}`);
-    // 503 (election in progress) and the like: ask again
-    throw new Error(`join request answered ${reply.status}: ${reply.body.slice(0, 300)}`);
+    const error = errorOf(reply.body);
+    const why = error === null ? reply.body.slice(0, 300) : `${error.code}: ${error.message}`;
+    if (error !== null && REFUSALS_GOVERNANCE_CAN_LIFT.has(error.code)) {
+      throw new JoinHeldBack(error.code, `join refused until the members allow it (${why})`);
+    }
+    const transient = reply.status >= 500 || reply.status === 408 || reply.status === 429;
+    if (reply.status >= 400 && !transient) {
+      throw new CoterieError(
+        "COTERIE_ERR_CONSENSUS_JOIN_REFUSED",
+        `${url} refused the join (${reply.status}): ${why}`,
+        {
+          details: { status: reply.status, code: error?.code ?? null },
+        },
+      );
+    }
+    throw new Error(`join request answered ${reply.status}: ${why}`);
   }
   return null;
 }
@@ -85,9 +137,17 @@ export async function joinService(config: NodeConfig, platform: Platform, log: L
     node_to_node_address: `${config.nodeToNode.host}:${config.nodeToNode.port}`,
   };
   const body = JSON.stringify(request);
+  let heldBack = 0;
   for (let attempt = 1; ; attempt++) {
     const answer = await askOnce(join.target, body, ca).catch((error: unknown) => {
-      log.warn("join request failed; retrying", { error: String(error) });
+      if (error instanceof CoterieError) throw error;
+      // A refusal the members may lift repeats every poll: logged on the first and every 20th.
+      if (error instanceof JoinHeldBack) {
+        if (heldBack++ % 20 === 0)
+          log.warn("join refused; waiting for the members", { code: error.remoteCode, error: error.message });
+      } else {
+        log.warn("join request failed; retrying", { error: String(error) });
+      }
       return null;
     });
     if (answer?.status === "Trusted") return accept(answer, node, ca);

@@ -139,7 +139,7 @@ export const errorCodes = {
   COTERIE_ERR_CONSENSUS_JOIN_REFUSED: {
     status: 403,
     summary:
-      "A join request was refused: the node is retired, or the service runs as a single node without node-to-node channels.",
+      "A join request was refused: the node is retired, or the service runs as a single node without node-to-node channels. A joining node also ends with this code when its target refuses it for good (the target's status and code in the details).",
   },
   COTERIE_ERR_CONSENSUS_NO_PRIMARY: {
     status: 503,

@@ -147,8 +147,14 @@ export function client(node: NodeProcess, identity: IdentityFiles | null): Clien
   };
 }
 
-/** Runs the CLI to completion (for offline subcommands). */
-export function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--no-node-snapshot", cli, ...args], { encoding: "utf8" });
+/** Runs the CLI to completion (for offline subcommands); after `timeoutMs` it is killed (status null). */
+export function runCli(
+  args: string[],
+  timeoutMs?: number,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--no-node-snapshot", cli, ...args], {
+    encoding: "utf8",
+    ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

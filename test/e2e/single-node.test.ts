@@ -2,6 +2,7 @@
 // commit with a receipt that verifies offline, every kind of bad input refused with its code and
 // nothing written, and a SIGKILL in the middle of a write load that loses nothing reported committed.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
@@ -25,6 +26,25 @@ describe("single node", () => {
   });
   after(async () => {
     await killNode(node, "SIGTERM");
+  });
+
+  test("a node asked to join this single-node service is refused and exits, naming why", () => {
+    const config = join(ws.dir, "joiner.config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: join(ws.dir, "joiner"),
+        rpc: { host: "127.0.0.1", port: 0 },
+        nodeToNode: { host: "127.0.0.1", port: 0 },
+        join: { target: node.url, serviceCertificate: join(ws.dir, "node0", "service_cert.pem"), pollMs: 50 },
+      }),
+    );
+    const run = runCli(["start", "--config", config], 20_000);
+    assert.equal(run.status, 1, `exit status (null: still polling after 20 s); stderr: ${run.stderr}`);
+    assert.match(
+      run.stderr,
+      /coterie: COTERIE_ERR_CONSENSUS_JOIN_REFUSED: .*\(403\): COTERIE_ERR_CONSENSUS_JOIN_REFUSED: this service runs as a single node/,
+    );
   });
 
   test("write, read, status, respond-on-commit with a receipt that verifies offline", async () => {
