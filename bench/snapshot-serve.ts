@@ -186,6 +186,7 @@ const frontend = new Frontend({
   log: createLogger("warn"),
   metrics: new Metrics(),
   serviceOpen: () => true,
+  selfRetired: () => false,
   tls: { key: privateKeyToPem(s.node.privateKey), cert: s.nodeCert },
 });
 const { port } = await frontend.listen("127.0.0.1", 0);

@@ -47,8 +47,10 @@ export const builtinRoutes: BuiltinRoute[] = [
     path: "/node/ready",
     handle: ({ res, deps }) => {
       const open = deps.serviceOpen();
-      sendJson(res, open ? 200 : 503, { ready: open, service_open: open });
-      return open ? 200 : 503;
+      const retired = deps.selfRetired();
+      const ready = open && !retired;
+      sendJson(res, ready ? 200 : 503, { ready, service_open: open, retired });
+      return ready ? 200 : 503;
     },
   },
   {

@@ -27,6 +27,8 @@ export type FrontendDeps = {
   log: Logger;
   metrics: Metrics;
   serviceOpen: () => boolean;
+  /** True once this node's own retirement (`remove_node`) is committed in its store. */
+  selfRetired: () => boolean;
   tls: { key: string; cert: string };
 };
 
@@ -102,6 +104,14 @@ export class Frontend {
     const run = async (): Promise<number> => {
       if (this.inFlight > this.deps.config.http.requestsInFlightMax) {
         throw new CoterieError("COTERIE_ERR_TOO_MANY_REQUESTS", "too many requests in flight; retry later");
+      }
+      // A retired node's state stopped when it left: only its own routes (/node/...) still answer.
+      if (!url.pathname.startsWith("/node/") && this.deps.selfRetired()) {
+        throw new CoterieError(
+          "COTERIE_ERR_NODE_RETIRED",
+          "this node was retired from the service; send requests to another node",
+          { details: { node_id: this.deps.engine.identity.nodeId } },
+        );
       }
       const builtin =
         this.builtins.get(`${req.method} ${url.pathname}`) ?? this.namedBuiltin(req, url.pathname);

@@ -282,6 +282,20 @@ async function serve(
     }
     return openCache.open;
   };
+  // Asked on every request: this node's record is decoded only when the node table changes. Its
+  // retirement counts once committed here (a retired node's commit index stops just past it).
+  let retiredCache: { token: object | null; retiredAt: number | null } = { token: null, retiredAt: null };
+  const selfRetired = () => {
+    const tx = engine.store.beginTx();
+    const token = tx.contentToken(nodeInfo.name);
+    if (token !== retiredCache.token) {
+      const nodes = nodeInfo.in(tx);
+      const self = identity.nodeId;
+      const retired = nodes.get(self)?.status === "Retired";
+      retiredCache = { token, retiredAt: retired ? (nodes.versionOf(self) ?? null) : null };
+    }
+    return retiredCache.retiredAt !== null && retiredCache.retiredAt <= engine.committedSeqno;
+  };
   // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
   const appMount = new AppMount(engine, app, log);
   appMount.start();
@@ -317,6 +331,7 @@ async function serve(
     log,
     metrics,
     serviceOpen,
+    selfRetired,
     tls: { key: privateKeyToPem(identity.node.privateKey), cert: identity.nodeCert },
   });
   const address = await frontend.listen(config.rpc.host, config.rpc.port);

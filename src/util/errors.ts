@@ -145,6 +145,11 @@ export const errorCodes = {
     status: 503,
     summary: "This node knows no primary right now (an election is in progress); retry shortly.",
   },
+  COTERIE_ERR_NODE_RETIRED: {
+    status: 410,
+    summary:
+      "This node was retired from the service (remove_node) and its state no longer follows the service's; send requests to another node.",
+  },
   // -- governance
   COTERIE_ERR_GOV_REQUEST_MALFORMED: {
     status: 400,

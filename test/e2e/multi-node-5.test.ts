@@ -1,7 +1,8 @@
 // Five node processes under a write load: SIGKILL the primary (new primary within two election
 // timeouts, nothing committed lost); a backup killed and restarted catches up; a node joins while
 // the service is open (Pending until governance trusts it), the primary and then a backup retire,
-// both under load, and commit never stops for longer than an election. Ledgers verify and agree.
+// both under load, and commit never stops for longer than an election; each retired node then
+// refuses reads (410) instead of serving its frozen state. Ledgers verify and agree.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { killNode, runCli } from "./harness.ts";
@@ -17,6 +18,7 @@ import {
   spawnNode,
   startNetwork,
   stateOf,
+  userClient,
   waitFor,
 } from "./multi-node-harness.ts";
 import { longestCommitGap, startLoad } from "./multi-node-load.ts";
@@ -146,6 +148,7 @@ describe("five nodes", () => {
     events.push(["new-primary", Date.now()]);
     const count = load.committed.size;
     await waitFor(() => load.committed.size >= count + 30, 15_000, "writes continue after the retirement");
+    await refusesAsRetired(retiringNode);
     retired.push({
       index: net.nodes.indexOf(retiringNode),
       committed: Number((await stateOf(retiringNode)).committed_transaction_id.split(".")[1]),
@@ -174,6 +177,7 @@ describe("five nodes", () => {
       15_000,
       "writes continue after retiring a backup",
     );
+    await refusesAsRetired(backup);
     retired.push({
       index: net.nodes.indexOf(backup),
       committed: Number((await stateOf(backup)).committed_transaction_id.split(".")[1]),
@@ -185,6 +189,31 @@ describe("five nodes", () => {
       gap.gapMs <= electionMs,
       `commit stopped for ${gap.gapMs} ms from +${gap.atMs} ms (limit: one election, ${electionMs} ms); ${timeline}`,
     );
+  }
+
+  /**
+   * A retired node's state stopped when it left: it answers reads (and every other request outside
+   * /node/) with 410 COTERIE_ERR_NODE_RETIRED, and /node/ready with 503, rather than stale data.
+   */
+  async function refusesAsRetired(node: (typeof net.nodes)[number]): Promise<void> {
+    const c = userClient(node, net.ws);
+    let last = "";
+    await waitFor(
+      async () => {
+        const r = await c.get("/app/log/private?id=1");
+        last = `${r.status} ${r.body}`;
+        return r.status === 410;
+      },
+      5_000,
+      "the retired node refuses reads",
+    ).catch((error: Error) => assert.fail(`${error.message}; last answer: ${last}`));
+    const read = await c.get("/app/log/private?id=1");
+    assert.equal(read.json().error.code, "COTERIE_ERR_NODE_RETIRED");
+    assert.equal((await c.get("/app/tx?transaction_id=2.1")).status, 410);
+    const ready = await c.get("/node/ready");
+    assert.equal(ready.status, 503);
+    assert.equal(ready.json().retired, true);
+    assert.equal((await c.get("/node/state")).status, 200, "its own routes still answer");
   }
 
   test("every ledger verifies and all agree on the committed prefix", async () => {

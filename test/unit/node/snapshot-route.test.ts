@@ -106,6 +106,7 @@ before(async () => {
     log: quiet,
     metrics: new Metrics(),
     serviceOpen: () => true,
+    selfRetired: () => false,
     tls: { key: privateKeyToPem(engine.identity.node.privateKey), cert: engine.identity.nodeCert },
   });
   const { port } = await frontend.listen("127.0.0.1", 0);
