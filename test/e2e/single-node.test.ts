@@ -163,9 +163,11 @@ describe("single node", () => {
   });
 });
 
-test("a handler that throws changes nothing; reserved maps are refused to apps", async () => {
+test("a handler that throws changes nothing; reserved maps are refused to apps", async (t) => {
   const ws = await makeWorkspace();
   const node = await startNodeProcess(ws, join(import.meta.dirname, "fixtures/throwing-app.ts"));
+  // Stopped even when an assertion fails: a running child would keep this file from ending.
+  t.after(() => killNode(node));
   const c = client(node, ws.user);
   const before = (await c.get("/node/state")).json().last_seqno as number;
   const thrown = await c.post("/app/write-then-throw", {});
@@ -173,7 +175,11 @@ test("a handler that throws changes nothing; reserved maps are refused to apps",
   assert.equal(thrown.json().error.code, "COTERIE_ERR_INTERNAL");
   assert.match(thrown.json().error.error_id, /^[0-9a-f-]{36}$/);
   assert.doesNotMatch(thrown.body, /handler bug/, "the cause stays in the log");
-  assert.match(node.stderr(), new RegExp(thrown.json().error.error_id));
+  // The log line and the answer travel separately (stderr pipe, TLS socket): wait for the line.
+  const errorId = thrown.json().error.error_id as string;
+  for (let i = 0; i < 100 && !node.stderr().includes(errorId); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.match(node.stderr(), new RegExp(errorId));
   const refused = await c.post("/app/write-then-refuse", {});
   assert.equal(refused.status, 403);
   assert.equal(refused.json().error.code, "COTERIE_ERR_FORBIDDEN");
@@ -182,7 +188,6 @@ test("a handler that throws changes nothing; reserved maps are refused to apps",
   assert.deepEqual((await c.get("/app/read")).json(), { poisoned: null, refused: null });
   assert.equal((await c.get("/node/state")).json().last_seqno, before);
   c.close();
-  await killNode(node);
 });
 
 test("SIGKILL during a write load loses nothing reported committed; the ledger verifies", async () => {
