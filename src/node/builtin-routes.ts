@@ -28,6 +28,11 @@ export type BuiltinRoute = {
    * reads and validates it); an exact path wins over it. The metrics label is this template.
    */
   path: string;
+  /**
+   * True when the handler bounds its own concurrency: such a request is not counted in
+   * `http.requestsInFlightMax` (a long transfer would hold a slot of every client's budget).
+   */
+  ownLimit?: true;
   handle(call: BuiltinCall): number | Promise<number>;
 };
 
@@ -98,7 +103,7 @@ export const builtinRoutes: BuiltinRoute[] = [
       }),
   },
   { method: "GET", path: "/node/snapshot/latest", handle: handleLatestSnapshot },
-  { method: "GET", path: "/node/snapshot/{name}", handle: handleSnapshotFile },
+  { method: "GET", path: "/node/snapshot/{name}", ownLimit: true, handle: handleSnapshotFile },
   {
     method: "GET",
     path: "/node/metrics",

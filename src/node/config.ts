@@ -29,9 +29,11 @@ export type NodeConfig = {
   signatures: { intervalTxs: number; intervalMs: number; minIntervalMs: number | null };
   /**
    * A snapshot every `intervalTxs` committed transactions (0: only on `trigger_snapshot`), in
-   * `dataDir/snapshots`. A joiner accepts a snapshot file of at most `fetchBytesMax` bytes.
+   * `dataDir/snapshots`. A joiner accepts a snapshot file of at most `fetchBytesMax` bytes. A node
+   * sends at most `servesMax` snapshot files at once (more are answered 503 with `retry-after`);
+   * these transfers are not counted in `http.requestsInFlightMax`.
    */
-  snapshots: { intervalTxs: number; fetchBytesMax: number };
+  snapshots: { intervalTxs: number; fetchBytesMax: number; servesMax: number };
   /**
    * `holdBytesMax`: a transaction entry is only committed by a later signature, so entries wait for
    * it and are flushed and replicated with it in one round, until this many bytes are waiting
@@ -94,7 +96,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
   platform: "virtual",
   genesis: { members: [], users: [], open: false },
   signatures: { intervalTxs: 5000, intervalMs: 10, minIntervalMs: null },
-  snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024 },
+  snapshots: { intervalTxs: 100_000, fetchBytesMax: 1024 * 1024 * 1024, servesMax: 2 },
   ledger: {
     chunkBytesMax: 16 * 1024 * 1024,
     batchBytesMax: 8 * 1024 * 1024,
@@ -183,6 +185,7 @@ export function validateConfig(input: unknown): NodeConfig {
     int("signatures.minIntervalMs", c.signatures.minIntervalMs, 0, c.signatures.intervalMs);
   int("snapshots.intervalTxs", c.snapshots.intervalTxs, 0, 100_000_000);
   int("snapshots.fetchBytesMax", c.snapshots.fetchBytesMax, 4096, 2 ** 40);
+  int("snapshots.servesMax", c.snapshots.servesMax, 1, 64);
   int("ledger.chunkBytesMax", c.ledger.chunkBytesMax, 4096);
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
   int("ledger.holdBytesMax", c.ledger.holdBytesMax, 0, c.ledger.batchBytesMax);

@@ -96,13 +96,20 @@ export class Frontend {
     const started = performance.now();
     const url = parseRequestTarget(req.url ?? "/");
     let route = "unmatched";
+    let counted = true;
     const done = (status: number) => {
-      this.inFlight--;
+      if (counted) this.inFlight--;
       this.deps.metrics.observe(route, status, performance.now() - started);
     };
     this.inFlight++;
     const run = async (): Promise<number> => {
-      if (this.inFlight > this.deps.config.http.requestsInFlightMax) {
+      const builtin =
+        this.builtins.get(`${req.method} ${url.pathname}`) ?? this.namedBuiltin(req, url.pathname);
+      if (builtin?.ownLimit === true) {
+        // Bounded by its own route (a snapshot transfer): not one of every client's slots.
+        counted = false;
+        this.inFlight--;
+      } else if (this.inFlight > this.deps.config.http.requestsInFlightMax) {
         throw new CoterieError("COTERIE_ERR_TOO_MANY_REQUESTS", "too many requests in flight; retry later");
       }
       // A retired node's state stopped when it left: only its own routes (/node/...) still answer.
@@ -113,8 +120,6 @@ export class Frontend {
           { details: { node_id: this.deps.engine.identity.nodeId } },
         );
       }
-      const builtin =
-        this.builtins.get(`${req.method} ${url.pathname}`) ?? this.namedBuiltin(req, url.pathname);
       const certId = peerCertificateId(req.socket as TLSSocket);
       if (builtin) {
         route = builtin.path;

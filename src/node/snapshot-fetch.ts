@@ -15,8 +15,9 @@
  * A target of an earlier version answers step 1 with the whole file in base64 (`snapshot`, no
  * `bytes`): that answer is still accepted (read whole, as before, within the same limit) and goes
  * through the same checks and the same file writer, so a rolling upgrade can join new nodes through
- * an old primary. No snapshot (404) or any failure: the partial file is removed and the joiner
- * replays from seqno 1, saying why in its log.
+ * an old primary. A busy target (503: it sends `snapshots.servesMax` files already) is asked again
+ * after its `retry-after`, a bounded number of times. No snapshot (404) or any failure: the partial
+ * file is removed and the joiner replays from seqno 1, saying why in its log.
  */
 import { createHash, type Hash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
@@ -41,9 +42,25 @@ const SNAPSHOT_METADATA_BYTES_MAX = 1024 * 1024;
 /** Inactivity on the connection after which a fetch is abandoned. */
 const FETCH_IDLE_TIMEOUT_MS = 60_000;
 
-export type FetchSnapshotOptions = { fileBytesMax?: number };
+/**
+ * A target that sends as many snapshot files as it allows (503) is asked again, after its
+ * `retry-after` (1 to 10 s), up to this many times; then the joiner replays from seqno 1.
+ */
+export const SNAPSHOT_BUSY_ATTEMPTS_MAX = 30;
+
+export type FetchSnapshotOptions = { fileBytesMax?: number; busyAttemptsMax?: number };
 
 const bad = (why: string) => new CoterieError("COTERIE_ERR_SNAPSHOT_MALFORMED", `fetched snapshot: ${why}`);
+
+/** The target answered 503: busy (e.g. all its snapshot transfer slots taken); ask again later. */
+class TargetBusy extends Error {
+  readonly retryAfterMs: number;
+  constructor(res: IncomingMessage) {
+    super("the target is busy (503)");
+    const seconds = Number(res.headers["retry-after"]);
+    this.retryAfterMs = 1000 * (Number.isFinite(seconds) ? Math.min(Math.max(seconds, 1), 10) : 1);
+  }
+}
 
 /** One mutual-TLS GET; resolves with the response (its body unread). */
 function get(url: URL, identity: Identity): Promise<IncomingMessage> {
@@ -148,6 +165,10 @@ async function fileSource(
   if (url.origin !== new URL(target).origin || !url.pathname.startsWith("/node/snapshot/"))
     throw bad("the file path is not a snapshot path on the target");
   const res = await get(url, identity);
+  if (res.statusCode === 503) {
+    res.resume();
+    throw new TargetBusy(res);
+  }
   if (res.statusCode !== 200) {
     res.resume();
     throw bad(`the file route answered ${res.statusCode}`);
@@ -162,7 +183,8 @@ async function fileSource(
 
 /**
  * Fetches, verifies and stores the target's latest committed snapshot; null when there is none or
- * anything fails (nothing is left behind then).
+ * anything fails (nothing is left behind then). A busy target (503) is asked again, at most
+ * `busyAttemptsMax` times (SNAPSHOT_BUSY_ATTEMPTS_MAX), after its `retry-after`.
  */
 export async function fetchLatestSnapshot(
   target: string,
@@ -171,11 +193,39 @@ export async function fetchLatestSnapshot(
   log: Logger,
   options: FetchSnapshotOptions = {},
 ): Promise<SnapshotFile | null> {
+  const attemptsMax = options.busyAttemptsMax ?? SNAPSHOT_BUSY_ATTEMPTS_MAX;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await fetchOnce(target, identity, dir, log, options);
+    if (!(outcome instanceof TargetBusy)) return outcome;
+    if (attempt >= attemptsMax) {
+      log.warn("the target stayed busy; replaying the ledger from seqno 1", { attempts: attempt });
+      return null;
+    }
+    if (attempt === 1)
+      log.info("the target is busy sending snapshots; asking again", {
+        retry_after_ms: outcome.retryAfterMs,
+      });
+    await new Promise((resolve) => setTimeout(resolve, outcome.retryAfterMs));
+  }
+}
+
+/** One attempt: the snapshot, null (none or failed), or `TargetBusy` to ask again later. */
+async function fetchOnce(
+  target: string,
+  identity: Identity,
+  dir: string,
+  log: Logger,
+  options: FetchSnapshotOptions,
+): Promise<SnapshotFile | null | TargetBusy> {
   const fileBytesMax = options.fileBytesMax ?? SNAPSHOT_FETCH_BYTES_MAX;
   const leftovers: string[] = [];
   let source: Awaited<ReturnType<typeof fileSource>> | null = null;
   try {
     const res = await get(new URL("/node/snapshot/latest", target), identity);
+    if (res.statusCode === 503) {
+      res.resume();
+      return new TargetBusy(res);
+    }
     if (res.statusCode !== 200) {
       res.resume();
       log.info("no snapshot to catch up from; replaying the ledger from seqno 1", { status: res.statusCode });
@@ -207,6 +257,7 @@ export async function fetchLatestSnapshot(
   } catch (error) {
     if (source?.chunks instanceof Readable) source.chunks.destroy();
     for (const path of leftovers) rmSync(path, { force: true });
+    if (error instanceof TargetBusy) return error;
     log.warn("could not fetch a snapshot; replaying the ledger from seqno 1", { error: String(error) });
     return null;
   }

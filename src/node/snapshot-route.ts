@@ -99,9 +99,36 @@ export async function handleLatestSnapshot(call: BuiltinCall): Promise<number> {
   return 200;
 }
 
-/** `GET /node/snapshot/{name}`; resolves once the whole file is sent (or the transfer failed). */
+/** Snapshot files being sent, per frontend (bounded by `snapshots.servesMax`). */
+const transfers = new WeakMap<object, number>();
+/** Seconds a joiner refused for a full transfer slot is told to wait (`retry-after`). */
+export const SNAPSHOT_RETRY_AFTER_S = 1;
+
+/**
+ * `GET /node/snapshot/{name}`; resolves once the whole file is sent (or the transfer failed). At
+ * most `snapshots.servesMax` run at once; another is answered 503 COTERIE_ERR_TOO_MANY_REQUESTS
+ * with `retry-after`. (They are not counted in `http.requestsInFlightMax`: the route's `ownLimit`.)
+ */
 export async function handleSnapshotFile(call: BuiltinCall): Promise<number> {
   requireTrustedNode(call.deps.engine, call.certId);
+  const active = transfers.get(call.deps) ?? 0;
+  const max = call.deps.config.snapshots.servesMax;
+  if (active >= max) {
+    call.res.setHeader("retry-after", String(SNAPSHOT_RETRY_AFTER_S));
+    throw new CoterieError(
+      "COTERIE_ERR_TOO_MANY_REQUESTS",
+      `this node sends at most ${max} snapshot files at once; retry later`,
+    );
+  }
+  transfers.set(call.deps, active + 1);
+  try {
+    return await sendSnapshotFile(call);
+  } finally {
+    transfers.set(call.deps, (transfers.get(call.deps) ?? 1) - 1);
+  }
+}
+
+async function sendSnapshotFile(call: BuiltinCall): Promise<number> {
   const name = call.url.pathname.slice(SNAPSHOT_FILE_PATH_PREFIX.length);
   const file = committedSnapshotNamed(snapshotsDir(call), name);
   if (file === null)

@@ -23,6 +23,8 @@ test("nonsense is refused with a message naming the field", () => {
     [{ dataDir: "d", rpc: { port: 70000 } }, /rpc\.port/],
     [{ dataDir: "d", signatures: { intervalTxs: 0 } }, /signatures\.intervalTxs/],
     [{ dataDir: "d", snapshots: { fetchBytesMax: 0 } }, /snapshots\.fetchBytesMax/],
+    [{ dataDir: "d", snapshots: { servesMax: 0 } }, /snapshots\.servesMax.*\[1, 64\]/],
+    [{ dataDir: "d", snapshots: { servesMax: 65 } }, /snapshots\.servesMax/],
     [{ dataDir: "d", http: { bodyBytesMax: -1 } }, /http\.bodyBytesMax/],
     [{ dataDir: "d", http: { bodyByteMax: 1 } }, /http\.bodyByteMax: unknown field/],
     [{ dataDir: "d", surprise: 1 }, /surprise: unknown field/],

@@ -4,7 +4,7 @@
 // leaves nothing behind otherwise. A stand-in target (same certificate) serves what a faulty or
 // older node would.
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, request, type Server } from "node:https";
 import { join } from "node:path";
@@ -99,8 +99,13 @@ before(async () => {
   const service = new SnapshotService(engine, snapshotsDir, 1, quiet);
   assert.ok((await service.tick()) !== null, "a snapshot is committed");
   snapshot = committedSnapshots(snapshotsDir)[0] as SnapshotFile;
-  frontend = new Frontend({
-    config: validateConfig({ dataDir }),
+  ({ frontend, url: target } = await frontendOn({ dataDir }));
+});
+
+/** A frontend of the engine with these configuration fields, listening on a chosen port. */
+async function frontendOn(fields: Record<string, unknown>): Promise<{ frontend: Frontend; url: string }> {
+  const f = new Frontend({
+    config: validateConfig(fields),
     engine,
     mounts: [],
     log: quiet,
@@ -109,9 +114,9 @@ before(async () => {
     selfRetired: () => false,
     tls: { key: privateKeyToPem(engine.identity.node.privateKey), cert: engine.identity.nodeCert },
   });
-  const { port } = await frontend.listen("127.0.0.1", 0);
-  target = `https://127.0.0.1:${port}`;
-});
+  const { port } = await f.listen("127.0.0.1", 0);
+  return { frontend: f, url: `https://127.0.0.1:${port}` };
+}
 
 after(async () => {
   await frontend.close();
@@ -119,7 +124,7 @@ after(async () => {
 });
 
 /** A joiner's data directory, its log, and what its snapshots directory holds afterwards. */
-async function fetchAs(from: string, options: { fileBytesMax?: number } = {}) {
+async function fetchAs(from: string, options: { fileBytesMax?: number; busyAttemptsMax?: number } = {}) {
   const dir = join(tempDir(), "snapshots");
   const lines: string[] = [];
   const got = await fetchLatestSnapshot(
@@ -342,5 +347,111 @@ test("an older target's answer (the file in base64) is still accepted, with the 
     } finally {
       await closeServer(server);
     }
+  }
+});
+
+test("at most snapshots.servesMax files are sent at once, and a transfer holds no request slot", {
+  timeout: 30_000,
+}, async () => {
+  // Its own data directory: a 16 MiB file under a committed snapshot's name (the route streams
+  // whatever the file holds), more than loopback's socket buffers take while nobody reads.
+  const dataDir = tempDir();
+  mkdirSync(join(dataDir, "snapshots"));
+  const name = "7_9";
+  const big = Buffer.alloc(16 * 1024 * 1024, 0x5a);
+  writeFileSync(join(dataDir, "snapshots", `snapshot_${name}.committed`), big);
+  const { frontend: limited, url: base } = await frontendOn({
+    dataDir,
+    snapshots: { servesMax: 1 },
+    http: { requestsInFlightMax: 1 },
+  });
+  try {
+    // A transfer that stalls: its response is not read until the end of the test.
+    const first = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(
+        `${base}/node/snapshot/${name}`,
+        {
+          ca: engine.identity.serviceCert,
+          checkServerIdentity: () => undefined,
+          key: privateKeyToPem(joiner.node.privateKey),
+          cert: joiner.nodeCert,
+        },
+        (res) => {
+          res.pause();
+          resolve(res);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(first.statusCode, 200);
+
+    const second = await get(base, `/node/snapshot/${name}`, joiner);
+    assert.equal(second.status, 503);
+    assert.equal(JSON.parse(second.body.toString()).error.code, "COTERIE_ERR_TOO_MANY_REQUESTS");
+    assert.equal(second.headers["retry-after"], "1");
+    // With `requestsInFlightMax` 1 and a transfer running, other requests are still served.
+    const state = await get(base, "/node/state", null);
+    assert.equal(state.status, 200, state.body.toString());
+
+    let received = 0;
+    first.on("data", (c: Buffer) => {
+      received += c.length;
+    });
+    first.resume();
+    await new Promise((resolve) => first.on("end", resolve));
+    assert.equal(received, big.length);
+    const third = await get(base, `/node/snapshot/${name}`, joiner);
+    assert.equal(third.status, 200);
+    assert.ok(third.body.equals(big));
+  } finally {
+    await limited.close();
+  }
+});
+
+test("a joiner asks a busy target again after its retry-after, a bounded number of times", async () => {
+  const meta = JSON.parse((await get(target, "/node/snapshot/latest", joiner)).body.toString());
+  const bytes = readFileSync(snapshot.path);
+  const busy = (res: ServerResponse) =>
+    res
+      .writeHead(503, { "retry-after": "1", "content-type": "application/json" })
+      .end('{"error":{"code":"COTERIE_ERR_TOO_MANY_REQUESTS","message":"busy"}}');
+  let fileAsks = 0;
+  const { url, hits, server } = await standIn({
+    "/node/snapshot/latest": (res) => res.writeHead(200).end(JSON.stringify(meta)),
+    [meta.file]: (res) => {
+      if (++fileAsks <= 2) busy(res);
+      else res.writeHead(200, { "content-length": bytes.length }).end(bytes);
+    },
+  });
+  try {
+    const started = Date.now();
+    const { got, log } = await fetchAs(url);
+    assert.ok(got !== null, log);
+    assert.ok(readFileSync(got.path).equals(bytes));
+    assert.equal(fileAsks, 3);
+    assert.ok(Date.now() - started >= 2000, "it waited the retry-after (1 s) twice");
+    assert.match(log, /busy sending snapshots/);
+    assert.deepEqual(hits, [
+      "/node/snapshot/latest",
+      meta.file,
+      "/node/snapshot/latest",
+      meta.file,
+      "/node/snapshot/latest",
+      meta.file,
+    ]);
+  } finally {
+    await closeServer(server);
+  }
+  // Busy every time: after `busyAttemptsMax` attempts it replays from seqno 1, leaving nothing.
+  const always = await standIn({ "/node/snapshot/latest": busy });
+  try {
+    const { got, names, log } = await fetchAs(always.url, { busyAttemptsMax: 2 });
+    assert.equal(got, null);
+    assert.deepEqual(names, []);
+    assert.match(log, /stayed busy; replaying the ledger from seqno 1/);
+    assert.equal(always.hits.length, 2);
+  } finally {
+    await closeServer(always.server);
   }
 });
