@@ -85,6 +85,14 @@ export class SnapshotService {
     this.enabled = enabled;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.lastSeqno = committedSnapshots(dir)[0]?.seqno ?? 0;
+    // What a crash left: a file being written (`snapshot_<seqno>`) or fetched (`….fetching`). Never
+    // loaded, but each may be as large as the state; nothing writes either before this service runs.
+    for (const name of readdirSync(dir)) {
+      if (/^snapshot_\d+$/.test(name) || name.endsWith(".fetching")) {
+        rmSync(join(dir, name), { force: true });
+        log.info("removed an unfinished snapshot file", { name });
+      }
+    }
   }
 
   start(): void {

@@ -1,15 +1,17 @@
 // The snapshot service's file writer: the file is the one-shot encoding, private to the node; while
 // it is being written (a crash then leaves it as it is) nothing would load it as a committed
-// snapshot; an error part way removes it.
+// snapshot; an error part way removes it; a starting service removes what a crash left.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type Snapshot, Store, utf8 } from "../../../src/kv/index.ts";
 import { encodeSnapshot } from "../../../src/ledger/snapshot.ts";
+import { createLogger } from "../../../src/node/logger.ts";
 import { committedSnapshots, snapshotToReplay } from "../../../src/node/snapshot-files.ts";
-import { writeSnapshotFile } from "../../../src/node/snapshot-service.ts";
+import { SnapshotService, writeSnapshotFile } from "../../../src/node/snapshot-service.ts";
 import { tempDir } from "../ledger/helpers.ts";
+import { makeEngine } from "./engine-fixture.ts";
 
 const secret = { version: 2, key: new Uint8Array(32).fill(5) };
 const nonce = new Uint8Array(12).fill(1);
@@ -81,4 +83,18 @@ test("an error part way removes the file", async () => {
     /disk on fire/,
   );
   assert.deepEqual(readdirSync(dir), []);
+});
+
+test("a starting service removes what a crash left (a file being written or fetched), not committed ones", async () => {
+  const dir = tempDir();
+  const kept = ["snapshot_40_42.committed", "unrelated.txt"];
+  const left = ["snapshot_57", "snapshot_60_61.committed.fetching"];
+  for (const name of [...kept, ...left]) writeFileSync(join(dir, name), "x");
+  const engine = await makeEngine();
+  try {
+    new SnapshotService(engine, dir, 0, createLogger("error"));
+    assert.deepEqual(readdirSync(dir).sort(), kept.sort());
+  } finally {
+    await engine.close();
+  }
 });
