@@ -99,26 +99,34 @@ export async function startNetwork(
   });
   const first = await spawnNode(ws, 0, configOf(ws, 0, {}));
   const serviceCertPath = join(first.dataDir, "service_cert.pem");
-  const joining = Promise.all(
-    Array.from({ length: count - 1 }, (_, k) =>
-      spawnNode(
-        ws,
-        k + 1,
-        configOf(ws, k + 1, {
-          join: { target: first.url, serviceCertificate: serviceCertPath, pollMs: 100 },
-          ...joinerExtra,
-        }),
+  // Every node started is stopped if the network does not come up: a child left running would
+  // keep the test file from ending (its `after` never sees a network to stop).
+  const started: NetNode[] = [first];
+  try {
+    const joining = await Promise.allSettled(
+      Array.from({ length: count - 1 }, (_, k) =>
+        spawnNode(
+          ws,
+          k + 1,
+          configOf(ws, k + 1, {
+            join: { target: first.url, serviceCertificate: serviceCertPath, pollMs: 100 },
+            ...joinerExtra,
+          }),
+        ),
       ),
-    ),
-  );
-  const joiners = await joining.catch((error: unknown) => {
-    first.child.kill("SIGKILL");
-    throw new Error(`${String(error)}\nnode 0 said:\n${first.stderr().slice(-4000)}`);
-  });
-  const net: Net = { ws, nodes: [first, ...joiners], serviceCertPath };
-  await waitFor(async () => (await voters(first)) === count, 20_000, "all nodes are voters");
-  await openService(first, ws);
-  return net;
+    );
+    for (const j of joining) if (j.status === "fulfilled") started.push(j.value);
+    const failed = joining.find((j) => j.status === "rejected");
+    if (failed !== undefined)
+      throw new Error(`${String(failed.reason)}\nnode 0 said:\n${first.stderr().slice(-4000)}`);
+    const net: Net = { ws, nodes: started, serviceCertPath };
+    await waitFor(async () => (await voters(first)) === count, 20_000, "all nodes are voters");
+    await openService(first, ws);
+    return net;
+  } catch (error) {
+    for (const n of started) if (isAlive(n)) n.child.kill("SIGKILL");
+    throw error;
+  }
 }
 
 /** member0 acknowledges the state digest, proposes transition_service_to_open and votes for it. */
