@@ -34,35 +34,64 @@ const RECONCILE_MS = 200;
 
 export type NodeAddresses = Record<NodeId, { rpc_address: string; node_to_node_address: string }>;
 
-function freePort(host: string): Promise<number> {
+/**
+ * A port the system chose, held by a bound socket until the server that will use it listens: a
+ * port chosen and released at once could be taken by another process (a listener, or a client's
+ * ephemeral port) during the seconds a node takes to join and replay. Unreferenced, so it never
+ * keeps a failing start-up alive.
+ */
+export type HeldPort = { port: number; release(): Promise<void> };
+
+function holdFreePort(host: string): Promise<HeldPort> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
     server.listen(0, host, () => {
+      server.unref();
       const a = server.address();
-      server.close(() =>
-        a !== null && typeof a === "object" ? resolve(a.port) : reject(new Error("no port")),
-      );
+      if (a === null || typeof a !== "object") return reject(new Error("no port"));
+      let released: Promise<void> | null = null;
+      const release = () => {
+        released ??= new Promise<void>((done) => server.close(() => done()));
+        return released;
+      };
+      resolve({ port: a.port, release });
     });
   });
 }
 
+/** Ports `pinAddresses` chose and holds; release each just before its server listens. */
+export type PortHolds = { rpc: HeldPort | null; nodeToNode: HeldPort | null };
+
 /**
  * Other nodes and clients find a node by the addresses in the node table, so they must survive a
- * restart: a port configured as 0 is chosen once and kept in `<dataDir>/addresses.json`.
+ * restart: a port configured as 0 is chosen once and kept in `<dataDir>/addresses.json`. A port
+ * chosen now stays bound (held) until released.
  */
-export async function pinAddresses(config: NodeConfig): Promise<void> {
+export async function pinAddresses(config: NodeConfig): Promise<PortHolds> {
   assert(config.nodeToNode !== null, "a network node has a node-to-node address");
   mkdirSync(config.dataDir, { recursive: true });
   const path = join(config.dataDir, "addresses.json");
   const saved = existsSync(path)
     ? (JSON.parse(readFileSync(path, "utf8")) as { rpc: number; nodeToNode: number })
     : null;
-  if (config.rpc.port === 0) config.rpc.port = saved?.rpc ?? (await freePort(config.rpc.host));
+  const holds: PortHolds = { rpc: null, nodeToNode: null };
+  if (config.rpc.port === 0) {
+    if (saved !== null) config.rpc.port = saved.rpc;
+    else {
+      holds.rpc = await holdFreePort(config.rpc.host);
+      config.rpc.port = holds.rpc.port;
+    }
+  }
   if (config.nodeToNode.port === 0) {
-    config.nodeToNode.port = saved?.nodeToNode ?? (await freePort(config.nodeToNode.host));
+    if (saved !== null) config.nodeToNode.port = saved.nodeToNode;
+    else {
+      holds.nodeToNode = await holdFreePort(config.nodeToNode.host);
+      config.nodeToNode.port = holds.nodeToNode.port;
+    }
   }
   writeFileSync(path, JSON.stringify({ rpc: config.rpc.port, nodeToNode: config.nodeToNode.port }));
+  return holds;
 }
 
 export function raftDir(config: NodeConfig): string {

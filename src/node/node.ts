@@ -78,7 +78,7 @@ export async function startNode(
   const sealedDir = join(config.dataDir, "sealed");
   const isNew = !hasIdentity(sealedDir);
   // Multi-node (docs/operations.md): fixed addresses, and a joiner gets its identity from the service.
-  if (config.nodeToNode !== null) await pinAddresses(config);
+  const held = config.nodeToNode !== null ? await pinAddresses(config) : null;
   const joined = isNew && config.join !== null ? await joinService(config, platform, log) : null;
   const identity =
     joined?.identity ??
@@ -183,7 +183,10 @@ export async function startNode(
           onFailure,
           ...(replayer.baseConfiguration === null ? {} : { baseConfiguration: replayer.baseConfiguration }),
         });
-  if (network !== null) await network.listen();
+  if (network !== null) {
+    await held?.nodeToNode?.release();
+    await network.listen();
+  }
   const replicator =
     network?.replicator ?? new LocalReplicator(ledger, onFailure, config.ledger.holdBytesMax);
   engine = new Engine({
@@ -216,8 +219,14 @@ export async function startNode(
     await genesis(engine, identity, config, log, network?.address);
   }
   engine.start();
-  const running = await serve(engine, identity, config, app, log, () =>
-    saveIdentity(sealedDir, identity, platform),
+  const running = await serve(
+    engine,
+    identity,
+    config,
+    app,
+    log,
+    () => saveIdentity(sealedDir, identity, platform),
+    () => held?.rpc?.release() ?? Promise.resolve(),
   );
   if (network === null) return running;
   return { ...running, close: () => running.close().then(() => network.close()) };
@@ -230,6 +239,8 @@ async function serve(
   app: App,
   log: Logger,
   persistIdentity: () => Promise<void>,
+  /** Frees the client port `pinAddresses` held, just before the frontend listens on it. */
+  releaseRpcPort: () => Promise<void>,
 ): Promise<RunningNode> {
   const metrics = new Metrics();
   metrics.gauge("coterie_commit_seqno", "Highest committed seqno.", () => engine.committedSeqno);
@@ -334,6 +345,7 @@ async function serve(
     selfRetired,
     tls: { key: privateKeyToPem(identity.node.privateKey), cert: identity.nodeCert },
   });
+  await releaseRpcPort();
   const address = await frontend.listen(config.rpc.host, config.rpc.port);
   const url = `https://${address.host}:${address.port}`;
   writeFileSync(join(config.dataDir, "rpc_address"), `${url}\n`);
