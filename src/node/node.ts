@@ -32,7 +32,7 @@ import { createIdentity, hasIdentity, type Identity, loadIdentity, saveIdentity 
 import { joinService } from "./join.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
-import { consensusState, Network, pinAddresses, raftDir, writeJoinPeers } from "./network.ts";
+import { consensusState, Network, type PortHolds, pinAddresses, raftDir, writeJoinPeers } from "./network.ts";
 import { writePersistedState } from "./raft-storage.ts";
 import { beginRecovery, recoveryPending } from "./recovery.ts";
 import { recoveryApp } from "./recovery-service.ts";
@@ -70,6 +70,22 @@ export async function startNode(
   app: App,
   options: { recover?: boolean } = {},
 ): Promise<RunningNode> {
+  // Multi-node (docs/operations.md): fixed addresses, held from now until each server listens.
+  const held = config.nodeToNode !== null ? await pinAddresses(config) : null;
+  try {
+    return await startOnPorts(config, app, options, held);
+  } finally {
+    // Already released when the servers listened; a start-up that failed before that frees them here.
+    await Promise.all([held?.rpc?.release(), held?.nodeToNode?.release()]);
+  }
+}
+
+async function startOnPorts(
+  config: NodeConfig,
+  app: App,
+  options: { recover?: boolean },
+  held: PortHolds | null,
+): Promise<RunningNode> {
   const recover = options.recover === true;
   const log = createLogger(config.log.level);
   const platform = platformFor(config);
@@ -77,8 +93,7 @@ export async function startNode(
   if (security.insecure) for (const line of security.message.split("\n")) log.warn(line);
   const sealedDir = join(config.dataDir, "sealed");
   const isNew = !hasIdentity(sealedDir);
-  // Multi-node (docs/operations.md): fixed addresses, and a joiner gets its identity from the service.
-  const held = config.nodeToNode !== null ? await pinAddresses(config) : null;
+  // A joiner gets its identity from the service.
   const joined = isNew && config.join !== null ? await joinService(config, platform, log) : null;
   const identity =
     joined?.identity ??
