@@ -206,11 +206,14 @@ export class LedgerStorage implements Storage {
     this.commitWrittenAt = now;
     // Never a commit beyond what this node's own ledger holds on disk: a leader commits on its
     // followers' acknowledgements before its own flush returns, and a backup learns a commit with
-    // the entries it is about to flush. A restart must find its commit within its ledger.
-    const commit = Math.min(
-      this.state.commit,
-      Math.max(this.ledger.files.durableSeqno, this.firstIndex() - 1),
-    );
+    // the entries it is about to flush. A restart must find its commit within its ledger, and a
+    // commit is always a signature's seqno: the last one on disk, then (or the snapshot's).
+    const base = this.firstIndex() - 1;
+    const durable = Math.max(this.ledger.files.durableSeqno, base);
+    const commit =
+      this.state.commit <= durable
+        ? this.state.commit
+        : Math.max(this.ledger.lastSignatureAtOrBefore(durable), base);
     writePersistedState(this.dir, { ...this.state, commit }, sync);
   }
 

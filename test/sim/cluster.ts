@@ -26,11 +26,16 @@ export class SimNode {
   dirty = false;
   /**
    * A leader's appended entries whose sync it did not wait for (`deferLeaderSync`): visible in
-   * storage, lost on a crash, reported durable to the core by `completeSync` (or by the next
-   * Ready that does sync).
+   * storage, lost on a crash, durable once `completeSync` runs or the next Ready that does sync.
    */
   unsynced: Entry[] = [];
-  unsyncedTerm = 0;
+  /**
+   * The `persisted(index, term)` each deferred sync owes the core, delivered by `completeSync` in
+   * order, whatever happened since: as in the node, where a flush's completion is queued with the
+   * index and term of its Ready, a notice may arrive after a later sync, a rollback, a step-down or
+   * a new term (stale), and the core must ignore what no longer holds.
+   */
+  owedPersisted: Array<{ index: number; term: number }> = [];
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -120,13 +125,13 @@ export class Cluster {
     node.raw = null;
     node.dirty = false;
     // What was never synced is lost, and the persisted commit never points past the disk's log
-    // (the node writes it clamped to its durable seqno).
+    // (the node writes it clamped as `#persistedCommit` does).
     const first = node.unsynced[0];
     if (first !== undefined) node.storage.truncateAfter(first.index - 1);
     node.unsynced = [];
+    node.owedPersisted = [];
     const hard = node.storage.hardState();
-    const durable = Math.max(node.storage.lastIndex(), node.storage.firstIndex() - 1);
-    if (hard.commit > durable) node.storage.setHardState({ ...hard, commit: durable });
+    node.storage.setHardState({ ...hard, commit: this.#persistedCommit(node, hard.commit) });
     this.options.onEvent?.(`crash ${id}`);
   }
 
@@ -199,13 +204,18 @@ export class Cluster {
     return node.raw.transferLeadership(to);
   }
 
-  /** A leader's deferred sync returns: its entries are durable and count towards a commit. */
+  /**
+   * A leader's deferred syncs return: their entries are durable, and the core hears each one's
+   * `persisted(index, term)`, some perhaps stale by now.
+   */
   completeSync(id: NodeId): void {
     const node = this.nodes.get(id)!;
-    const last = node.unsynced.at(-1);
-    if (node.raw === null || last === undefined) return;
-    this.#synced(node);
-    node.raw.persisted(last.index, node.unsyncedTerm);
+    if (node.raw === null) return;
+    if (node.unsynced.length > 0) this.#synced(node);
+    const owed = node.owedPersisted;
+    if (owed.length === 0) return;
+    node.owedPersisted = [];
+    for (const { index, term } of owed) node.raw.persisted(index, term);
     node.dirty = true;
   }
 
@@ -221,6 +231,20 @@ export class Cluster {
   /** The last index on the node's disk (not counting a leader's unsynced entries). */
   #durableLast(node: SimNode): number {
     return node.storage.lastIndex() - node.unsynced.length;
+  }
+
+  /**
+   * The commit the node writes for `commit` (raft-storage.ts): within its durable log and at a
+   * signature, so the last signature on disk when the commit runs ahead of the disk.
+   */
+  #persistedCommit(node: SimNode, commit: number): number {
+    const base = node.storage.firstIndex() - 1;
+    const durable = Math.max(this.#durableLast(node), base);
+    if (commit <= durable) return commit;
+    for (let i = durable; i > base; i--) {
+      if (node.storage.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0]?.kind === "signature") return i;
+    }
+    return base;
   }
 
   /** A unique payload, so that equal entries are equal only when they are the same proposal. */
@@ -276,7 +300,7 @@ export class Cluster {
     storage.append(rd.entries);
     if (deferred) {
       node.unsynced.push(...rd.entries);
-      node.unsyncedTerm = status.term;
+      node.owedPersisted.push({ index: rd.entries.at(-1)!.index, term: status.term });
     } else {
       // A sync makes everything written so far durable, earlier deferred entries included.
       if (node.unsynced.length > 0) this.#synced(node);
@@ -284,8 +308,7 @@ export class Cluster {
     }
     if (rd.hardState !== null) {
       storage.setHardState(rd.hardState);
-      const durable = Math.max(this.#durableLast(node), storage.firstIndex() - 1);
-      this.checker.onPersistedCommit(node.id, Math.min(rd.hardState.commit, durable));
+      this.checker.onPersistedCommit(node.id, this.#persistedCommit(node, rd.hardState.commit));
     }
     for (const m of rd.messages) {
       this.options.onSend?.(describeMessage(m));

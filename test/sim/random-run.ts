@@ -248,6 +248,11 @@ export function liveness(cluster: Cluster, downMax = 0): void {
   cluster.delayTicks = () => 0;
   for (const id of cluster.nodes.keys()) if (!cluster.alive(id)) cluster.restart(id);
   cluster.processAll();
+  // What is still in flight may carry a configuration no node holds yet (say, entries of a leader
+  // that lost them, unsynced, in a crash): deliver it all first, so that the nodes crashed below
+  // are a minority of every configuration that can take effect.
+  for (const m of cluster.inFlight) m.deliverAt = cluster.now;
+  cluster.deliverAllNow(50);
   for (const id of minority(cluster, downMax)) cluster.crash(id);
   let target: number | null = null;
   let targetTerm: string | null = null;
@@ -275,7 +280,11 @@ export function liveness(cluster: Cluster, downMax = 0): void {
     }
   }
   for (const node of cluster.nodes.values()) {
-    const st = node.raw!.status();
+    if (node.raw === null) {
+      cluster.options.onEvent?.(`${node.id} down`);
+      continue;
+    }
+    const st = node.raw.status();
     const line = `${st.id} ${st.role} term ${st.term} leader ${st.leader} commit ${st.commit} last ${st.lastIndex}`;
     const progress = [...st.progress].map(([id, p]) => `${id}:${p.state}/${p.match}/${p.next}`).join(" ");
     cluster.options.onEvent?.(`${line} configs ${JSON.stringify(st.configurations)} ${progress}`);

@@ -135,7 +135,7 @@ test("the state file is replaced atomically and read back; commit-only changes a
   assert.deepEqual(storage.hardState(), { term: 5, vote: null, commit: 9 });
 });
 
-test("the state file never records a commit beyond what the node's own ledger holds on disk", async () => {
+test("the state file never records a commit beyond what the node's own ledger holds on disk, and always one at a signature", async () => {
   // A leader commits on its followers' acknowledgements before its own flush returns, and a backup
   // learns a commit with entries it has not flushed yet: a restart must find its commit in its ledger.
   const dir = join(mkdtempSync(join(tmpdir(), "coterie-raft-state-")), "raft");
@@ -148,4 +148,15 @@ test("the state file never records a commit beyond what the node's own ledger ho
   await ledger.flush();
   storage.setHardState({ term: 3, vote: "a", commit: 12 });
   assert.equal(readPersistedState(dir)?.commit, 12);
+
+  // The disk ends between signatures (seqno 7, after the signature at 6): the commit written is the
+  // last signature on disk, since a commit is always a signature's seqno.
+  const dir2 = join(mkdtempSync(join(tmpdir(), "coterie-raft-state-")), "raft");
+  const ledger2 = await ledgerWith(join(dir2, "..", "ledger"), 7, 5);
+  const storage2 = new LedgerStorage({ ledger: ledger2, views: new ViewHistory(1), dir: dir2, state });
+  storage2.setHardState({ term: 2, vote: "a", commit: 12 });
+  assert.equal(readPersistedState(dir2)?.commit, 6, "written: the last signature on disk");
+  await ledger2.flush();
+  storage2.setHardState({ term: 3, vote: "a", commit: 12 });
+  assert.equal(readPersistedState(dir2)?.commit, 12, "once on disk, the commit itself");
 });
