@@ -5,6 +5,7 @@
  */
 import { isNodeKeyCurve, type NodeKeyCurve } from "../crypto/receipt.ts";
 import { CoterieError } from "../util/errors.ts";
+import { EVIDENCE_PREFETCH_TXS_DEFAULT } from "./evidence-prefetch.ts";
 import { RECEIPT_CACHE_TXS_DEFAULT } from "./receipt-cache.ts";
 
 export type IdentitySpec = { cert: string; data?: unknown; encryption_public_key?: string };
@@ -41,8 +42,17 @@ export type NodeConfig = {
    * `receiptCacheTxs`: the primary keeps what the receipts of this many of its latest transactions
    * need (96 bytes each, src/node/receipt-cache.ts), so answering a commit wait reads nothing back
    * from disk; older receipts read the ledger (0: every receipt does).
+   * `evidencePrefetchTxs`: the primary computes the commit evidence of the next this many seqnos
+   * ahead on a worker thread (64 bytes each, two windows at most; src/node/evidence-prefetch.ts);
+   * 0 computes each one inline, on the event loop.
    */
-  ledger: { chunkBytesMax: number; batchBytesMax: number; holdBytesMax: number; receiptCacheTxs: number };
+  ledger: {
+    chunkBytesMax: number;
+    batchBytesMax: number;
+    holdBytesMax: number;
+    receiptCacheTxs: number;
+    evidencePrefetchTxs: number;
+  };
   http: {
     bodyBytesMax: number;
     requestsInFlightMax: number;
@@ -102,6 +112,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
     batchBytesMax: 8 * 1024 * 1024,
     holdBytesMax: 64 * 1024,
     receiptCacheTxs: RECEIPT_CACHE_TXS_DEFAULT,
+    evidencePrefetchTxs: EVIDENCE_PREFETCH_TXS_DEFAULT,
   },
   http: {
     bodyBytesMax: 1024 * 1024,
@@ -190,6 +201,7 @@ export function validateConfig(input: unknown): NodeConfig {
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
   int("ledger.holdBytesMax", c.ledger.holdBytesMax, 0, c.ledger.batchBytesMax);
   int("ledger.receiptCacheTxs", c.ledger.receiptCacheTxs, 0, 1_048_576);
+  int("ledger.evidencePrefetchTxs", c.ledger.evidencePrefetchTxs, 0, 65_536);
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);
   int("http.requestsInFlightMax", c.http.requestsInFlightMax, 1);
   int("http.commitWaitMsMax", c.http.commitWaitMsMax, 1);

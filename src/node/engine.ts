@@ -34,6 +34,7 @@ import {
 } from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
+import { EVIDENCE_PREFETCH_TXS_DEFAULT, type Evidence, EvidencePrefetch } from "./evidence-prefetch.ts";
 import { currentLedgerSecret, type Identity } from "./identity.ts";
 import { RECEIPT_CACHE_TXS_DEFAULT, ReceiptCache } from "./receipt-cache.ts";
 import type { Replicator } from "./replicator.ts";
@@ -58,6 +59,13 @@ export type EngineOptions = {
   uncommittedTxsMax: number;
   /** `ledger.receiptCacheTxs` (default 16,384): receipts of this many recent transactions need no disk read. */
   receiptCacheTxs?: number;
+  /**
+   * `ledger.evidencePrefetchTxs` (default 1,024): the commit evidence of the next this many seqnos
+   * is computed ahead on a worker thread (evidence-prefetch.ts); 0 computes it inline.
+   */
+  evidencePrefetchTxs?: number;
+  /** Told (once) if the prefetch worker fails; the engine then computes evidence inline. */
+  onEvidencePrefetchFailure?: (error: Error) => void;
 };
 
 export type ExecuteResult<T> = { result: T; txId: TxId | null };
@@ -78,6 +86,7 @@ export class Engine {
   /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
   private readonly writeSetObservers: Array<(seqno: number, writes: WriteSet) => void> = [];
   private readonly ceKeys = new Map<number, Uint8Array>();
+  private readonly evidencePrefetch: EvidencePrefetch;
   /** What receipts of the transactions and signatures this node appended need, kept in memory. */
   private readonly receiptCache: ReceiptCache;
   /** `previous_identities` of the service info, by the map's content token (receipts add them). */
@@ -116,6 +125,10 @@ export class Engine {
     this.options = args.options;
     this.signInPlace = curveOf(args.identity.node.privateKey) === "P-256";
     this.receiptCache = new ReceiptCache(args.options.receiptCacheTxs ?? RECEIPT_CACHE_TXS_DEFAULT);
+    this.evidencePrefetch = new EvidencePrefetch(
+      args.options.evidencePrefetchTxs ?? EVIDENCE_PREFETCH_TXS_DEFAULT,
+      args.options.onEvidencePrefetchFailure ?? (() => {}),
+    );
     assert(this.store.version === this.ledger.lastSeqno, "store and ledger agree on the last seqno");
     this.replicator.onCommit = (seqno) => this.advanceCommit(seqno);
   }
@@ -317,9 +330,9 @@ export class Engine {
     const secret = currentLedgerSecret(this.identity);
     const publicWrites = writeSet.filter((m) => isPublicMapName(m.name));
     const privateWrites = writeSet.filter((m) => !isPublicMapName(m.name));
-    const mac = kind === EntryKind.transaction ? this.commitEvidenceMacOf(this.view, seqno) : null;
-    const evidence =
-      mac === null ? ZERO_DIGEST : commitEvidenceDigest(commitEvidenceOfMac(this.view, seqno, mac));
+    const ce = kind === EntryKind.transaction ? this.commitEvidenceFor(this.view, seqno) : null;
+    const mac = ce?.mac ?? null;
+    const evidence = ce?.digest ?? ZERO_DIGEST;
     const entry = encodeEntry(
       {
         kind,
@@ -361,13 +374,32 @@ export class Engine {
   }
 
   private commitEvidenceMacOf(view: number, seqno: number): Uint8Array {
+    return commitEvidenceMac(this.commitEvidenceKeyAt(seqno), view, seqno);
+  }
+
+  /** How many new entries' commit evidence came from the prefetch windows, and how many missed. */
+  get evidencePrefetchStats(): { hits: number; misses: number } {
+    return { ...this.evidencePrefetch.stats };
+  }
+
+  /** The commit evidence MAC and digest of a new entry: from the prefetch windows, else inline. */
+  private commitEvidenceFor(view: number, seqno: number): Evidence {
+    const key = this.commitEvidenceKeyAt(seqno);
+    const ready = this.evidencePrefetch.take(key, view, seqno);
+    if (ready !== null) return ready;
+    const mac = commitEvidenceMac(key, view, seqno);
+    return { mac, digest: commitEvidenceDigest(commitEvidenceOfMac(view, seqno, mac)) };
+  }
+
+  /** The commit-evidence key of the secret in effect at `seqno`, one array per secret. */
+  private commitEvidenceKeyAt(seqno: number): Uint8Array {
     const secret = this.secretAt(seqno);
     let key = this.ceKeys.get(secret.version);
     if (key === undefined) {
       key = commitEvidenceKey(secret.key);
       this.ceKeys.set(secret.version, key);
     }
-    return commitEvidenceMac(key, view, seqno);
+    return key;
   }
 
   /** Appends a signature over the root of every entry so far, signing in place (synchronously). */
@@ -571,6 +603,7 @@ export class Engine {
     await this.signatureSettled();
     // Only a primary signs; a node that lost the office leaves its unsigned suffix to consensus.
     if (this.txsSinceSignature > 0 && this.replicator.isPrimary()) this.appendSignature();
+    await this.evidencePrefetch.close();
     await this.replicator.close();
   }
 }

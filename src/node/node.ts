@@ -220,6 +220,9 @@ async function startOnPorts(
       txAttemptsMax: config.kv.txAttemptsMax,
       uncommittedTxsMax: config.uncommittedTxsMax,
       receiptCacheTxs: config.ledger.receiptCacheTxs,
+      evidencePrefetchTxs: config.ledger.evidencePrefetchTxs,
+      onEvidencePrefetchFailure: (e) =>
+        log.warn("commit evidence prefetch stopped; computing it inline", { error: e.message }),
     },
   });
   if (network !== null) {
@@ -271,6 +274,18 @@ async function serve(
     "Durable (O_DSYNC) writes that made appended ledger entries durable.",
     "kind",
     () => new Map([["append", engine.ledger.files.syncs]]),
+  );
+  metrics.counter(
+    "coterie_commit_evidence_total",
+    "Commit evidence of appended transactions, by where it came from: the worker's windows or computed inline.",
+    "source",
+    () => {
+      const { hits, misses } = engine.evidencePrefetchStats;
+      return new Map([
+        ["prefetch", hits],
+        ["inline", misses],
+      ]);
+    },
   );
   const runtime = watchRuntime(metrics);
   const replicator = networks.get(engine)?.replicator;

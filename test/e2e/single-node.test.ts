@@ -155,10 +155,34 @@ describe("single node", () => {
     assert.match(m.body, /^coterie_ledger_bytes \d+$/m);
     assert.match(m.body, /^coterie_ledger_syncs_total\{kind="append"\} [1-9]\d*$/m);
     assert.doesNotMatch(m.body, /coterie_consensus_messages/, "one node has no consensus messages");
+    assert.match(m.body, /^coterie_commit_evidence_total\{source="inline"\} [1-9]\d*$/m);
     assert.match(m.body, /coterie_requests_total\{route="\/app\/log\/private",status="200"\} \d+/);
     assert.match(m.body, /coterie_request_duration_ms_bucket\{route="\/app\/log\/private",le="\+Inf"\} \d+/);
     assert.match(m.body, /^coterie_event_loop_delay_max_ms [0-9.]+$/m);
     assert.match(m.body, /^# TYPE coterie_gc_pauses_total counter$/m);
+    c.close();
+  });
+
+  test("the primary's commit evidence comes from its worker thread, and receipts still verify", async () => {
+    // The first seqnos are computed inline while the worker starts; writes keep coming until one
+    // took its evidence from the worker's windows.
+    const c = client(node, ws.user);
+    const prefetched = async () => {
+      const m = await c.get("/node/metrics");
+      return Number(/^coterie_commit_evidence_total\{source="prefetch"\} (\d+)$/m.exec(m.body)?.[1] ?? "0");
+    };
+    const deadline = Date.now() + 20_000;
+    let id = 1000;
+    while ((await prefetched()) === 0 && Date.now() < deadline) {
+      for (let i = 0; i < 10; i++) {
+        const w = await c.post("/app/log/private", { id: id++, msg: "prefetch" });
+        assert.equal(w.status, 200, w.body);
+      }
+    }
+    assert.ok((await prefetched()) > 0, "no commit evidence came from the worker");
+    const waited = await c.post("/app/log/private?wait_for_commit=true", { id: id++, msg: "after" });
+    assert.equal(waited.status, 200, waited.body);
+    await verifyReceipt(waited.json().receipt, node.serviceCert);
     c.close();
   });
 });

@@ -1,0 +1,166 @@
+/**
+ * Commit evidence computed ahead on a worker thread.
+ *
+ * Every transaction entry carries the digest of its commit evidence, `ce:<view>.<seqno>:<hex MAC>`
+ * (src/ledger/commit-evidence.ts), and the receipt cache keeps its MAC. Both depend only on the
+ * commit-evidence key, the view and the seqno, so they can be made before the transaction exists.
+ * Made inline they cost the primary's event loop an HMAC object, a string and two hashes per write:
+ * about a fifth of a single node's write throughput (docs/performance.md, "What each optimisation
+ * gained"). Here a worker thread computes windows of `windowTxs` consecutive seqnos of the current
+ * view, one message each way per window, and the engine takes each seqno's values from them.
+ *
+ * A value taken from a window is the one the engine would compute: the worker runs the same
+ * functions on the same (key, view, seqno). A seqno no window holds yet (the first after a start,
+ * a view change or a rekey, or a worker that fell behind) is a miss, and the engine computes it
+ * inline; `take` then asks for the window after it. So the prefetch changes what the event loop
+ * spends, never an entry's bytes.
+ *
+ * The worker is started on the first `take` (only a primary appends transactions) and is
+ * unreferenced, so it never keeps a process alive. The key crosses to it by structured clone within
+ * this process; it is never logged. If the worker fails, every later `take` misses.
+ */
+import { Worker } from "node:worker_threads";
+import { assert } from "../util/assert.ts";
+
+/** `ledger.evidencePrefetchTxs`: seqnos per window (64 bytes each; two windows at most in memory). */
+export const EVIDENCE_PREFETCH_TXS_DEFAULT = 1024;
+
+/** A window's slot: the 32-byte MAC, then the 32-byte digest of the evidence string. */
+export const EVIDENCE_SLOT_BYTES = 64;
+
+/** What the worker is asked for: `count` seqnos from `from` of `view`, under `key`. */
+export type EvidenceRequest = { id: number; key: Uint8Array; view: number; from: number; count: number };
+
+/** What the worker answers: `count` slots of `EVIDENCE_SLOT_BYTES`, in seqno order. */
+export type EvidenceWindow = { id: number; data: Uint8Array };
+
+export type Evidence = { mac: Uint8Array; digest: Uint8Array };
+
+type Window = {
+  id: number;
+  /** The key it was computed under (compared by identity: the engine keeps one array per key). */
+  key: Uint8Array;
+  view: number;
+  from: number;
+  count: number;
+  /** null until the worker answers. */
+  data: Uint8Array | null;
+};
+
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./evidence-worker.ts" : "./evidence-worker.js",
+  import.meta.url,
+);
+
+export class EvidencePrefetch {
+  private readonly windowTxs: number;
+  private readonly onFailure: (error: Error) => void;
+  private worker: Worker | null = null;
+  private failed = false;
+  private closed = false;
+  /** Ascending by `from`, contiguous, all of one key and view; at most two. */
+  private windows: Window[] = [];
+  private nextId = 1;
+  private readonly workerUrl: URL;
+  /** `take`s answered from a window, and those that missed. */
+  readonly stats = { hits: 0, misses: 0 };
+
+  /**
+   * `windowTxs` 0 disables it: every `take` misses and no worker is started. `workerUrl` is for
+   * tests (a worker that fails).
+   */
+  constructor(windowTxs: number, onFailure: (error: Error) => void, workerUrl: URL = WORKER_URL) {
+    assert(Number.isSafeInteger(windowTxs) && windowTxs >= 0, "evidence prefetch window is a count");
+    this.windowTxs = windowTxs;
+    this.onFailure = onFailure;
+    this.workerUrl = workerUrl;
+  }
+
+  /**
+   * The MAC and digest of (`view`, `seqno`) under the commit-evidence key `key` if a window holds
+   * them, else null. Either way it keeps the next window coming. The arrays returned are views into
+   * a window: copy what is kept.
+   */
+  take(key: Uint8Array, view: number, seqno: number): Evidence | null {
+    if (this.windowTxs === 0 || this.failed || this.closed) {
+      this.stats.misses++;
+      return null;
+    }
+    const first = this.windows[0];
+    if (first !== undefined && (first.key !== key || first.view !== view)) this.windows = [];
+    while (this.windows.length > 0) {
+      const w = this.windows[0] as Window;
+      if (w.from + w.count > seqno) break;
+      this.windows.shift();
+    }
+    const cur = this.windows[0];
+    if (cur === undefined || cur.from > seqno) {
+      // Nothing covers this seqno (a start, a new view or key, a seqno below the windows after a
+      // rollback): start afresh from the next one.
+      this.windows = [];
+      this.request(key, view, seqno + 1);
+      this.stats.misses++;
+      return null;
+    }
+    // Past the middle of the last window: ask for the one after it.
+    if (this.windows.length === 1 && seqno - cur.from >= cur.count / 2) {
+      this.request(key, view, cur.from + cur.count);
+    }
+    if (cur.data === null) {
+      this.stats.misses++;
+      return null;
+    }
+    this.stats.hits++;
+    const at = (seqno - cur.from) * EVIDENCE_SLOT_BYTES;
+    return { mac: cur.data.subarray(at, at + 32), digest: cur.data.subarray(at + 32, at + 64) };
+  }
+
+  /** Stops the worker; later `take`s miss. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.windows = [];
+    const worker = this.worker;
+    this.worker = null;
+    if (worker !== null) await worker.terminate();
+  }
+
+  private request(key: Uint8Array, view: number, from: number): void {
+    const worker = this.worker ?? this.start();
+    if (worker === null) return;
+    const window: Window = { id: this.nextId++, key, view, from, count: this.windowTxs, data: null };
+    this.windows.push(window);
+    const req: EvidenceRequest = { id: window.id, key, view, from, count: window.count };
+    worker.postMessage(req);
+  }
+
+  private start(): Worker | null {
+    try {
+      const worker = new Worker(this.workerUrl);
+      worker.on("message", (msg: EvidenceWindow) => {
+        const w = this.windows.find((x) => x.id === msg.id);
+        if (w !== undefined && msg.data.length === w.count * EVIDENCE_SLOT_BYTES) w.data = msg.data;
+      });
+      worker.on("error", (e) => this.fail(e));
+      worker.on("exit", (code) => {
+        if (!this.closed && !this.failed) this.fail(new Error(`evidence worker exited with code ${code}`));
+      });
+      // After the listeners: the worker never keeps the process alive.
+      worker.unref();
+      this.worker = worker;
+      return worker;
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+      return null;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.windows = [];
+    const worker = this.worker;
+    this.worker = null;
+    void worker?.terminate();
+    this.onFailure(error);
+  }
+}

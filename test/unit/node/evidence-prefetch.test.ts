@@ -1,0 +1,125 @@
+// The commit evidence a worker computes ahead (src/node/evidence-prefetch.ts) is exactly what the
+// engine computes inline, across views, keys and rollbacks; entries and receipts made with it
+// verify; and a prefetch that is off or whose worker fails only makes the engine compute inline.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { verifyReceipt } from "../../../src/crypto/receipt.ts";
+import { utf8 } from "../../../src/kv/index.ts";
+import {
+  commitEvidenceDigest,
+  commitEvidenceMac,
+  commitEvidenceOfMac,
+} from "../../../src/ledger/commit-evidence.ts";
+import { decodeEntry } from "../../../src/ledger/entry.ts";
+import type { TxId } from "../../../src/node/engine.ts";
+import { EvidencePrefetch } from "../../../src/node/evidence-prefetch.ts";
+import { makeEngine } from "./engine-fixture.ts";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+function inline(key: Uint8Array, view: number, seqno: number) {
+  const mac = commitEvidenceMac(key, view, seqno);
+  return { mac: hex(mac), digest: hex(commitEvidenceDigest(commitEvidenceOfMac(view, seqno, mac))) };
+}
+
+/**
+ * Takes `count` consecutive seqnos from `from`, as an engine appending them would, waiting a little
+ * after each miss so the worker can answer. Every value taken must equal the inline one.
+ */
+async function takeRun(p: EvidencePrefetch, key: Uint8Array, view: number, from: number, count: number) {
+  let hits = 0;
+  for (let seqno = from; seqno < from + count; seqno++) {
+    const got = p.take(key, view, seqno);
+    if (got === null) {
+      await sleep(2);
+      continue;
+    }
+    hits++;
+    assert.deepEqual(
+      { mac: hex(got.mac), digest: hex(got.digest) },
+      inline(key, view, seqno),
+      `${view}.${seqno}`,
+    );
+  }
+  return hits;
+}
+
+test("prefetched evidence equals the inline one, and after the first window nearly every take hits", async (t) => {
+  const p = new EvidencePrefetch(64, (e) => assert.fail(e));
+  t.after(() => p.close());
+  const key = randomBytes(32);
+  // The first seqnos miss while the worker starts.
+  let seqno = 1;
+  const deadline = Date.now() + 20_000;
+  while (p.stats.hits === 0 && Date.now() < deadline) await takeRun(p, key, 3, seqno++, 1);
+  const before = { ...p.stats };
+  // From then on the next window is asked for at each one's middle, so takes keep hitting.
+  const hits = await takeRun(p, key, 3, seqno, 1000);
+  assert.ok(hits >= 900, `hits ${hits} of 1000`);
+  assert.deepEqual(p.stats, { hits: before.hits + hits, misses: before.misses + 1000 - hits });
+  await p.close();
+  assert.equal(p.take(key, 3, seqno + 1000), null, "a closed prefetch misses");
+});
+
+test("a new view, a new key or a seqno below the windows never gets another's values", async () => {
+  const p = new EvidencePrefetch(32, (e) => assert.fail(e));
+  const [k1, k2] = [randomBytes(32), randomBytes(32)];
+  assert.ok((await takeRun(p, k1, 2, 1, 200)) > 100);
+  // The same seqnos in a later view (a new primary) and under a new key (a rekey): every value
+  // taken is checked against its own (key, view, seqno) in takeRun.
+  assert.ok((await takeRun(p, k1, 3, 150, 200)) > 100);
+  assert.ok((await takeRun(p, k2, 3, 350, 200)) > 100);
+  // A rollback: the seqnos go back within the view.
+  assert.ok((await takeRun(p, k2, 3, 300, 200)) > 100);
+  await p.close();
+});
+
+test("windowTxs 0 starts no worker and always misses", async () => {
+  const p = new EvidencePrefetch(0, (e) => assert.fail(e));
+  const key = randomBytes(32);
+  assert.equal(await takeRun(p, key, 1, 1, 20), 0);
+  assert.deepEqual(p.stats, { hits: 0, misses: 20 });
+  await p.close();
+});
+
+test("a worker that fails is reported once, and every later take misses", async () => {
+  const failures: Error[] = [];
+  const broken = new URL(`data:text/javascript,${encodeURIComponent('throw new Error("broken worker")')}`);
+  const p = new EvidencePrefetch(16, (e) => failures.push(e), broken);
+  const key = randomBytes(32);
+  assert.equal(await takeRun(p, key, 1, 1, 50), 0);
+  assert.equal(failures.length, 1);
+  assert.match(failures[0]?.message ?? "", /broken worker/);
+  await p.close();
+});
+
+test("an engine's entries carry the inline evidence digest, and their receipts verify", async (t) => {
+  const engine = await makeEngine({ evidencePrefetchTxs: 16 });
+  t.after(() => engine.close());
+  const ids: TxId[] = [];
+  // Writes a little apart, as a primary under light load, until 60 came from the prefetch (the
+  // first ones miss while the worker starts).
+  const deadline = Date.now() + 20_000;
+  while (engine.evidencePrefetchStats.hits < 60 && Date.now() < deadline) {
+    const { txId } = await engine.execute((tx) => tx.typed("m", utf8, utf8).put(`k${ids.length}`, "v"), {
+      reservedWrites: false,
+    });
+    assert.ok(txId !== null);
+    ids.push(txId);
+    if (ids.length % 10 === 0) engine.appendSignature();
+    await sleep(1);
+  }
+  assert.ok(engine.evidencePrefetchStats.hits >= 60, JSON.stringify(engine.evidencePrefetchStats));
+  engine.appendSignature();
+  await engine.waitForCommit(ids.at(-1) as TxId, 5000);
+  for (const id of ids) {
+    const entry = decodeEntry(engine.ledger.files.read(id.seqno));
+    const evidence = engine.commitEvidenceOf(id.view, id.seqno);
+    assert.equal(hex(entry.commitEvidenceDigest), hex(commitEvidenceDigest(evidence)), `entry ${id.seqno}`);
+    const receipt = engine.receipt(id);
+    assert.ok(receipt !== null);
+    await verifyReceipt(receipt, engine.identity.serviceCert);
+  }
+});
