@@ -15,15 +15,9 @@ const common = {
 };
 
 // child.js: the process-isolated sandbox's child, started beside the bundle (src/sandbox/remote.ts).
-// evidence-worker.js: the engine's commit-evidence worker thread, found beside the bundle
-// (src/node/evidence-prefetch.ts).
 await build({
   ...common,
-  entryPoints: {
-    coterie: "src/cli/main.ts",
-    child: "src/sandbox/child.ts",
-    "evidence-worker": "src/node/evidence-worker.ts",
-  },
+  entryPoints: { coterie: "src/cli/main.ts", child: "src/sandbox/child.ts" },
   outdir: "dist",
 });
 await build({
@@ -42,4 +36,4 @@ await build({
 for (const name of readdirSync("src/governance/constitutions").filter((n) => n.endsWith(".js"))) {
   cpSync(`src/governance/constitutions/${name}`, `dist/constitutions/${name}`);
 }
-console.log("dist/ built: coterie.js, child.js, evidence-worker.js, app.js, client.js, client-node.js");
+console.log("dist/ built: coterie.js, child.js, app.js, client.js, client-node.js");

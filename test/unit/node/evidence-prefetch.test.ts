@@ -86,7 +86,7 @@ test("windowTxs 0 starts no worker and always misses", async () => {
 
 test("a worker that fails is reported once, and every later take misses", async () => {
   const failures: Error[] = [];
-  const broken = new URL(`data:text/javascript,${encodeURIComponent('throw new Error("broken worker")')}`);
+  const broken = 'throw new Error("broken worker");';
   const p = new EvidencePrefetch(16, (e) => failures.push(e), broken);
   const key = randomBytes(32);
   assert.equal(await takeRun(p, key, 1, 1, 50), 0);
