@@ -25,6 +25,11 @@ function formatRatio(value: number | null): string {
   return value === null ? "" : `${(value * 100).toFixed(0)}%`;
 }
 
+/** Steal time to one decimal ("—" where unmeasured). */
+function formatSteal(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(1) : "—";
+}
+
 function formatErrors(row: SummaryRow): string {
   const parts = Object.entries(row.errors).map(([k, v]) => `${k}×${v}`);
   if (row.failures.length > 0)
@@ -47,6 +52,7 @@ const COLUMNS = [
   "÷ ceiling per CPU",
   "÷ etcd",
   "÷ built-in",
+  "steal %",
   "errors",
 ];
 
@@ -78,6 +84,7 @@ export function renderMarkdown(
       formatRatio(r.ratioCeilingCpu),
       formatRatio(r.ratioEtcd),
       formatRatio(r.ratioBuiltin),
+      formatSteal(r.stealPct),
       formatErrors(r),
     ];
     lines.push(`| ${cells.join(" | ")} |`);

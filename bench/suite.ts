@@ -2,7 +2,7 @@
 // open loop at fractions of that saturation. Every measurement is one `bench/load.ts` process
 // started through the process group, so an interrupted run leaves no generator behind either.
 import { join } from "node:path";
-import { groupCpuMs } from "./cpu.ts";
+import { groupCpuMs, machineTicks, stealPercent } from "./cpu.ts";
 import type { LoadConfig, LoadResult } from "./load-config.ts";
 import { findPrimary } from "./node-api.ts";
 import type { ProcessGroup } from "./procs.ts";
@@ -112,15 +112,22 @@ function describe(r: LoadResult): string {
 
 /**
  * Runs one generator and measures the CPU the target's processes used meanwhile, per request sent
- * (warm-up included on both sides of the division; nearly every request sent is answered).
+ * (warm-up included on both sides of the division; nearly every request sent is answered), and the
+ * machine's steal time over the same window.
  */
 async function runMeasuringCpu(ctx: SuiteContext, target: Target, config: LoadConfig) {
   const groups = target.children.map((c) => c.process.pid).filter((p): p is number => p !== undefined);
   const before = groupCpuMs(groups);
+  const machineBefore = machineTicks();
   const result = await runGenerator(ctx, config);
   const after = groupCpuMs(groups);
+  const stealPct = stealPercent(machineBefore, machineTicks());
   const usable = before !== null && after !== null && result.ok && result.sent > 0;
-  return { result, serverCpuUsPerResponse: usable ? ((after - before) * 1000) / result.sent : null };
+  return {
+    result,
+    serverCpuUsPerResponse: usable ? ((after - before) * 1000) / result.sent : null,
+    stealPct,
+  };
 }
 
 /**
@@ -156,8 +163,16 @@ export async function runTargetWorkloads(
     const measure = async (point: string, config: LoadConfig): Promise<LoadResult> => {
       await followPrimary(ctx, target);
       config.targets = target.urls;
-      const { result, serverCpuUsPerResponse } = await runMeasuringCpu(ctx, target, config);
-      records.push({ workload: w.name, target: target.name, point, repeat, result, serverCpuUsPerResponse });
+      const { result, serverCpuUsPerResponse, stealPct } = await runMeasuringCpu(ctx, target, config);
+      records.push({
+        workload: w.name,
+        target: target.name,
+        point,
+        repeat,
+        result,
+        serverCpuUsPerResponse,
+        stealPct,
+      });
       const cpu = serverCpuUsPerResponse === null ? "" : ` cpu ${Math.round(serverCpuUsPerResponse)} µs/resp`;
       ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}${cpu}`);
       return result;

@@ -14,6 +14,8 @@ export type PointRecord = {
   result: LoadResult;
   /** CPU the target's processes spent per request during this point (null where unmeasured). */
   serverCpuUsPerResponse?: number | null;
+  /** The machine's steal time during this point, % of its CPU time (null where unmeasured). */
+  stealPct?: number | null;
 };
 
 export type SummaryRow = {
@@ -26,6 +28,8 @@ export type SummaryRow = {
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   /** Median CPU microseconds the target spent per response (all its processes), or NaN. */
   serverCpuUsPerResponse: number;
+  /** Median over repeats of the machine's steal time during the point, % of its CPU time, or NaN. */
+  stealPct: number;
   errors: Record<string, number>;
   /** How many repeats produced a usable result, and the failures of the others. */
   okRepeats: number;
@@ -70,6 +74,7 @@ function summariseGroup(points: readonly PointRecord[]): SummaryRow {
     serverCpuUsPerResponse: median(
       ok.map((p) => p.serverCpuUsPerResponse).filter((v): v is number => typeof v === "number"),
     ),
+    stealPct: median(points.map((p) => p.stealPct).filter((v): v is number => typeof v === "number")),
     errors,
     okRepeats: ok.length,
     failures: points.filter((p) => !p.result.ok).map((p) => p.result.failure ?? "unknown failure"),

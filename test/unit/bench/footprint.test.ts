@@ -159,7 +159,7 @@ test("bundle rows are divided by the built-in row of the same run, and shown in 
     rows,
     checks,
   );
-  assert.match(md, /\| g write \| closed \|.*\| 60% \| {2}\|$/m);
+  assert.match(md, /\| g write \| closed \|.*\| 60% \| — \| {2}\|$/m);
   assert.match(md, /### Targets measured directly/);
   assert.match(md, /\| g write ÷ the built-in endpoint .* \| 60% \(600\/s\) \| none stated/);
 });

@@ -45,9 +45,9 @@ test("median of odd and even lists", () => {
 
 test("summary takes medians over repeats, sums errors, and divides closed loop by the baselines", () => {
   const points = [
-    { ...point("ceiling", "closed", 0, result(40_000, 1000)), serverCpuUsPerResponse: 30 },
-    { ...point("ceiling", "closed", 1, result(30_000, 3000)), serverCpuUsPerResponse: 20 },
-    point("ceiling", "closed", 2, result(35_000, 2000)),
+    { ...point("ceiling", "closed", 0, result(40_000, 1000)), serverCpuUsPerResponse: 30, stealPct: 4 },
+    { ...point("ceiling", "closed", 1, result(30_000, 3000)), serverCpuUsPerResponse: 20, stealPct: 1 },
+    { ...point("ceiling", "closed", 2, result(35_000, 2000)), stealPct: null },
     point("etcd put", "closed", 0, result(7000, 20_000)),
     point("coterie-1 write", "closed", 0, result(28_000, 5000, { errors: { "503": 2 } })),
     point("coterie-1 write", "closed", 1, result(0, 0, { ok: false, failure: "overloaded" })),
@@ -62,6 +62,8 @@ test("summary takes medians over repeats, sums errors, and divides closed loop b
   assert.equal(ceiling!.throughputPerSec, 35_000);
   assert.equal(ceiling!.latencyMs.p50, 2);
   assert.equal(ceiling!.serverCpuUsPerResponse, 25); // median of the repeats that measured it
+  assert.equal(ceiling!.stealPct, 2.5); // likewise
+  assert.ok(Number.isNaN(ours!.stealPct)); // never measured
   assert.equal(ours!.throughputPerSec, 28_000); // the failed repeat is not a zero in the median
   assert.equal(ours!.okRepeats, 1);
   assert.deepEqual(ours!.failures, ["overloaded"]);
@@ -80,6 +82,7 @@ test("markdown table has one row per point with ratios and errors", () => {
       {
         ...point("coterie-1 write", "closed", 0, result(10_000, 800, { errors: { "500": 3 } })),
         serverCpuUsPerResponse: 100,
+        stealPct: 12.34,
       },
     ],
     workloads,
@@ -97,11 +100,11 @@ test("markdown table has one row per point with ratios and errors", () => {
   assert.match(md, /- \*\*coterie-1\*\*: not available \(x\)/);
   assert.match(
     md,
-    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| {2}\|/,
+    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| — \| {2}\|/,
   );
   assert.match(
     md,
-    /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| {2}\| 500×3 \|/,
+    /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| {2}\| 12\.3 \| 500×3 \|/,
   );
   assert.equal(formatNumber(null), "—");
   assert.equal(formatNumber(0.01234), "0.012");
