@@ -74,6 +74,7 @@ function summariseGroup(points: readonly PointRecord[]): SummaryRow {
     serverCpuUsPerResponse: median(
       ok.map((p) => p.serverCpuUsPerResponse).filter((v): v is number => typeof v === "number"),
     ),
+    // Over every repeat, failed ones too: the machine was as noisy whether or not the point failed.
     stealPct: median(points.map((p) => p.stealPct).filter((v): v is number => typeof v === "number")),
     errors,
     okRepeats: ok.length,

@@ -44,7 +44,7 @@ export type NodeConfig = {
    * from disk; older receipts read the ledger (0: every receipt does).
    * `evidencePrefetchTxs`: the primary computes the commit evidence of the next this many seqnos
    * ahead on a worker thread (64 bytes each, two windows at most; src/node/evidence-prefetch.ts);
-   * 0 computes each one inline, on the event loop.
+   * 0 computes each one inline, on the event loop. Otherwise in [16, 65,536].
    */
   ledger: {
     chunkBytesMax: number;
@@ -201,7 +201,9 @@ export function validateConfig(input: unknown): NodeConfig {
   int("ledger.batchBytesMax", c.ledger.batchBytesMax, 4096);
   int("ledger.holdBytesMax", c.ledger.holdBytesMax, 0, c.ledger.batchBytesMax);
   int("ledger.receiptCacheTxs", c.ledger.receiptCacheTxs, 0, 1_048_576);
-  int("ledger.evidencePrefetchTxs", c.ledger.evidencePrefetchTxs, 0, 65_536);
+  // 0 (off) or a window of at least 16: a window of a few seqnos is a message per few writes.
+  if (c.ledger.evidencePrefetchTxs !== 0)
+    int("ledger.evidencePrefetchTxs", c.ledger.evidencePrefetchTxs, 16, 65_536);
   int("http.bodyBytesMax", c.http.bodyBytesMax, 1, 64 * 1024 * 1024);
   int("http.requestsInFlightMax", c.http.requestsInFlightMax, 1);
   int("http.commitWaitMsMax", c.http.commitWaitMsMax, 1);

@@ -85,7 +85,11 @@ export class Engine {
   private serviceConfigVersion = -1;
   /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
   private readonly writeSetObservers: Array<(seqno: number, writes: WriteSet) => void> = [];
-  private readonly ceKeys = new Map<number, Uint8Array>();
+  /**
+   * Commit-evidence keys by the secret object they derive from. Not by version: a rekey rolled back
+   * and made again reuses its version with a new secret, and must not reuse the old key.
+   */
+  private readonly ceKeys = new WeakMap<LedgerSecret, Uint8Array>();
   private readonly evidencePrefetch: EvidencePrefetch;
   /** What receipts of the transactions and signatures this node appended need, kept in memory. */
   private readonly receiptCache: ReceiptCache;
@@ -394,10 +398,10 @@ export class Engine {
   /** The commit-evidence key of the secret in effect at `seqno`, one array per secret. */
   private commitEvidenceKeyAt(seqno: number): Uint8Array {
     const secret = this.secretAt(seqno);
-    let key = this.ceKeys.get(secret.version);
+    let key = this.ceKeys.get(secret);
     if (key === undefined) {
       key = commitEvidenceKey(secret.key);
-      this.ceKeys.set(secret.version, key);
+      this.ceKeys.set(secret, key);
     }
     return key;
   }

@@ -88,6 +88,8 @@ export class EvidencePrefetch {
   /** Ascending by `from`, contiguous, all of one key and view; at most two. */
   private windows: Window[] = [];
   private nextId = 1;
+  /** Requests posted and not yet answered, kept or not: a worker behind is not sent more. */
+  private inFlight = 0;
   private readonly workerSource: string;
   /** `take`s answered from a window, and those that missed. */
   readonly stats = { hits: 0, misses: 0 };
@@ -130,7 +132,7 @@ export class EvidencePrefetch {
       return null;
     }
     // Past the middle of the last window: ask for the one after it.
-    if (this.windows.length === 1 && seqno - cur.from >= cur.count / 2) {
+    if (this.windows.length === 1 && seqno - cur.from >= Math.floor(cur.count / 2)) {
       this.request(key, view, cur.from + cur.count);
     }
     if (cur.data === null) {
@@ -151,9 +153,16 @@ export class EvidencePrefetch {
     if (worker !== null) await worker.terminate();
   }
 
+  /**
+   * Asks for the window from `from`, unless two requests are still unanswered: after resets (the
+   * writes outran the worker, or many came in one event-loop turn) the old ones are still queued in
+   * the worker, and more would only pile up windows nobody takes. The next take asks again.
+   */
   private request(key: Uint8Array, view: number, from: number): void {
+    if (this.inFlight >= 2) return;
     const worker = this.worker ?? this.start();
     if (worker === null) return;
+    this.inFlight++;
     const window: Window = { id: this.nextId++, key, view, from, count: this.windowTxs, data: null };
     this.windows.push(window);
     const req: EvidenceRequest = { id: window.id, key, view, from, count: window.count };
@@ -164,6 +173,7 @@ export class EvidencePrefetch {
     try {
       const worker = new Worker(this.workerSource, { eval: true, resourceLimits: WORKER_LIMITS });
       worker.on("message", (msg: EvidenceWindow) => {
+        this.inFlight--;
         const w = this.windows.find((x) => x.id === msg.id);
         if (w !== undefined && msg.data.length === w.count * EVIDENCE_SLOT_BYTES) w.data = msg.data;
       });

@@ -62,7 +62,7 @@ test("summary takes medians over repeats, sums errors, and divides closed loop b
   assert.equal(ceiling!.throughputPerSec, 35_000);
   assert.equal(ceiling!.latencyMs.p50, 2);
   assert.equal(ceiling!.serverCpuUsPerResponse, 25); // median of the repeats that measured it
-  assert.equal(ceiling!.stealPct, 2.5); // likewise
+  assert.equal(ceiling!.stealPct, 2.5); // median of the repeats that measured it, failed or not
   assert.ok(Number.isNaN(ours!.stealPct)); // never measured
   assert.equal(ours!.throughputPerSec, 28_000); // the failed repeat is not a zero in the median
   assert.equal(ours!.okRepeats, 1);

@@ -122,6 +122,21 @@ test("http.responseBatchBytesMax: 64 KiB by default, refused outside [1, 16 MiB]
   }
 });
 
+test("ledger.evidencePrefetchTxs: 1,024 by default, 0 turns it off, else in [16, 65,536]", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).ledger.evidencePrefetchTxs, 1024);
+  for (const ok of [0, 16, 65_536])
+    assert.equal(
+      validateConfig({ dataDir: "d", ledger: { evidencePrefetchTxs: ok } }).ledger.evidencePrefetchTxs,
+      ok,
+    );
+  for (const evidencePrefetchTxs of [-1, 1, 15, 65_537, 2.5, "1k", null]) {
+    assert.throws(
+      () => validateConfig({ dataDir: "d", ledger: { evidencePrefetchTxs } }),
+      /ledger\.evidencePrefetchTxs: must be an integer in \[16, 65536\]/,
+    );
+  }
+});
+
 test("ledger.receiptCacheTxs: 16,384 by default, 0 turns it off, refused outside [0, 1,048,576]", () => {
   assert.equal(validateConfig({ dataDir: "d" }).ledger.receiptCacheTxs, 16_384);
   assert.equal(validateConfig({ dataDir: "d", ledger: { receiptCacheTxs: 0 } }).ledger.receiptCacheTxs, 0);

@@ -8,13 +8,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { verifyReceipt } from "../../../src/crypto/receipt.ts";
 import { utf8 } from "../../../src/kv/index.ts";
 import {
+  commitEvidence,
   commitEvidenceDigest,
+  commitEvidenceKey,
   commitEvidenceMac,
   commitEvidenceOfMac,
 } from "../../../src/ledger/commit-evidence.ts";
 import { decodeEntry } from "../../../src/ledger/entry.ts";
 import type { TxId } from "../../../src/node/engine.ts";
 import { EvidencePrefetch } from "../../../src/node/evidence-prefetch.ts";
+import { currentLedgerSecret } from "../../../src/node/identity.ts";
+import { rekey } from "../../../src/node/secrets.ts";
 import { makeEngine } from "./engine-fixture.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -86,13 +90,60 @@ test("windowTxs 0 starts no worker and always misses", async () => {
 
 test("a worker that fails is reported once, and every later take misses", async () => {
   const failures: Error[] = [];
+  let failed: () => void = () => {};
+  const reported = new Promise<void>((resolve) => (failed = resolve));
   const broken = 'throw new Error("broken worker");';
-  const p = new EvidencePrefetch(16, (e) => failures.push(e), broken);
+  const p = new EvidencePrefetch(
+    16,
+    (e) => {
+      failures.push(e);
+      failed();
+    },
+    broken,
+  );
   const key = randomBytes(32);
-  assert.equal(await takeRun(p, key, 1, 1, 50), 0);
+  assert.equal(p.take(key, 1, 1), null);
+  await reported;
+  assert.equal(await takeRun(p, key, 1, 2, 50), 0);
   assert.equal(failures.length, 1);
   assert.match(failures[0]?.message ?? "", /broken worker/);
   await p.close();
+});
+
+test("after a rekey that was rolled back and made again, entries use the new secret's evidence key", async (t) => {
+  for (const evidencePrefetchTxs of [0, 4]) {
+    const engine = await makeEngine({ evidencePrefetchTxs });
+    t.after(() => engine.close());
+    const put = async (k: string) => {
+      const { txId } = await engine.execute((tx) => tx.typed("m", utf8, utf8).put(k, "v"), {
+        reservedWrites: false,
+      });
+      assert.ok(txId !== null);
+      return txId;
+    };
+    await put("a");
+    const base = engine.ledger.lastSeqno;
+    await rekey(engine);
+    await put("b");
+    await engine.rollback(base);
+    // The same version again (the next seqno), with another secret.
+    await rekey(engine);
+    const ids: TxId[] = [];
+    for (let i = 0; i < 40; i++) {
+      ids.push(await put(`c${i}`));
+      await sleep(1);
+    }
+    const key = commitEvidenceKey(currentLedgerSecret(engine.identity).key);
+    for (const id of ids) {
+      const entry = decodeEntry(engine.ledger.files.read(id.seqno));
+      const expected = commitEvidenceDigest(commitEvidence(key, id.view, id.seqno));
+      assert.equal(
+        hex(entry.commitEvidenceDigest),
+        hex(expected),
+        `prefetch ${evidencePrefetchTxs}, entry ${id.seqno}`,
+      );
+    }
+  }
 });
 
 test("an engine's entries carry the inline evidence digest, and their receipts verify", async (t) => {
