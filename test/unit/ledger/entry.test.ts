@@ -51,6 +51,24 @@ test("an entry round-trips: header, public and decrypted private write sets, tra
   assert.deepEqual(Buffer.from(d.claimsDigest), Buffer.from(input.claimsDigest));
 });
 
+test("header fields above 2^32 are written as the u64le the format names, and read back", () => {
+  const big = { ...input, view: 2 ** 32 - 1, seqno: 2 ** 45 + 7 };
+  const secret = { ...testSecret, version: 2 ** 40 + 3 };
+  const e = encodeEntry(big, secret);
+  const d = decodeEntry(e.bytes);
+  assert.deepEqual(
+    [d.header.view, d.header.seqno, d.header.secretVersion],
+    [2 ** 32 - 1, 2 ** 45 + 7, 2 ** 40 + 3],
+  );
+  assert.equal(e.bytes.readBigUInt64LE(16), BigInt(2 ** 45 + 7));
+  assert.equal(e.bytes.readBigUInt64LE(32), BigInt(2 ** 40 + 3));
+  // The private section's nonce is u32le(view) ‖ u64le(seqno), and the entry still decrypts.
+  const nonce = d.privateSection.subarray(0, 12);
+  assert.equal(nonce.readUInt32LE(0), 2 ** 32 - 1);
+  assert.equal(nonce.readBigUInt64LE(4), BigInt(2 ** 45 + 7));
+  assert.equal(privateWritesOf(d, secret)[0]?.name, "secret");
+});
+
 test("private data does not appear in plaintext in the entry", () => {
   const e = encodeEntry(input, testSecret);
   assert.equal(e.bytes.includes(Buffer.from("very private")), false);
