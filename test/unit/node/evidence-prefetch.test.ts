@@ -88,7 +88,8 @@ test("windowTxs 0 starts no worker and always misses", async () => {
   await p.close();
 });
 
-test("a worker that fails is reported once, and every later take misses", async () => {
+// A timeout, so that a failure never reported fails the test instead of hanging the file.
+test("a worker that fails is reported once, and every later take misses", { timeout: 30_000 }, async () => {
   const failures: Error[] = [];
   let failed: () => void = () => {};
   const reported = new Promise<void>((resolve) => (failed = resolve));
