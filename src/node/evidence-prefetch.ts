@@ -4,13 +4,13 @@
  * Every transaction entry carries the digest of its commit evidence, `ce:<view>.<seqno>:<hex MAC>`
  * (src/ledger/commit-evidence.ts), and the receipt cache keeps its MAC. Both depend only on the
  * commit-evidence key, the view and the seqno, so they can be made before the transaction exists.
- * Made inline they cost the primary's event loop an HMAC object, a string and two hashes per write:
- * about a fifth of a single node's write throughput (docs/performance.md, "What each optimisation
- * gained"). Here a worker thread computes windows of `windowTxs` consecutive seqnos of the current
+ * Made inline they cost the primary's event loop an HMAC object, a string and two hashes per write;
+ * computing them here took 11% off a single node's main-thread CPU per write (docs/performance.md,
+ * "What each optimisation gained"). Here a worker thread computes windows of `windowTxs` consecutive seqnos of the current
  * view, one message each way per window, and the engine takes each seqno's values from them.
  *
- * A value taken from a window is the one the engine would compute: the worker runs the same
- * functions on the same (key, view, seqno). A seqno no window holds yet (the first after a start,
+ * A value taken from a window is the one the engine would compute: the worker computes the same
+ * MAC, string and digest on the same (key, view, seqno). A seqno no window holds yet (the first after a start,
  * a view change or a rekey, or a worker that fell behind) is a miss, and the engine computes it
  * inline; `take` then asks for the window after it. So the prefetch changes what the event loop
  * spends, never an entry's bytes.
@@ -32,13 +32,13 @@ import { assert } from "../util/assert.ts";
 export const EVIDENCE_PREFETCH_TXS_DEFAULT = 1024;
 
 /** A window's slot: the 32-byte MAC, then the 32-byte digest of the evidence string. */
-export const EVIDENCE_SLOT_BYTES = 64;
+const EVIDENCE_SLOT_BYTES = 64;
 
 /** What the worker is asked for: `count` seqnos from `from` of `view`, under `key`. */
-export type EvidenceRequest = { id: number; key: Uint8Array; view: number; from: number; count: number };
+type EvidenceRequest = { id: number; key: Uint8Array; view: number; from: number; count: number };
 
 /** What the worker answers: `count` slots of `EVIDENCE_SLOT_BYTES`, in seqno order. */
-export type EvidenceWindow = { id: number; data: Uint8Array };
+type EvidenceWindow = { id: number; data: Uint8Array };
 
 export type Evidence = { mac: Uint8Array; digest: Uint8Array };
 
