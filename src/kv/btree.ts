@@ -19,8 +19,8 @@ export interface BTree<K, V> {
   clone(): BTree<K, V>;
   entries(lowestKey?: K): IterableIterator<[K, V]>;
   entriesReversed(highestKey?: K, reusedArray?: undefined, skipHighest?: boolean): IterableIterator<[K, V]>;
-  forEachPair(callback: (key: K, value: V) => void): number;
   keysArray(): K[];
+  valuesArray(): V[];
 }
 
 const BTreeConstructor = btreeModule.default;

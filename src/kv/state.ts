@@ -52,10 +52,15 @@ export function nextState(prev: State, writes: ReadonlyMap<string, PendingWrites
   for (const [name, pending] of writes) {
     const base = prev.maps.get(name);
     const tree: MapTree = base === undefined ? newTree<Entry>() : base.clone();
-    pending.forEachPair((key, value) => {
-      if (value === null) tree.delete(key);
-      else tree.set(key, new Entry(value, version));
-    });
+    // Plain loops, no closure per commit: V8 drops a closure's optimised code once no closure
+    // holds it, so one made per call was compiled again after every major GC.
+    const keys = pending.keysArray();
+    const values = pending.valuesArray();
+    for (let i = 0; i < keys.length; i++) {
+      const value = values[i] as string | null;
+      if (value === null) tree.delete(keys[i] as string);
+      else tree.set(keys[i] as string, new Entry(value, version));
+    }
     if (tree.size === 0) maps.delete(name);
     else maps.set(name, tree);
   }

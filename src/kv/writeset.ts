@@ -11,13 +11,23 @@ import type { Write, WriteSet } from "./types.ts";
  */
 export function toWriteSet(pending: ReadonlyMap<string, PendingWrites>): WriteSet {
   const names = [...pending.keys()].sort();
-  return names.map((name) => {
+  const writeSet: WriteSet = [];
+  // Loops, not callbacks: a closure made per commit loses its optimised code at every major GC.
+  for (const name of names) {
+    const tree = pending.get(name) as PendingWrites;
+    const keys = tree.keysArray();
+    const values = tree.valuesArray();
     const writes: Write[] = [];
-    (pending.get(name) as PendingWrites).forEachPair((key, value) => {
-      writes.push({ key: latin1ToBytes(key), value: value === null ? null : latin1ToBytes(value) });
-    });
-    return { name, writes };
-  });
+    for (let i = 0; i < keys.length; i++) {
+      const value = values[i] as string | null;
+      writes.push({
+        key: latin1ToBytes(keys[i] as string),
+        value: value === null ? null : latin1ToBytes(value),
+      });
+    }
+    writeSet.push({ name, writes });
+  }
+  return writeSet;
 }
 
 /**
