@@ -65,6 +65,22 @@ async function write(engine: Engine, from: number, to: number) {
   await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * Takes a triggered snapshot and signs once its evidence is appended, so that the evidence commits.
+ * Writing the file takes several event-loop turns, more on a loaded machine: a signature on a fixed
+ * timer could come before the evidence, which then waited out its commit timeout.
+ */
+async function takeSnapshot(engine: Engine, service: SnapshotService): Promise<string | null> {
+  const before = engine.ledger.lastSeqno;
+  let settled = false;
+  const taking = service.tick().finally(() => {
+    settled = true;
+  });
+  while (!settled && engine.ledger.lastSeqno === before) await new Promise((r) => setTimeout(r, 5));
+  if (!settled) engine.appendSignature();
+  return taking;
+}
+
 function dump(store: Store) {
   const snap = store.snapshotAt(store.version);
   return snap
@@ -93,9 +109,7 @@ test("a triggered snapshot: evidence receipt binds the file, restore equals the 
   assert.equal(engine.committedSeqno, engine.store.version, "everything committed before the snapshot");
   const live = dump(engine.store);
   const service = new SnapshotService(engine, join(dir, "snapshots"), 0, createLogger("error"));
-  const taking = service.tick();
-  setTimeout(() => engine.appendSignature(), 20); // the evidence commits at the next signature
-  const path = await taking;
+  const path = await takeSnapshot(engine, service);
   assert.ok(path?.endsWith(".committed"), String(path));
   const file = latestCommittedSnapshot(join(dir, "snapshots"));
   assert.ok(file);
@@ -201,9 +215,7 @@ test("a ledger that starts after a snapshot verifies from it; a different or unr
   await engine.ledger.flush();
   await new Promise((r) => setImmediate(r));
   const service = new SnapshotService(engine, join(dir, "snapshots"), 0, createLogger("error"));
-  const taking = service.tick();
-  setTimeout(() => engine.appendSignature(), 20);
-  await taking;
+  await takeSnapshot(engine, service);
   const file = latestCommittedSnapshot(join(dir, "snapshots"));
   assert.ok(file);
   const bytes = readFileSync(file.path);
