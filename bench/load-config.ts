@@ -9,6 +9,9 @@ export const PIPELINING_MAX = 256;
 export const DURATION_MS_MAX = 10 * 60 * 1000;
 export const REQUESTS_MAX = 100_000_000;
 export const RATE_PER_SEC_MAX = 1_000_000;
+/** Open loop: the least time between two dispatches woken by the pacer (bench/pacer.ts). */
+export const PACING_GAP_US_DEFAULT = 200;
+export const PACING_GAP_US_MAX = 1000;
 
 export type LoadConfig = {
   /** Base URLs (http: or https:); connections are spread over them round-robin. */
@@ -21,6 +24,12 @@ export type LoadConfig = {
   mode: "closed" | "open";
   /** Open loop only: requests per second over all connections. */
   ratePerSec?: number;
+  /**
+   * Open loop only: the pacer thread wakes the generator when a request is due, at most once per
+   * this many µs (default 200). 0: no pacer, only the event loop's 1 ms tick (what runs before
+   * the eleventh session measured with).
+   */
+  pacingGapUs?: number;
   warmupMs: number;
   durationMs: number;
   /** After the measured window, how long to wait for outstanding responses. */
@@ -58,6 +67,11 @@ export type LoadResult = {
   errors: Record<string, number>;
   latencyUs: LatencySummaryUs;
   histogram: HistogramJson;
+  /**
+   * Open loop only: how late the generator wrote each measured request after its intended start
+   * (part of its latency, spent in the generator, not in the target).
+   */
+  dispatchLagUs?: LatencySummaryUs;
 };
 
 function positiveInt(name: string, value: unknown, max: number): number {
@@ -94,7 +108,13 @@ export function validateLoadConfig(raw: Partial<LoadConfig>): LoadConfig {
     randMax: positiveInt("randMax", raw.randMax ?? 1, REQUESTS_MAX),
   };
   if (raw.tls !== undefined) config.tls = raw.tls;
-  if (mode === "open") config.ratePerSec = positiveInt("ratePerSec", raw.ratePerSec, RATE_PER_SEC_MAX);
+  if (mode === "open") {
+    config.ratePerSec = positiveInt("ratePerSec", raw.ratePerSec, RATE_PER_SEC_MAX);
+    const gap = raw.pacingGapUs ?? PACING_GAP_US_DEFAULT;
+    if (!(Number.isInteger(gap) && gap >= 0 && gap <= PACING_GAP_US_MAX))
+      throw new RangeError(`pacingGapUs must be an integer in [0, ${PACING_GAP_US_MAX}], got ${gap}`);
+    config.pacingGapUs = gap;
+  }
   if (!(config.warmupMs >= 0 && config.warmupMs <= DURATION_MS_MAX))
     throw new RangeError("warmupMs out of range");
   if (!(config.drainMs >= 0 && config.drainMs <= 60_000)) throw new RangeError("drainMs out of range");

@@ -6,8 +6,9 @@
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Histogram } from "./histogram.ts";
-import type { LoadConfig, LoadResult } from "./load-config.ts";
+import type { LatencySummaryUs, LoadConfig, LoadResult } from "./load-config.ts";
 import { PipelinedConnection, type TlsMaterial } from "./load-connection.ts";
+import { Pacer } from "./pacer.ts";
 import { backlogMax, dueCount, intendedStartMs } from "./pacing.ts";
 import { RequestMix } from "./request-template.ts";
 
@@ -21,6 +22,9 @@ export class LoadGenerator {
   private readonly connections: PipelinedConnection[] = [];
   private readonly mixOf = new Map<PipelinedConnection, RequestMix>();
   private readonly histogram = new Histogram();
+  /** Open loop: µs from each measured request's intended start to its write. */
+  private readonly dispatchLag = new Histogram();
+  private pacer: Pacer | null = null;
   private readonly errors: Record<string, number> = {};
   private sent = 0;
   private nextConnection = 0;
@@ -46,7 +50,25 @@ export class LoadGenerator {
     this.endMs = this.warmEndMs + this.config.durationMs;
     this.sending = true;
     if (this.config.mode === "closed") for (const c of this.connections) this.fillClosed(c);
-    await this.loopUntilDone();
+    else if (this.config.pacingGapUs! > 0) {
+      this.pacer = new Pacer({
+        startMs: this.startMs,
+        ratePerSec: this.config.ratePerSec!,
+        gapMs: this.config.pacingGapUs! / 1000,
+        onDue: () => {
+          if (this.sending) this.dispatchOpen();
+        },
+        onError: (err) => {
+          this.failure = `pacer failed: ${err.message}`;
+          this.sending = false;
+        },
+      });
+    }
+    try {
+      await this.loopUntilDone();
+    } finally {
+      await this.pacer?.close();
+    }
     for (const c of this.connections) c.close();
     return this.result();
   }
@@ -154,7 +176,9 @@ export class LoadGenerator {
       let text = "";
       const starts: number[] = [];
       for (let i = 0; i < n; i++) {
-        starts.push(intendedStartMs(this.sent, this.startMs, rate));
+        const intended = intendedStartMs(this.sent, this.startMs, rate);
+        starts.push(intended);
+        if (this.isMeasured(intended)) this.dispatchLag.record((now - intended) * 1000);
         text += this.nextRequest(conn);
       }
       conn.write(text, starts);
@@ -190,6 +214,14 @@ export class LoadGenerator {
     // Shortened if sending stopped early (requestsMax answered, failure).
     const measuredMs = Math.max(0, this.stoppedMs - this.warmEndMs);
     const h = this.histogram;
+    const summary = (x: Histogram): LatencySummaryUs => ({
+      p50: x.valueAtPercentile(50),
+      p90: x.valueAtPercentile(90),
+      p99: x.valueAtPercentile(99),
+      p999: x.valueAtPercentile(99.9),
+      max: x.maxValue,
+      mean: Math.round(x.mean()),
+    });
     const result: LoadResult = {
       ok: this.failure === undefined,
       mode: this.config.mode,
@@ -201,16 +233,10 @@ export class LoadGenerator {
       completedOk: this.completedOk,
       throughputPerSec: measuredMs > 0 ? (this.completedOk * 1000) / measuredMs : 0,
       errors: this.errors,
-      latencyUs: {
-        p50: h.valueAtPercentile(50),
-        p90: h.valueAtPercentile(90),
-        p99: h.valueAtPercentile(99),
-        p999: h.valueAtPercentile(99.9),
-        max: h.maxValue,
-        mean: Math.round(h.mean()),
-      },
+      latencyUs: summary(h),
       histogram: h.toJSON(),
     };
+    if (this.config.mode === "open") result.dispatchLagUs = summary(this.dispatchLag);
     if (this.failure !== undefined) result.failure = this.failure;
     return result;
   }

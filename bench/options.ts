@@ -1,4 +1,5 @@
 // Command-line options of bench/run.ts, parsed and validated in one place.
+import { PACING_GAP_US_MAX } from "./load-config.ts";
 
 const REPEATS_MAX = 20;
 /**
@@ -17,6 +18,8 @@ export type Options = {
   portBase: number;
   /** Records the footprint fill writes (default: 1,000,000 full, 20,000 quick). */
   records: number | null;
+  /** Open-loop points: the pacer's least gap in µs (bench/pacer.ts); null: the generator's default. */
+  pacingGapUs: number | null;
 };
 
 /** Parses argv (without node and script); throws TypeError/RangeError on bad input. */
@@ -27,6 +30,7 @@ export function parseOptions(argv: readonly string[]): Options {
     only: null,
     portBase: PORT_BASE_DEFAULT,
     records: null,
+    pacingGapUs: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -40,9 +44,10 @@ export function parseOptions(argv: readonly string[]): Options {
     else if (arg === "--only") options.only = value();
     else if (arg === "--port-base") options.portBase = Number(value());
     else if (arg === "--records") options.records = Number(value());
+    else if (arg === "--pacing-gap-us") options.pacingGapUs = Number(value());
     else
       throw new TypeError(
-        `unknown argument ${arg}; usage: run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P] [--records N]`,
+        `unknown argument ${arg}; usage: run.ts [--quick] [--repeat N] [--only TEXT] [--port-base P] [--records N] [--pacing-gap-us G]`,
       );
   }
   if (options.repeats === 0) options.repeats = options.quick ? 1 : 3;
@@ -57,6 +62,16 @@ export function parseOptions(argv: readonly string[]): Options {
     !(Number.isInteger(options.records) && options.records >= 1000 && options.records <= RECORDS_MAX)
   ) {
     throw new RangeError(`--records must be an integer in [1000, ${RECORDS_MAX}]`);
+  }
+  if (
+    options.pacingGapUs !== null &&
+    !(
+      Number.isInteger(options.pacingGapUs) &&
+      options.pacingGapUs >= 0 &&
+      options.pacingGapUs <= PACING_GAP_US_MAX
+    )
+  ) {
+    throw new RangeError(`--pacing-gap-us must be an integer in [0, ${PACING_GAP_US_MAX}]`);
   }
   return options;
 }

@@ -84,6 +84,7 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString();
   const certs = await writeBenchCerts(tmpDir);
   const ctx: SuiteContext = { group, repoRoot, timing: options.quick ? QUICK_TIMING : FULL_TIMING, log };
+  if (options.pacingGapUs !== null) ctx.pacingGapUs = options.pacingGapUs;
   const targetNotes: Record<string, string> = {};
   const points: PointRecord[] = [];
   // Repeats restart every target and interleave them in time, so a noisy minute on the machine

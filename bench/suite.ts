@@ -37,6 +37,8 @@ export type SuiteContext = {
   repoRoot: string;
   timing: Timing;
   log: (line: string) => void;
+  /** Open-loop points: the pacer's least gap in µs; absent: the generator's default. */
+  pacingGapUs?: number;
 };
 
 /** Runs one generator process and returns its result (a failed result if it misbehaved). */
@@ -124,7 +126,8 @@ function describe(r: LoadResult): string {
   if (!r.ok) return `FAILED: ${r.failure}`;
   const errors = Object.entries(r.errors).map(([k, v]) => `${k}×${v}`);
   const ms = (us: number) => (us / 1000).toFixed(2);
-  return `${Math.round(r.throughputPerSec)}/s p50 ${ms(r.latencyUs.p50)} ms p99 ${ms(r.latencyUs.p99)} ms${errors.length > 0 ? ` errors ${errors.join(",")}` : ""}`;
+  const lag = r.dispatchLagUs === undefined ? "" : ` (sent late by p50 ${ms(r.dispatchLagUs.p50)} ms)`;
+  return `${Math.round(r.throughputPerSec)}/s p50 ${ms(r.latencyUs.p50)} ms p99 ${ms(r.latencyUs.p99)} ms${lag}${errors.length > 0 ? ` errors ${errors.join(",")}` : ""}`;
 }
 
 /**
@@ -214,6 +217,7 @@ export async function runTargetWorkloads(
     for (const fraction of OPEN_LOOP_FRACTIONS) {
       const ratePerSec = Math.max(1, Math.round(closed.throughputPerSec * fraction));
       const open: LoadConfig = { ...baseConfig(target, w, ctx.timing, idStart()), mode: "open", ratePerSec };
+      if (ctx.pacingGapUs !== undefined) open.pacingGapUs = ctx.pacingGapUs;
       await measure(`open ${Math.round(fraction * 100)}%`, open);
     }
   }

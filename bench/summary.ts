@@ -26,6 +26,11 @@ export type SummaryRow = {
   offeredPerSec: number | null;
   throughputPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  /**
+   * Open-loop rows: median p50 of how late the generator wrote a request after its intended start
+   * (included in `latencyMs`), NaN for closed-loop rows and results from before it was measured.
+   */
+  dispatchLagP50Ms: number;
   /** Median CPU microseconds the target spent per response (all its processes), or NaN. */
   serverCpuUsPerResponse: number;
   /** Median over repeats of the machine's steal time during the point, % of its CPU time, or NaN. */
@@ -71,6 +76,9 @@ function summariseGroup(points: readonly PointRecord[]): SummaryRow {
       p999: ms((r) => r.latencyUs.p999),
       max: ms((r) => r.latencyUs.max),
     },
+    dispatchLagP50Ms:
+      median(ok.map((p) => p.result.dispatchLagUs?.p50).filter((v): v is number => typeof v === "number")) /
+      1000,
     serverCpuUsPerResponse: median(
       ok.map((p) => p.serverCpuUsPerResponse).filter((v): v is number => typeof v === "number"),
     ),

@@ -99,3 +99,43 @@ test("configuration is validated before any socket opens", () => {
   );
   assert.throws(() => validateLoadConfig({ targets: ["http://127.0.0.1:1"], templates: [] }), TypeError);
 });
+
+test("an open loop reports how late it sent each measured request; a closed loop does not", async () => {
+  await withServer(async (url) => {
+    const base = {
+      targets: [url],
+      connections: 2,
+      pipelining: 4,
+      warmupMs: 100,
+      durationMs: 500,
+      drainMs: 1000,
+      templates: [{ ...template, path: "/x?id={rand}" }],
+    };
+    for (const pacingGapUs of [0, 200]) {
+      const open = await new LoadGenerator(
+        validateLoadConfig({ ...base, mode: "open", ratePerSec: 200, pacingGapUs }),
+      ).run();
+      assert.equal(open.ok, true, open.failure);
+      const lag = open.dispatchLagUs;
+      assert.ok(lag !== undefined, "open loop has a dispatch lag");
+      assert.ok(lag.p50 <= lag.p99 && lag.p99 <= lag.max, JSON.stringify(lag));
+      // The lag is part of each request's latency, measured from the same intended start.
+      assert.ok(lag.p50 <= open.latencyUs.p50, `lag ${lag.p50} µs, latency ${open.latencyUs.p50} µs`);
+    }
+    const closed = await new LoadGenerator(validateLoadConfig({ ...base, mode: "closed" })).run();
+    assert.equal(closed.dispatchLagUs, undefined);
+  });
+});
+
+test("the pacer's gap is validated", () => {
+  const base = {
+    targets: ["http://127.0.0.1:1"],
+    mode: "open" as const,
+    ratePerSec: 10,
+    templates: [template],
+  };
+  assert.equal(validateLoadConfig(base).pacingGapUs, 200);
+  assert.equal(validateLoadConfig({ ...base, pacingGapUs: 0 }).pacingGapUs, 0);
+  assert.throws(() => validateLoadConfig({ ...base, pacingGapUs: 1001 }), RangeError);
+  assert.throws(() => validateLoadConfig({ ...base, pacingGapUs: 0.5 }), RangeError);
+});

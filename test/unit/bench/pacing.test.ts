@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Pacer } from "../../../bench/pacer.ts";
 import { backlogMax, dueCount, intendedStartMs } from "../../../bench/pacing.ts";
 
 test("intended start times are evenly spaced from the start, independent of progress", () => {
@@ -30,4 +31,47 @@ test("dueCount and intendedStartMs agree: request n is due exactly from its inte
 test("backlog bound is one second of arrivals, at least 1000", () => {
   assert.equal(backlogMax(10), 1000);
   assert.equal(backlogMax(25_000.5), 25_001);
+});
+
+test("the pacer thread wakes its caller from the first due time on, no more often than its gap, and not after close", async () => {
+  const calls: number[] = [];
+  const startMs = performance.now() + 50;
+  // 2,000/s with a 2 ms gap: the gap binds, so about one call per 2 ms once started.
+  const pacer = new Pacer({
+    startMs,
+    ratePerSec: 2000,
+    gapMs: 2,
+    onDue: () => calls.push(performance.now()),
+    onError: (err) => assert.fail(err),
+  });
+  await new Promise((r) => setTimeout(r, 250));
+  await pacer.close();
+  const count = calls.length;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(calls.length, count, "no call after close");
+  assert.ok(count >= 5, `called ${count} times in ~200 ms`);
+  // Messages may queue behind a busy loop, so only the worker's side can be bounded: at most one
+  // wake per gap over the time it ran (200 ms at most after the start, plus one).
+  assert.ok(count <= 101, `called ${count} times`);
+  // The first call comes after the first due time (the clocks of two threads agree to well under 1 ms).
+  assert.ok(
+    (calls[0] as number) >= startMs - 0.5,
+    `first call ${(calls[0] as number) - startMs} ms from the start`,
+  );
+});
+
+test("a pacer whose worker fails reports it", async () => {
+  const errors: Error[] = [];
+  const pacer = new Pacer({
+    startMs: performance.now(),
+    ratePerSec: 1000,
+    gapMs: 1,
+    onDue: () => assert.fail("a failed worker calls nothing"),
+    onError: (err) => errors.push(err),
+    source: `throw new Error("pacer broke");`,
+  });
+  for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await pacer.close();
+  assert.equal(errors.length, 1);
+  assert.match((errors[0] as Error).message, /pacer broke/);
 });

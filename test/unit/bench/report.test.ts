@@ -84,6 +84,16 @@ test("markdown table has one row per point with ratios and errors", () => {
         serverCpuUsPerResponse: 100,
         stealPct: 12.34,
       },
+      point(
+        "coterie-1 write",
+        "open 25%",
+        0,
+        result(2500, 3000, {
+          mode: "open",
+          ratePerSec: 2500,
+          dispatchLagUs: { p50: 450, p90: 900, p99: 1000, p999: 1100, max: 1200, mean: 500 },
+        }),
+      ),
     ],
     workloads,
   );
@@ -100,11 +110,16 @@ test("markdown table has one row per point with ratios and errors", () => {
   assert.match(md, /- \*\*coterie-1\*\*: not available \(x\)/);
   assert.match(
     md,
-    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| — \| {2}\|/,
+    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| — \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| — \| {2}\|/,
   );
   assert.match(
     md,
     /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| {2}\| 12\.3 \| 500×3 \|/,
+  );
+  // The generator's own lag, for open-loop rows only.
+  assert.match(
+    md,
+    /\| coterie-1 write \| open 25% \| 2500 \| 2500 \| 3\.00 \| [^|]+\| [^|]+\| [^|]+\| [^|]+\| 0\.450 \|/,
   );
   assert.equal(formatNumber(null), "—");
   assert.equal(formatNumber(0.01234), "0.012");
@@ -150,6 +165,7 @@ test("options: defaults, quick, and refusal of nonsense", () => {
     only: null,
     portBase: PORT_BASE_DEFAULT,
     records: null,
+    pacingGapUs: null,
   });
   assert.deepEqual(parseOptions(["--quick", "--only", "etcd"]), {
     quick: true,
@@ -157,7 +173,11 @@ test("options: defaults, quick, and refusal of nonsense", () => {
     only: "etcd",
     portBase: PORT_BASE_DEFAULT,
     records: null,
+    pacingGapUs: null,
   });
+  assert.equal(parseOptions(["--pacing-gap-us", "0"]).pacingGapUs, 0);
+  assert.throws(() => parseOptions(["--pacing-gap-us", "1001"]), RangeError);
+  assert.throws(() => parseOptions(["--pacing-gap-us", "-1"]), RangeError);
   assert.equal(parseOptions(["--repeat", "5"]).repeats, 5);
   assert.equal(parseOptions(["--records", "200000"]).records, 200_000);
   assert.throws(() => parseOptions(["--records", "10"]), RangeError);
