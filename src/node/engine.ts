@@ -483,6 +483,20 @@ export class Engine {
     this.lastSignatureSeqno = seqno;
   }
 
+  /**
+   * This node is no longer primary (the replicator tells it after a Ready that changed its role):
+   * it stops the work only a primary needs. Nothing it appended changes.
+   */
+  steppedDown(): void {
+    this.cancelPrompt();
+    this.evidencePrefetch.suspend();
+  }
+
+  /** Whether the evidence prefetch has a worker thread running (tests, metrics). */
+  get evidencePrefetchRunning(): boolean {
+    return this.evidencePrefetch.running;
+  }
+
   /** Whether this node executes writes (the primary). */
   get isPrimary(): boolean {
     return this.replicator.isPrimary();

@@ -367,7 +367,7 @@ export class RaftReplicator implements Replicator {
     const secret = h.privateBytes === 0 ? null : engine.secretFor(h.secretVersion);
     const publicWrites = publicWritesOf(decoded);
     const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(decoded, secret) : [])];
-    writes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    writes.sort(byMapName);
     engine.store.applyWriteSet(writes, h.seqno);
     engine.views.record(h.view, h.seqno);
     engine.announceWriteSet(h.seqno, isSignature ? [] : writes);
@@ -381,6 +381,7 @@ export class RaftReplicator implements Replicator {
     const status = this.raw.status();
     if (status.term > engine.views.currentView) engine.views.startView(status.term);
     if (ready.softState === null) return;
+    if (status.role !== "leader") engine.steppedDown();
     const wasPrimary = this.primary;
     if (status.role === "leader" && !wasPrimary && !this.retiring) {
       assert(engine.view === status.term, "a new leader writes in its own term");
@@ -405,6 +406,11 @@ export class RaftReplicator implements Replicator {
     this.primary = false;
     await this.engine?.ledger.flush();
   }
+}
+
+/** A module-level comparator: a closure made per entry would be compiled again after each major GC. */
+function byMapName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /**

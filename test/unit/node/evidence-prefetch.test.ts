@@ -80,6 +80,26 @@ test("a new view, a new key or a seqno below the windows never gets another's va
   await p.close();
 });
 
+test("a suspended prefetch stops its worker, and the next take starts one that computes the same values", async (t) => {
+  const p = new EvidencePrefetch(32, (e) => assert.fail(e));
+  t.after(() => p.close());
+  const key = randomBytes(32);
+  const deadline = Date.now() + 20_000;
+  let seqno = 1;
+  while (p.stats.hits === 0 && Date.now() < deadline) await takeRun(p, key, 2, seqno++, 1);
+  assert.equal(p.running, true);
+  p.suspend();
+  assert.equal(p.running, false);
+  // The suspended worker's exit is not a failure (onFailure would fail the test), and nothing taken
+  // after it comes from its windows: the next take misses and starts afresh.
+  await sleep(50);
+  const before = p.stats.hits;
+  assert.equal(p.take(key, 2, seqno), null);
+  assert.equal(p.running, true);
+  const hits = await takeRun(p, key, 2, seqno + 1, 200);
+  assert.ok(hits > 0 && p.stats.hits > before, `hits after resuming: ${hits}`);
+});
+
 test("windowTxs 0 starts no worker and always misses", async () => {
   const p = new EvidencePrefetch(0, (e) => assert.fail(e));
   const key = randomBytes(32);

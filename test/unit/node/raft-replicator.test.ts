@@ -22,7 +22,9 @@ test("in-process: commit on a majority, backups apply, a cut-off primary's write
     if (i === 19) assert.equal(await first.engine.waitForCommit(txId!, 5000), "Committed");
   }
   await until(() => nodes.every((n) => read(n, "a19") === "v-a19"), "backups apply the write sets");
+  assert.equal(first.engine.evidencePrefetchRunning, true, "the primary computes evidence ahead");
   const backup = nodes.find((n) => n !== first)!;
+  assert.equal(backup.engine.evidencePrefetchRunning, false, "a backup appends no transactions of its own");
   await assert.rejects(write(backup, "nope"), /COTERIE_ERR_NOT_PRIMARY|not the primary/);
 
   // Cut the primary off; it appends a write that can never commit.
@@ -40,6 +42,7 @@ test("in-process: commit on a majority, backups apply, a cut-off primary's write
   await until(() => !first.engine.isPrimary && read(first, "b0") === "v-b0", "the old primary follows");
   assert.equal(read(first, "lost"), undefined, "the uncommitted write is rolled back from the store");
   assert.equal(first.engine.status(lostId), "Invalid");
+  assert.equal(first.engine.evidencePrefetchRunning, false, "a primary that steps down stops its worker");
   const committed = second.engine.committedSeqno;
   await until(() => nodes.every((n) => n.engine.committedSeqno >= committed), "everyone learns the commit");
   const roots = nodes.map((n) => Buffer.from(n.ledger.tree.root(committed)).toString("hex"));
