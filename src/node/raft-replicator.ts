@@ -278,7 +278,7 @@ export class RaftReplicator implements Replicator {
       await engine.rollback(ready.rollbackTo);
       storage.truncate(ready.rollbackTo);
     }
-    const appended = await this.appendEntries(ready.entries);
+    await this.appendEntries(ready.entries);
     const status = this.raw.basicStatus();
     const leaderUnbound = leaderPromisesNothing(ready, status.role, storage.hardState());
     const early = leaderUnbound ? ready.messages.filter(mayPrecedeSync) : [];
@@ -299,11 +299,6 @@ export class RaftReplicator implements Replicator {
       );
     } else if (ready.mustSync) await engine.ledger.flush();
     for (const message of ready.messages) if (!early.includes(message)) this.send(message);
-    // A backup applies what it appended once its acknowledgement is on its way: the acknowledgement
-    // promises only that the entries are durable, and a round's apply (decryption, decoding, the
-    // store) would otherwise hold it back for as long as it takes, ~40 µs per entry. Before any
-    // commit in this Ready reaches the engine, which compacts the store up to it.
-    for (const decoded of appended) this.applyReplicated(decoded);
     const last = ready.committedEntries.at(-1);
     if (last !== undefined) {
       assert(last.kind === "signature", "commits end at a signature");
@@ -318,14 +313,10 @@ export class RaftReplicator implements Replicator {
     this.o.send(message);
   }
 
-  /**
-   * Appends the leader's entries a backup does not have to its ledger and starts writing them;
-   * returns them for `applyReplicated` (the caller applies them after acknowledging).
-   */
-  private async appendEntries(entries: readonly Entry[]): Promise<DecodedEntry[]> {
+  private async appendEntries(entries: readonly Entry[]): Promise<void> {
     const engine = this.engineOf();
     const first = entries[0];
-    if (first === undefined) return [];
+    if (first === undefined) return;
     // Entries the core took from us are already in the ledger; a different term at the same index
     // means our never-persisted proposals were superseded by a new leader's entries.
     if (first.index <= engine.ledger.lastSeqno && engine.views.viewOf(first.index) !== first.term) {
@@ -339,11 +330,12 @@ export class RaftReplicator implements Replicator {
       }
       appended.push(this.appendReplicated(e));
     }
-    if (appended.length === 0) return appended;
-    // A backup starts writing the entries now; `handle` waits for that flush before acknowledging.
-    // (If it fails, that wait reports it: the ledger fails every flush after a failed write.)
+    if (appended.length === 0) return;
+    // A backup starts writing the entries now and decrypts and applies them while the write reaches
+    // the disk; `handle` still waits for that flush before acknowledging. (If it fails, that wait
+    // reports it: the ledger fails every flush after a failed write.)
     engine.ledger.flush().catch(() => {});
-    return appended;
+    for (const decoded of appended) this.applyReplicated(decoded);
   }
 
   /** A backup appends the leader's entry to its ledger (no decryption needed for that). */
@@ -364,8 +356,6 @@ export class RaftReplicator implements Replicator {
       e.index,
       isSignature,
     );
-    // With the ledger, not the store: the entry's view is known from now on (`Engine.status`).
-    engine.views.record(h.view, h.seqno);
     return decoded;
   }
 
@@ -379,6 +369,7 @@ export class RaftReplicator implements Replicator {
     const writes: WriteSet = [...publicWrites, ...(secret ? privateWritesOf(decoded, secret) : [])];
     writes.sort(byMapName);
     engine.store.applyWriteSet(writes, h.seqno);
+    engine.views.record(h.view, h.seqno);
     engine.announceWriteSet(h.seqno, isSignature ? [] : writes);
     // A rekey in this entry sealed the next ledger secret to us: learn it before the entries it encrypts.
     learnLedgerSecret(engine.identity, h.seqno, publicWrites);
