@@ -69,7 +69,8 @@ export type LoadResult = {
   histogram: HistogramJson;
   /**
    * Open loop only: how late the generator wrote each measured request after its intended start
-   * (part of its latency, spent in the generator, not in the target).
+   * (part of its latency): the generator's own delay, and the wait for a free pipeline slot when
+   * the target is behind.
    */
   dispatchLagUs?: LatencySummaryUs;
 };

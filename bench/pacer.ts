@@ -5,6 +5,9 @@
 // rounded to milliseconds, and wakes the generator's event loop with one message when the next
 // request is due, at most once per `gapMs`.
 //
+// A worker takes tens of milliseconds to start; until it runs, the generator's 1 ms timer sends
+// what is due (the first requests of a run's warm-up, which are not measured).
+//
 // The worker's clock is `performance.timeOrigin + performance.now()`, as is the schedule passed to
 // it: both threads read the same monotonic clock from their own origins. The generator measures the
 // lag it actually gets (LoadResult.dispatchLagUs), so a pacer that drifts shows in the results.
