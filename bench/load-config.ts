@@ -13,6 +13,11 @@ export const RATE_PER_SEC_MAX = 1_000_000;
 export const PACING_GAP_US_DEFAULT = 200;
 export const PACING_GAP_US_MAX = 1000;
 
+/** Whether `value` is a pacer gap the generator accepts (an integer in [0, PACING_GAP_US_MAX] µs). */
+export function isPacingGapUs(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= PACING_GAP_US_MAX;
+}
+
 export type LoadConfig = {
   /** Base URLs (http: or https:); connections are spread over them round-robin. */
   targets: string[];
@@ -112,7 +117,7 @@ export function validateLoadConfig(raw: Partial<LoadConfig>): LoadConfig {
   if (mode === "open") {
     config.ratePerSec = positiveInt("ratePerSec", raw.ratePerSec, RATE_PER_SEC_MAX);
     const gap = raw.pacingGapUs ?? PACING_GAP_US_DEFAULT;
-    if (!(Number.isInteger(gap) && gap >= 0 && gap <= PACING_GAP_US_MAX))
+    if (!isPacingGapUs(gap))
       throw new RangeError(`pacingGapUs must be an integer in [0, ${PACING_GAP_US_MAX}], got ${gap}`);
     config.pacingGapUs = gap;
   }

@@ -1,5 +1,5 @@
 // Command-line options of bench/run.ts, parsed and validated in one place.
-import { PACING_GAP_US_MAX } from "./load-config.ts";
+import { isPacingGapUs, PACING_GAP_US_MAX } from "./load-config.ts";
 
 const REPEATS_MAX = 20;
 /**
@@ -63,14 +63,7 @@ export function parseOptions(argv: readonly string[]): Options {
   ) {
     throw new RangeError(`--records must be an integer in [1000, ${RECORDS_MAX}]`);
   }
-  if (
-    options.pacingGapUs !== null &&
-    !(
-      Number.isInteger(options.pacingGapUs) &&
-      options.pacingGapUs >= 0 &&
-      options.pacingGapUs <= PACING_GAP_US_MAX
-    )
-  ) {
+  if (options.pacingGapUs !== null && !isPacingGapUs(options.pacingGapUs)) {
     throw new RangeError(`--pacing-gap-us must be an integer in [0, ${PACING_GAP_US_MAX}]`);
   }
   return options;
