@@ -7,6 +7,7 @@
  */
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import type { Caller } from "../app/index.ts";
+import { curveOf, verifyP1363 } from "../crypto/keys.ts";
 import { jwtIssuers } from "../tables/governance.ts";
 import type { Authenticator } from "./auth.ts";
 
@@ -58,6 +59,15 @@ function importJwk(jwk: Record<string, unknown>): KeyObject | null {
   return key;
 }
 
+/** ES256 is ECDSA on P-256 with SHA-256 (RFC 7518 §3.4): an EC key of another curve never verifies it. */
+function isP256(key: KeyObject): boolean {
+  try {
+    return curveOf(key) === "P-256";
+  } catch {
+    return false; // a curve node:crypto imports but Coterie does not sign with (e.g. secp256k1)
+  }
+}
+
 function signatureOk(parts: JwtParts, keys: ReadonlyArray<Record<string, unknown>>): boolean {
   const alg = parts.header.alg;
   const kid = parts.header.kid;
@@ -71,8 +81,7 @@ function signatureOk(parts: JwtParts, keys: ReadonlyArray<Record<string, unknown
     const ok =
       alg === "RS256"
         ? verify("sha256", parts.signed, key, parts.signature)
-        : parts.signature.length === 64 &&
-          verify("sha256", parts.signed, { key, dsaEncoding: "ieee-p1363" }, parts.signature);
+        : isP256(key) && verifyP1363(key, parts.signed, parts.signature);
     if (ok) return true;
   }
   return false;

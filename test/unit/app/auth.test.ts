@@ -17,6 +17,9 @@ import { userCerts, userInfo } from "../../../src/tables/identities.ts";
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const other = generateKeyPairSync("ec", { namedCurve: "P-256" });
+// EC keys an issuer may list whose curve ES256 does not allow (RFC 7518 §3.4: P-256 only).
+const k1 = generateKeyPairSync("ec", { namedCurve: "secp256k1" });
+const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
 const b64u = (x: unknown) => Buffer.from(typeof x === "string" ? x : JSON.stringify(x)).toString("base64url");
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -37,6 +40,8 @@ function storeWithIssuer(): Store {
       keys: [
         { ...rsa.publicKey.export({ format: "jwk" }), kid: "r1" },
         { ...ec.publicKey.export({ format: "jwk" }), kid: "e1" },
+        { ...k1.publicKey.export({ format: "jwk" }), kid: "k1" },
+        { ...p384.publicKey.export({ format: "jwk" }), kid: "p384" },
       ],
     },
     audience: "coterie",
@@ -85,6 +90,10 @@ describe("jwt policy", () => {
     ["unknown issuer", () => jwt("ES256", ec.privateKey, { ...good, iss: "https://evil" })],
     ["untrusted key", () => jwt("ES256", other.privateKey, good)],
     ["kid of another key", () => jwt("ES256", ec.privateKey, good, "r1")],
+    // r ‖ s of secp256k1 is 64 bytes, as ES256's; only the key's curve tells them apart.
+    ["ES256 by a secp256k1 key of the issuer", () => jwt("ES256", k1.privateKey, good, "k1")],
+    ["ES256 by a secp256k1 key, no kid", () => jwt("ES256", k1.privateKey, good)],
+    ["ES256 by a P-384 key of the issuer", () => jwt("ES256", p384.privateKey, good, "p384")],
     ["alg none", () => `${b64u({ alg: "none" })}.${b64u(good)}.`],
     ["HS256", () => `${b64u({ alg: "HS256" })}.${b64u(good)}.${b64u("x")}`],
     [
