@@ -5,10 +5,10 @@
 // Prints `listening on https://127.0.0.1:PORT` when ready. With `batch`, each connection writes its
 // responses once per event-loop turn, as a Coterie node does (src/node/write-batch.ts); the suite's
 // ceiling is without it (bench/ceiling-batching.ts compares the two).
-import { readFileSync } from "node:fs";
 import * as https from "node:https";
 import type { TLSSocket } from "node:tls";
 import { batchWrites } from "../src/node/write-batch.ts";
+import { mtlsServerOptions } from "./mtls-options.ts";
 
 const [portText, caFile, certFile, keyFile, mode] = process.argv.slice(2);
 if (portText === undefined || caFile === undefined || certFile === undefined || keyFile === undefined) {
@@ -20,15 +20,7 @@ const body = Buffer.from('{"transaction_id":"2.15"}');
 const peerOf = new WeakMap<TLSSocket, string>();
 
 const server = https.createServer(
-  {
-    ca: readFileSync(caFile),
-    cert: readFileSync(certFile),
-    key: readFileSync(keyFile),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.3",
-    keepAliveTimeout: 60_000,
-  },
+  { ...mtlsServerOptions(caFile, certFile, keyFile), keepAliveTimeout: 60_000 },
   (req, res) => {
     // A real handler would authorise on this identity; reading it is part of the cost.
     const caller = peerOf.get(req.socket as TLSSocket);

@@ -1,6 +1,6 @@
 // The markdown table printed at the end of a run and written beside the JSON: absolute figures
-// for every point, for closed-loop rows the ratios to the ceiling, to etcd and (bundle rows) to
-// the built-in endpoint; then the issue-7 targets measured directly, each with its verdict.
+// for every point, for closed-loop rows the ratios to the ceiling, to etcd, (bundle rows) to the
+// built-in endpoint and (respond-on-commit rows) to the replicated floor; then the issue-7 targets measured directly, each with its verdict.
 import type { CheckRow } from "./footprint-calc.ts";
 import type { SummaryRow } from "./summary.ts";
 
@@ -53,6 +53,7 @@ const COLUMNS = [
   "÷ ceiling per CPU",
   "÷ etcd",
   "÷ built-in",
+  "÷ floor",
   "steal %",
   "errors",
 ];
@@ -86,6 +87,7 @@ export function renderMarkdown(
       formatRatio(r.ratioCeilingCpu),
       formatRatio(r.ratioEtcd),
       formatRatio(r.ratioBuiltin),
+      formatRatio(r.ratioFloor),
       formatSteal(r.stealPct),
       formatErrors(r),
     ];

@@ -23,7 +23,7 @@ import { type ReportHeader, renderMarkdown } from "./report-markdown.ts";
 import { renderSvg } from "./report-svg.ts";
 import { FULL_TIMING, QUICK_TIMING, runTargetWorkloads, type SuiteContext } from "./suite.ts";
 import { type PointRecord, summarise } from "./summary.ts";
-import { ceilingTarget, coterieTarget, etcdTarget, type TargetSpec } from "./targets.ts";
+import { ceilingTarget, coterieTarget, etcdTarget, floorTarget, type TargetSpec } from "./targets.ts";
 import { LOW_LATENCY_CONFIG, plannedWorkloads, WORKLOADS, type Workload } from "./workloads.ts";
 
 /** The targets in the order they run; a new node count is one more entry here (see workloads.ts). */
@@ -31,6 +31,8 @@ function targetSpecs(base: number): TargetSpec[] {
   return [
     ceilingTarget(base),
     etcdTarget([base + 10, base + 11, base + 12], [base + 20, base + 21, base + 22]),
+    floorTarget(1, base + 90),
+    floorTarget(3, base + 93),
     coterieTarget("coterie-1", base + 30),
     coterieTarget("coterie-3", base + 40, { nodes: 3 }),
     coterieTarget("coterie-5", base + 50, { nodes: 5 }),

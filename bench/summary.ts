@@ -1,7 +1,8 @@
 // From raw measurement points to the rows people read: medians over repeats (these machines are
 // noisy; a median of N is steadier than a mean and honest about it), errors summed, and each
 // Coterie closed-loop figure divided by its baselines' closed-loop figures from the same run
-// (and a governed-bundle figure by the same endpoint built in).
+// (a governed-bundle figure also by the same endpoint built in, a respond-on-commit figure by the
+// replicated floor with as many members).
 import type { LoadResult } from "./load-config.ts";
 import type { Workload } from "./workloads.ts";
 
@@ -43,6 +44,8 @@ export type SummaryRow = {
   ratioEtcd: number | null;
   /** Divided by the same endpoint built into the node (governed-bundle rows). */
   ratioBuiltin: number | null;
+  /** Divided by the replicated floor with as many members (respond-on-commit rows, bench/replicated-floor.ts). */
+  ratioFloor: number | null;
   /** Ceiling's CPU per response divided by this row's: throughput per core relative to the ceiling. */
   ratioCeilingCpu: number | null;
 };
@@ -90,6 +93,7 @@ function summariseGroup(points: readonly PointRecord[]): SummaryRow {
     ratioCeiling: null,
     ratioEtcd: null,
     ratioBuiltin: null,
+    ratioFloor: null,
     ratioCeilingCpu: null,
   };
 }
@@ -118,6 +122,7 @@ export function summarise(points: readonly PointRecord[], workloads: readonly Wo
     row.ratioCeiling = ratio(row.throughputPerSec, compare?.ceiling);
     row.ratioEtcd = ratio(row.throughputPerSec, compare?.etcd);
     row.ratioBuiltin = ratio(row.throughputPerSec, compare?.builtin);
+    row.ratioFloor = ratio(row.throughputPerSec, compare?.floor);
     const ceilingCpu = compare?.ceiling === undefined ? undefined : closedCpu.get(compare.ceiling);
     const ownCpu = row.serverCpuUsPerResponse;
     if (ceilingCpu !== undefined && ceilingCpu > 0 && ownCpu > 0) row.ratioCeilingCpu = ceilingCpu / ownCpu;

@@ -55,6 +55,69 @@ export function ceilingTarget(port: number): TargetSpec {
   };
 }
 
+/**
+ * The replicated floor (bench/replicated-floor.ts) with `members` members: `members - 1` backups on
+ * the ports after `port`, then the primary on `port`, each with its own log under the run's
+ * temporary directory; the ceiling's certificates (the primary dials the backups with the client's).
+ */
+export function floorTarget(members: number, port: number): TargetSpec {
+  const name = `floor-${members}`;
+  const backupPorts = Array.from({ length: members - 1 }, (_, k) => port + 1 + k);
+  return {
+    name,
+    ports: [port, ...backupPorts],
+    async start(ctx) {
+      const c = ctx.certs;
+      const script = join(ctx.repoRoot, "bench/replicated-floor.ts");
+      const dir = (role: string) => {
+        const d = join(ctx.tmpDir, name, role);
+        mkdirSync(d, { recursive: true });
+        return d;
+      };
+      const children: Child[] = [];
+      for (const [k, p] of backupPorts.entries()) {
+        const args = [
+          script,
+          "backup",
+          String(p),
+          c.caFile,
+          c.serverCertFile,
+          c.serverKeyFile,
+          dir(`backup${k + 1}`),
+        ];
+        const child = ctx.group.spawn(`${name}-backup${k + 1}`, process.execPath, args);
+        children.push(child);
+        await ctx.group.waitForLine(child, /listening on tls:/, READY_TIMEOUT_MS);
+      }
+      const args = [
+        script,
+        "primary",
+        String(port),
+        c.caFile,
+        c.serverCertFile,
+        c.serverKeyFile,
+        c.certFile,
+        c.keyFile,
+        dir("primary"),
+        ...backupPorts.map(String),
+      ];
+      const primary = ctx.group.spawn(`${name}-primary`, process.execPath, args);
+      children.push(primary);
+      await ctx.group.waitForLine(primary, /listening on https:/, READY_TIMEOUT_MS);
+      return {
+        name,
+        urls: [`https://127.0.0.1:${port}`],
+        tls: { caFile: c.caFile, certFile: c.certFile, keyFile: c.keyFile },
+        note:
+          members === 1
+            ? "replicated floor, 1 member: bare node:https (mTLS, responses written once per turn), each turn's bodies appended to an O_DSYNC log, answered once durable"
+            : `replicated floor, ${members} processes: the primary as floor-1, each turn's bodies also sent as one frame over mTLS to ${members - 1} backups that append them to their own O_DSYNC logs and acknowledge; answered once durable on a majority`,
+        children,
+      };
+    },
+  };
+}
+
 export type CoterieOptions = {
   /** `sandbox --nodes N`; node k serves clients on port + k. */
   nodes?: number;

@@ -16,7 +16,7 @@ export type Workload = {
   /** Also measure open loop at these fractions of this run's closed-loop saturation throughput. */
   openLoop: boolean;
   /** Workload names to divide this one's closed-loop throughput by. */
-  compare?: { ceiling?: string; etcd?: string; builtin?: string };
+  compare?: { ceiling?: string; etcd?: string; builtin?: string; floor?: string };
   /**
    * What `--quick` runs of this workload: its closed loop only, or also its open-loop points;
    * absent: nothing (the quick run must stay under two minutes on a 2-core machine).
@@ -86,7 +86,10 @@ export const LOW_LATENCY_CONFIG = {
 /** Which points of the five Coterie workloads the quick run keeps, per target. */
 type QuickPlan = { write?: Workload["quick"]; read?: Workload["quick"]; commit?: Workload["quick"] };
 
-function coterieWorkloads(target: string, quick: QuickPlan): Workload[] {
+/** The replicated floor's respond-on-commit workload with `members` members (bench/replicated-floor.ts). */
+const floorWrite = (members: number) => `floor-${members} write, committed`;
+
+function coterieWorkloads(target: string, quick: QuickPlan, floor?: string): Workload[] {
   const preload = { templates: [logWrite("write", "private")], count: PRELOAD_KEYS };
   const vs = { ceiling: "ceiling", etcd: "etcd put" };
   const workloads: Workload[] = [
@@ -140,7 +143,7 @@ function coterieWorkloads(target: string, quick: QuickPlan): Workload[] {
       connections: 32,
       pipelining: 8,
       openLoop: true,
-      compare: vs,
+      compare: floor === undefined ? vs : { ...vs, floor },
     },
   ];
   const plan: Record<string, Workload["quick"]> = {
@@ -170,6 +173,24 @@ const bundleWrite: Workload = {
   compare: { ceiling: "ceiling", etcd: "etcd put", builtin: "coterie-1 private write" },
   quick: "closed",
 };
+
+/**
+ * The replicated floor (bench/replicated-floor.ts): the same request bytes and generator settings
+ * as Coterie's respond-on-commit writes, answered once durable on a majority of `members`, with
+ * nothing else done. Coterie's respond-on-commit rows are divided by it ("÷ floor").
+ */
+function floorWorkload(members: number, openLoop: boolean): Workload {
+  return {
+    name: floorWrite(members),
+    target: `floor-${members}`,
+    description: `request body appended to an O_DSYNC log on ${members === 1 ? "one member" : `a majority of ${members} members (one mTLS frame per event-loop turn to each backup)`}, answered once durable there`,
+    templates: [logWrite("write", "private", "?wait_for_commit=true")],
+    connections: 32,
+    pipelining: 8,
+    openLoop,
+    compare: { ceiling: "ceiling", etcd: "etcd put" },
+  };
+}
 
 export const WORKLOADS: readonly Workload[] = [
   {
@@ -215,13 +236,15 @@ export const WORKLOADS: readonly Workload[] = [
     compare: { ceiling: "ceiling" },
     preload: { templates: [etcdPut], count: PRELOAD_KEYS },
   },
-  ...coterieWorkloads("coterie-1", { write: "closed", read: "closed", commit: "closed" }),
+  { ...floorWorkload(1, false), quick: "closed" },
+  { ...floorWorkload(3, true), quick: "closed" },
+  ...coterieWorkloads("coterie-1", { write: "closed", read: "closed", commit: "closed" }, floorWrite(1)),
   // Three and five nodes (`sandbox --nodes N`), driven through the primary (node0) the sandbox
   // starts first. Five nodes take ~15 s to start here, so the quick run leaves them out.
-  ...coterieWorkloads("coterie-3", { write: "closed", commit: "closed+open" }),
+  ...coterieWorkloads("coterie-3", { write: "closed", commit: "closed+open" }, floorWrite(3)),
   ...coterieWorkloads("coterie-5", {}),
   // The same three nodes configured for commit latency (LOW_LATENCY_CONFIG): only the writes.
-  ...coterieWorkloads("coterie-3-p256", { commit: "closed+open" }).filter(
+  ...coterieWorkloads("coterie-3-p256", { commit: "closed+open" }, floorWrite(3)).filter(
     (w) => w.name.endsWith("private write") || w.name.endsWith("wait for commit"),
   ),
   bundleWrite,

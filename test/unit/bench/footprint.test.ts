@@ -159,9 +159,34 @@ test("bundle rows are divided by the built-in row of the same run, and shown in 
     rows,
     checks,
   );
-  assert.match(md, /\| g write \| closed \|.*\| 60% \| — \| {2}\|$/m);
+  assert.match(md, /\| g write \| closed \|.*\| 60% \| {2}\| — \| {2}\|$/m);
   assert.match(md, /### Targets measured directly/);
   assert.match(md, /\| g write ÷ the built-in endpoint .* \| 60% \(600\/s\) \| none stated/);
+});
+
+test("respond-on-commit rows are divided by the floor of the same run", () => {
+  const workloads = [
+    { name: "f write", target: "floor-3" },
+    { name: "c write", target: "coterie-3", compare: { floor: "f write" } },
+  ] as unknown as Workload[];
+  const p = (workload: string, point: string, t: number): PointRecord => ({
+    workload,
+    target: "x",
+    point,
+    repeat: 0,
+    result: ok(t),
+  });
+  const rows = summarise(
+    [p("f write", "closed", 20_000), p("c write", "closed", 3000), p("c write", "open 25%", 750)],
+    workloads,
+  );
+  assert.deepEqual(
+    rows.map((r) => r.ratioFloor),
+    [null, 0.15, null],
+  );
+  const md = renderMarkdown({ startedAt: "T", machine: "M", mode: "quick", repeats: 1, targets: {} }, rows);
+  assert.match(md, /\| ÷ built-in \| ÷ floor \| steal % \|/);
+  assert.match(md, /\| c write \| closed \|.*\| {2}\| 15% \| — \| {2}\|$/m);
 });
 
 test("--quick keeps only the marked points; 5 nodes run in the full run only", () => {
@@ -181,12 +206,23 @@ test("--quick keeps only the marked points; 5 nodes run in the full run only", (
     plannedWorkloads(WORKLOADS, false, ["etcd"]).map((w) => w.name),
     ["etcd put", "etcd range", "etcd mixed 50/50"],
   );
-  // Every bundle workload names a built-in workload that exists.
+  // Every bundle workload names a built-in workload that exists, every floor comparison a floor.
   for (const w of WORKLOADS.filter((x) => x.compare?.builtin !== undefined))
     assert.ok(
       WORKLOADS.some((x) => x.name === w.compare?.builtin),
       w.name,
     );
+  const floors = WORKLOADS.filter((x) => x.compare?.floor !== undefined);
+  assert.deepEqual(
+    floors.map((w) => [w.name, w.compare?.floor]),
+    [
+      ["coterie-1 write, wait for commit", "floor-1 write, committed"],
+      ["coterie-3 write, wait for commit", "floor-3 write, committed"],
+      ["coterie-3-p256 write, wait for commit", "floor-3 write, committed"],
+    ],
+  );
+  for (const w of floors)
+    assert.ok(WORKLOADS.some((x) => x.name === w.compare?.floor && x.target.startsWith("floor-")));
 });
 
 test("proposal outcome is read from coterie gov --json output", () => {

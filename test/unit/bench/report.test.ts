@@ -110,11 +110,11 @@ test("markdown table has one row per point with ratios and errors", () => {
   assert.match(md, /- \*\*coterie-1\*\*: not available \(x\)/);
   assert.match(
     md,
-    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| — \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| — \| {2}\|/,
+    /\| ceiling \| closed \| — \| 40000 \| 1\.50 \| 3\.00 \| 6\.00 \| 12\.0 \| 15\.0 \| — \| 25\.0 \| {2}\| {2}\| {2}\| {2}\| {2}\| — \| {2}\|/,
   );
   assert.match(
     md,
-    /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| {2}\| 12\.3 \| 500×3 \|/,
+    /\| coterie-1 write \| closed \| — \| 10000 \| 0\.800 .* \| 100 \| 25% \| 25% \| {2}\| {2}\| {2}\| 12\.3 \| 500×3 \|/,
   );
   // The generator's own lag, for open-loop rows only.
   assert.match(
