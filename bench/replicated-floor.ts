@@ -32,7 +32,10 @@ import { FrameReader, frameHeader } from "../src/node/channels/framing.ts";
 import { batchWrites } from "../src/node/write-batch.ts";
 import { mtlsServerOptions } from "./mtls-options.ts";
 
-/** Most bytes one frame may carry; a closed loop of 16 × 16 ~70-byte requests makes ~20 KB batches. */
+/**
+ * Most bytes one frame may carry. A batch holds at most what the generator has in flight (its
+ * connections × pipeline depth, bounded by bench/load-config.ts): 256 ~75-byte bodies is ~20 KB.
+ */
 const FRAME_BYTES_MAX = 64 * 1024 * 1024;
 const ANSWER = Buffer.from('{"transaction_id":"2.15"}');
 const APPEND_DSYNC = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC;
