@@ -40,6 +40,14 @@ rate("root at a random size", queries, () => {
 rate("inclusion proof (random leaf, full size)", queries, () => {
   for (let i = 0; i < queries; i++) tree.inclusionProof(random(leaves), leaves);
 });
+// What a primary's commit answers ask: the receipts of one signature share its tree size, and
+// their leaves are the last few before it.
+rate("inclusion proof (last 64 leaves, 64 per size)", queries, () => {
+  for (let i = 0; i < queries; i++) {
+    const size = leaves - 64 * (Math.floor(i / 64) % 1000);
+    tree.inclusionProof(size - 64 + (i % 64), size);
+  }
+});
 rate("consistency proof (random old size)", queries, () => {
   for (let i = 0; i < queries; i++) tree.consistencyProof(1 + random(leaves - 1), leaves);
 });

@@ -20,6 +20,9 @@ const CHUNK_HASHES = 4096;
 /** First allocation of a level's last chunk; it doubles until it reaches CHUNK_HASHES. */
 const CHUNK_HASHES_INITIAL = 16;
 
+/** Tree sizes whose folded right edges `MerkleTree` keeps (each at most log2(n) hashes). */
+const EDGE_SIZES_KEPT = 4;
+
 /** Default cap on leaves: 2^32 leaves would already take 256 GiB here. */
 export const LEAVES_MAX_DEFAULT = 2 ** 32;
 
@@ -114,6 +117,13 @@ export class MerkleTree {
   private readonly leavesMax: number;
   /** Size of the frontier the tree started from (0: it holds every leaf). */
   readonly startSize: number = 0;
+  /**
+   * Hashes of incomplete ranges [lo, hi) already folded, by hi then lo: the right edge of the
+   * trees whose roots and proofs were asked for lately. Every receipt of one signature needs the
+   * right edge of the same tree size, so each is folded once per size instead of once per proof.
+   * A stored hash changes only by truncation, which empties this.
+   */
+  private readonly edges = new Map<number, Map<number, Uint8Array>>();
 
   constructor(options: MerkleTreeOptions = {}, start?: { size: number; frontier: readonly Uint8Array[] }) {
     this.leavesMax = options.leavesMax ?? LEAVES_MAX_DEFAULT;
@@ -190,6 +200,7 @@ export class MerkleTree {
       count = Math.floor(count / 2);
     }
     while (this.levels.length > 1 && this.levels[this.levels.length - 1]!.length === 0) this.levels.pop();
+    this.edges.clear();
   }
 
   /**
@@ -261,24 +272,30 @@ export class MerkleTree {
 
   /**
    * MTH(D[lo:hi]) for a range that the RFC's recursion can produce: `lo` is a multiple of the
-   * largest power of two not above hi - lo, so the range splits into stored complete subtrees of
-   * decreasing size. Folds them right to left: O(log n) hashes.
+   * largest power of two not above hi - lo, so the range is its largest stored complete subtree
+   * followed by a shorter range of the same kind. A complete range is one stored hash; the others
+   * are folded right to left (O(log n) hashes) and kept in `edges`.
    */
   private rangeHash(lo: number, hi: number): Uint8Array {
     assert(lo < hi && hi <= this.size, `range ${lo}..${hi} inside 0..${this.size}`);
-    const parts: Uint8Array[] = [];
-    let pos = lo;
-    for (let k = Math.floor(Math.log2(hi - lo)) + 1; k >= 0; k--) {
-      const width = 2 ** k;
-      if (pos + width > hi) continue;
-      assert(pos % width === 0, `subtree at ${pos} of width ${width} is aligned`);
-      parts.push(this.levels[k]!.get(pos / width));
-      pos += width;
+    const level = floorLog2(hi - lo);
+    const width = 2 ** level;
+    assert(lo % width === 0, `subtree at ${lo} of width ${width} is aligned`);
+    const first = this.levels[level]!.get(lo / width);
+    if (width === hi - lo) return first;
+    const known = this.edges.get(hi)?.get(lo);
+    if (known !== undefined) return known;
+    const folded = nodeHashSync(first, this.rangeHash(lo + width, hi));
+    // The recursion above made this size's map unless lo + width .. hi was a stored subtree.
+    let edge = this.edges.get(hi);
+    if (edge === undefined) {
+      // A few tree sizes at once: the signature being made and the receipts of the one before.
+      if (this.edges.size >= EDGE_SIZES_KEPT) this.edges.delete(this.edges.keys().next().value!);
+      edge = new Map();
+      this.edges.set(hi, edge);
     }
-    assert(pos === hi, "range decomposes into complete subtrees");
-    let acc = parts[parts.length - 1]!;
-    for (let i = parts.length - 2; i >= 0; i--) acc = nodeHashSync(parts[i]!, acc);
-    return acc;
+    edge.set(lo, folded);
+    return folded;
   }
 
   private checkSize(size: number, what: string): void {
@@ -313,6 +330,14 @@ function frontierLevels(size: number, frontier: readonly Uint8Array[]): HashArra
     levels.push(level);
   }
   return levels;
+}
+
+/** floor(log2(n)) for a safe integer n ≥ 1, exactly (no floating-point logarithm). */
+function floorLog2(n: number): number {
+  if (n < 2 ** 32) return 31 - Math.clz32(n);
+  let k = 32;
+  while (2 ** (k + 1) <= n) k++;
+  return k;
 }
 
 /** The largest power of two strictly smaller than n (n ≥ 2), the RFC's split point k. */

@@ -161,6 +161,46 @@ describe("MerkleTree truncate (rollback)", () => {
     }
   });
 
+  test("proofs and roots of a size asked again after a rollback use the new leaves", () => {
+    // The tree keeps the folded right edges of recent sizes: a rollback that refills the same sizes
+    // with other leaves must not answer from them.
+    const first = syntheticLeafHashes(100, 3);
+    const other = syntheticLeafHashes(100, 4);
+    const tree = treeOf(first);
+    const sizes = [100, 77, 63, 45]; // no more than the tree keeps
+    for (const size of sizes) {
+      tree.root(size);
+      tree.inclusionProof(size - 1, size);
+      tree.inclusionProof(0, size);
+    }
+    tree.truncate(40);
+    for (const h of other.slice(40)) tree.append(h);
+    const model = [...first.slice(0, 40), ...other.slice(40)];
+    for (const size of sizes) {
+      assert.equal(hex(tree.root(size)), hex(naiveRoot(model.slice(0, size))), `root ${size}`);
+      for (const index of [0, 39, 41, size - 1]) {
+        assert.deepEqual(
+          tree.inclusionProof(index, size).map(hex),
+          naivePath(index, model.slice(0, size)).map(hex),
+          `leaf ${index} of ${size}`,
+        );
+      }
+    }
+  });
+
+  test("proofs for many sizes in turn, each asked twice, match the naive paths", () => {
+    const leaves = syntheticLeafHashes(300, 5);
+    const tree = treeOf(leaves);
+    const random = seededRandom(7);
+    for (let round = 0; round < 200; round++) {
+      const size = 1 + Math.floor(random() * 300);
+      const index = Math.floor(random() * size);
+      const expected = naivePath(index, leaves.slice(0, size)).map(hex);
+      assert.deepEqual(tree.inclusionProof(index, size).map(hex), expected, `leaf ${index} of ${size}`);
+      assert.deepEqual(tree.inclusionProof(index, size).map(hex), expected, `again, leaf ${index} of ${size}`);
+    }
+  });
+
   test("truncate to 0 gives the empty root", () => {
     const tree = treeOf(syntheticLeafHashes(33));
     tree.truncate(0);
