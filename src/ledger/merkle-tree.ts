@@ -208,25 +208,34 @@ export class MerkleTree {
    * `verifyInclusionProof` of src/crypto/merkle.ts; `inclusionProofSides` there names each side.
    */
   inclusionProof(index: number, size: number = this.size): Buffer[] {
+    return this.inclusionSteps(index, size).map((step) => Buffer.from(step.hash));
+  }
+
+  /**
+   * The same path with each sibling's side (`left`: the sibling is hashed on the left), as
+   * `inclusionProofSides` of src/crypto/merkle.ts names it. The hashes are views of the tree's
+   * own buffers, valid until the next truncation: copy what you keep.
+   */
+  inclusionSteps(index: number, size: number = this.size): { hash: Uint8Array; left: boolean }[] {
     this.checkSize(size, "size");
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new RangeError(`leaf index ${index} is not below size ${size}`);
     }
     if (index < this.startSize) throw new RangeError(PRE_FRONTIER_MESSAGE);
-    const siblingsTopDown: Buffer[] = [];
+    const topDown: { hash: Uint8Array; left: boolean }[] = [];
     let lo = 0;
     let hi = size;
     while (hi - lo > 1) {
       const split = lo + largestPowerOfTwoBelow(hi - lo);
       if (index < split) {
-        siblingsTopDown.push(Buffer.from(this.rangeHash(split, hi)));
+        topDown.push({ hash: this.rangeHash(split, hi), left: false });
         hi = split;
       } else {
-        siblingsTopDown.push(Buffer.from(this.rangeHash(lo, split)));
+        topDown.push({ hash: this.rangeHash(lo, split), left: true });
         lo = split;
       }
     }
-    return siblingsTopDown.reverse();
+    return topDown.reverse();
   }
 
   /**

@@ -2,7 +2,6 @@
  * Builds the JSON receipt of a committed transaction (docs/receipts.md): the leaf components, the
  * RFC 9162 inclusion path annotated left/right, and the signature that covers it.
  */
-import { inclusionProofSides } from "../crypto/merkle.ts";
 import type { Receipt } from "../crypto/receipt.ts";
 import { assert } from "../util/assert.ts";
 import { decodeEntry, writeSetDigestOf } from "./entry.ts";
@@ -13,13 +12,11 @@ import { decodeWriteSet } from "./write-set-codec.ts";
 
 export type { Receipt };
 
-/** Pairs each sibling of an RFC 9162 inclusion path with the side it is on (RFC 9162 §2.1.3.2). */
-function annotateProof(path: readonly Uint8Array[], index: number, size: number): Receipt["proof"] {
-  const sides = inclusionProofSides(index, size);
-  assert(sides.length === path.length, "inclusion path length matches the tree shape");
-  return path.map((p, i) => {
-    const hex = Buffer.from(p).toString("hex");
-    return sides[i] === "left" ? { left: hex } : { right: hex };
+/** The inclusion path of leaf `index` in the tree of `size` leaves, each sibling with its side (RFC 9162 §2.1.3.2). */
+function annotatedPath(tree: MerkleTree, index: number, size: number): Receipt["proof"] {
+  return tree.inclusionSteps(index, size).map((step) => {
+    const hex = Buffer.from(step.hash.buffer, step.hash.byteOffset, step.hash.byteLength).toString("hex");
+    return step.left ? { left: hex } : { right: hex };
   });
 }
 
@@ -69,7 +66,7 @@ export function receiptOf(
       commit_evidence: leaf.commitEvidence,
       claims_digest: Buffer.from(leaf.claimsDigest).toString("hex"),
     },
-    proof: annotateProof(tree.inclusionProof(seqno - 1, size), seqno - 1, size),
+    proof: annotatedPath(tree, seqno - 1, size),
     signature_transaction_id: `${sig.view}.${sig.seqno}`,
     tree_size: size,
     leaf_index: seqno - 1,
