@@ -81,31 +81,14 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     body,
     json,
   };
-  let claims: Uint8Array | null = null;
   const readerParties = readerPartiesOf(caller);
   const tables = call.mount.app.tables ?? [];
-  // Made on first use: most handlers never read history.
-  let historical: HandlerContext["historical"] | undefined;
-  const ctxFor = (tx: HandlerContext["tx"]): HandlerContext => ({
-    request,
-    caller,
-    readerParties,
-    tx: guardTx(tx, tables, readerParties),
-    get historical() {
-      historical ??= historicalReader(engine, { specs: tables, readerParties });
-      return historical;
-    },
-    crypto: appCrypto,
-    untrustedTime: () => Date.now(),
-    setClaimsDigest(digest) {
-      if (!(digest instanceof Uint8Array) || digest.length !== 32)
-        throw new TypeError("claims digest must be 32 bytes");
-      claims = digest;
-    },
-  });
+  const claims: ClaimsSlot = { digest: null };
   if (endpoint.mode !== "readwrite") {
     const tx = engine.store.beginTx({ reservedWrites: call.mount.reservedWrites });
-    const out = await endpoint.handler(ctxFor(tx));
+    const out = await endpoint.handler(
+      new EndpointContext(request, caller, readerParties, tx, tables, engine, claims),
+    );
     if (tx.writeSet().length > 0) {
       throw new CoterieError(
         "COTERIE_ERR_FORBIDDEN",
@@ -114,10 +97,10 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     }
     return respond(res, typeof out === "function" ? undefined : out, {});
   }
-  const { result, txId } = await engine.execute((tx) => endpoint.handler(ctxFor(tx)), {
-    reservedWrites: call.mount.reservedWrites,
-    claimsDigest: () => claims,
-  });
+  const { result, txId } = await engine.execute(
+    (tx) => endpoint.handler(new EndpointContext(request, caller, readerParties, tx, tables, engine, claims)),
+    { reservedWrites: call.mount.reservedWrites, claimsDigest: () => claims.digest },
+  );
   if (txId === null) return respond(res, typeof result === "function" ? undefined : result, {});
   const id = `${txId.view}.${txId.seqno}`;
   const out = responseOf(result, id);
@@ -138,6 +121,59 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
   const receipt = engine.receipt(txId);
   sendJson(res, 200, { transaction_id: id, status, receipt, response: out?.body ?? null }, headers);
   return 200;
+}
+
+/** The claims digest a handler set, shared by the attempts of one request. */
+type ClaimsSlot = { digest: Uint8Array | null };
+
+/**
+ * A handler's context. A class rather than an object literal per request: the literal's getter and
+ * closures were a measurable part of a small write (docs/performance.md). `setClaimsDigest` and
+ * `untrustedTime` stay own functions, so a handler may still take them out of the context.
+ */
+class EndpointContext implements HandlerContext {
+  readonly request: AppRequest;
+  readonly caller: Caller;
+  readonly readerParties: readonly string[];
+  readonly tx: HandlerContext["tx"];
+  readonly crypto = appCrypto;
+  readonly untrustedTime = untrustedTime;
+  readonly setClaimsDigest: (digest: Uint8Array) => void;
+  private readonly tables: NonNullable<App["tables"]>;
+  private readonly engine: EndpointCall["deps"]["engine"];
+  private reader: HandlerContext["historical"] | undefined;
+
+  constructor(
+    request: AppRequest,
+    caller: Caller,
+    readerParties: readonly string[],
+    tx: HandlerContext["tx"],
+    tables: NonNullable<App["tables"]>,
+    engine: EndpointCall["deps"]["engine"],
+    claims: ClaimsSlot,
+  ) {
+    this.request = request;
+    this.caller = caller;
+    this.readerParties = readerParties;
+    this.tx = guardTx(tx, tables, readerParties);
+    this.tables = tables;
+    this.engine = engine;
+    this.setClaimsDigest = (digest) => {
+      if (!(digest instanceof Uint8Array) || digest.length !== 32)
+        throw new TypeError("claims digest must be 32 bytes");
+      claims.digest = digest;
+    };
+  }
+
+  /** Made on first use: most handlers never read history. */
+  get historical(): HandlerContext["historical"] {
+    this.reader ??= historicalReader(this.engine, { specs: this.tables, readerParties: this.readerParties });
+    return this.reader;
+  }
+}
+
+function untrustedTime(): number {
+  return Date.now();
 }
 
 function responseOf(result: HandlerResult, transactionId: string): HandlerResponse | undefined {

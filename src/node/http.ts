@@ -72,7 +72,9 @@ function tooLarge(bytesMax: number): CoterieError {
 
 /** Parses a JSON body, requiring `application/json` (with optional parameters). */
 export function parseJsonBody(contentType: string | undefined, body: Uint8Array): unknown {
-  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  // Nearly every client sends exactly this; anything else is parsed.
+  const type =
+    contentType === "application/json" ? contentType : contentType?.split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") {
     throw new CoterieError("COTERIE_ERR_UNSUPPORTED_CONTENT_TYPE", "expected content-type application/json");
   }
