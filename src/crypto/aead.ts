@@ -36,8 +36,12 @@ export function aesGcmEncrypt(
   const cipher = createCipheriv("aes-256-gcm", secretKeyObject(key), nonce);
   cipher.setAAD(aad);
   const head = cipher.update(plaintext);
-  const tail = cipher.final();
-  return Buffer.concat([head, tail, cipher.getAuthTag()]);
+  const tail = cipher.final(); // empty for GCM, a stream mode; kept for the API's contract
+  const out = Buffer.allocUnsafe(head.length + tail.length + GCM_TAG_BYTES);
+  out.set(head, 0);
+  out.set(tail, head.length);
+  out.set(cipher.getAuthTag(), head.length + tail.length);
+  return out;
 }
 
 /** Decrypts ciphertext ‖ tag; returns null when authentication fails (wrong key, tampered data). */
@@ -54,7 +58,8 @@ export function aesGcmDecrypt(
   decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
   try {
     const head = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES));
-    return Buffer.concat([head, decipher.final()]);
+    const tail = decipher.final(); // checks the tag; empty for GCM
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch {
     return null;
   }

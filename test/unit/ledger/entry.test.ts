@@ -132,3 +132,21 @@ test("write-set decoding refuses truncation and trailing bytes at every length",
     code: "COTERIE_ERR_LEDGER_MALFORMED",
   });
 });
+
+test("a private section whose nonce is not the entry's own is refused before decryption", () => {
+  // Each of the nonce's three 32-bit words: the view, and the seqno's low and high halves.
+  for (const seqno of [42, 2 ** 40 + 3]) {
+    const e = encodeEntry({ ...input, seqno }, testSecret);
+    const nonceAt = HEADER_BYTES + decodeEntry(e.bytes).header.publicBytes;
+    for (const offset of [0, 4, 8, 11]) {
+      const copy = Buffer.from(e.bytes);
+      copy[nonceAt + offset] = (copy[nonceAt + offset] as number) ^ 1;
+      assert.throws(
+        () => privateWritesOf(decodeEntry(copy), testSecret),
+        { code: "COTERIE_ERR_LEDGER_MALFORMED", message: /nonce does not match/ },
+        `seqno ${seqno}, nonce byte ${offset}`,
+      );
+    }
+    assert.equal(privateWritesOf(decodeEntry(e.bytes), testSecret).length, input.privateWrites.length);
+  }
+});
