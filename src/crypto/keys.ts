@@ -88,6 +88,30 @@ export function verifyP1363(publicKey: KeyObject, data: Uint8Array, signature: U
   return verify(hashOf[curve], data, publicKey, der);
 }
 
+/**
+ * Verifies a P1363 (r ‖ s) signature over SHA-256 whatever the key's curve, as the app API's
+ * `verifySignature` promises. P-256 and P-384 keys go through DER as in `verifyP1363`; a key on
+ * another curve through node:crypto's slower `dsaEncoding` option. False for a malformed signature.
+ */
+export function verifyP1363Sha256(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
+  const name = curves.get(publicKey) ?? publicKey.asymmetricKeyDetails?.namedCurve;
+  const curve: Curve | null =
+    name === "P-256" || name === "prime256v1"
+      ? "P-256"
+      : name === "P-384" || name === "secp384r1"
+        ? "P-384"
+        : null;
+  if (curve === null) return verify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
+  curves.set(publicKey, curve);
+  let der: Uint8Array;
+  try {
+    der = signatureCodec[curve].fromBytes(signature, "compact").toBytes("der");
+  } catch {
+    return false;
+  }
+  return verify("sha256", data, publicKey, der);
+}
+
 export function privateKeyToPem(key: KeyObject): string {
   return key.export({ type: "pkcs8", format: "pem" }) as string;
 }

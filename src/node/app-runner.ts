@@ -4,7 +4,7 @@
  * transaction id, or after commit with its receipt when the client asked to wait.
  */
 
-import { createPublicKey, verify } from "node:crypto";
+import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type App,
@@ -21,6 +21,7 @@ import {
   readerPartiesOf,
 } from "../app/index.ts";
 import { sha256 } from "../crypto/hash.ts";
+import { verifyP1363Sha256 } from "../crypto/keys.ts";
 import { CoterieError } from "../util/errors.ts";
 import { authenticate } from "./auth.ts";
 import type { FrontendDeps } from "./frontend.ts";
@@ -187,14 +188,34 @@ function coseCallerOf(caller: Caller): { payload: Uint8Array } | null {
   return null;
 }
 
+/**
+ * Public keys handlers verified with lately, by PEM: parsing one costs more than a verification.
+ * Bounded in count and in the length of a PEM it keeps (a PEM may come from a request).
+ */
+const publicKeys = new Map<string, KeyObject>();
+const APP_PUBLIC_KEYS_CACHED = 256;
+const APP_PUBLIC_KEY_PEM_CACHED_CHARS_MAX = 8192;
+
+function publicKeyOf(pem: string): KeyObject {
+  let key = publicKeys.get(pem);
+  if (key === undefined) {
+    key = createPublicKey(pem);
+    if (pem.length > APP_PUBLIC_KEY_PEM_CACHED_CHARS_MAX) return key;
+    if (publicKeys.size >= APP_PUBLIC_KEYS_CACHED) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(pem, key);
+  }
+  return key;
+}
+
 /** Crypto helpers of the handler context (no node key material). */
 export const appCrypto: AppCrypto = {
   sha256: (data) => sha256(data),
   verifySignature(publicKeyPem, data, signature) {
     try {
-      const key = createPublicKey(publicKeyPem);
-      const ec = key.asymmetricKeyType === "ec";
-      return verify("sha256", data, ec ? { key, dsaEncoding: "ieee-p1363" } : key, signature);
+      const key = publicKeyOf(publicKeyPem);
+      return key.asymmetricKeyType === "ec"
+        ? verifyP1363Sha256(key, data, signature)
+        : verify("sha256", data, key, signature);
     } catch {
       return false;
     }
