@@ -1,4 +1,5 @@
-import { type KeyObject, verify } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { curveOf, verifyP1363 } from "../../crypto/keys.ts";
 import type { SnpReport } from "./report.ts";
 
 /** Bytes of one P-384 scalar. */
@@ -20,8 +21,9 @@ export function snpSignatureValid(report: SnpReport, vcekPublicKey: KeyObject): 
   signature.set(scalarBigEndian(report.signatureR), 0);
   signature.set(scalarBigEndian(report.signatureS), scalarBytes);
   try {
-    return verify("sha384", report.signedBytes, { key: vcekPublicKey, dsaEncoding: "ieee-p1363" }, signature);
+    // verifyP1363 hashes with the key's curve: only a P-384 VCEK gives the SHA-384 the ABI names.
+    return curveOf(vcekPublicKey) === "P-384" && verifyP1363(vcekPublicKey, report.signedBytes, signature);
   } catch {
-    return false; // e.g. r or s out of range: not a valid signature
+    return false; // a key on another curve, or not an EC key at all
   }
 }
