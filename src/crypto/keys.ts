@@ -94,15 +94,12 @@ export function verifyP1363(publicKey: KeyObject, data: Uint8Array, signature: U
  * another curve through node:crypto's slower `dsaEncoding` option. False for a malformed signature.
  */
 export function verifyP1363Sha256(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {
-  const name = curves.get(publicKey) ?? publicKey.asymmetricKeyDetails?.namedCurve;
-  const curve: Curve | null =
-    name === "P-256" || name === "prime256v1"
-      ? "P-256"
-      : name === "P-384" || name === "secp384r1"
-        ? "P-384"
-        : null;
-  if (curve === null) return verify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
-  curves.set(publicKey, curve);
+  let curve: Curve;
+  try {
+    curve = curveOf(publicKey);
+  } catch {
+    return verify("sha256", data, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
+  }
   let der: Uint8Array;
   try {
     der = signatureCodec[curve].fromBytes(signature, "compact").toBytes("der");
