@@ -20,6 +20,15 @@ export function bytesToLatin1(bytes: Uint8Array): string {
   return parts.join("");
 }
 
+/**
+ * Whether every char of `text` is below 0x80. Such a string's UTF-8 bytes are its char codes, so
+ * it is its own latin1 form (the store's representation) and needs no conversion either way.
+ */
+export function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Latin1 string → fresh bytes (the caller may mutate them; the store's copy stays intact). */
 export function latin1ToBytes(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);

@@ -1,7 +1,17 @@
+import { bytesToLatin1, isAscii, latin1ToBytes } from "./bytes.ts";
+
 /** Turns values of type `T` into the bytes a map stores, and back. */
 export type Codec<T> = {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
+  /**
+   * Optional, for lookups: the bytes `encode(value)` would make, as a latin1 string (one char per
+   * byte, the store's own form of keys and values). A codec that has it and `decodeLatin1` lets
+   * `TypedMap.get` and `has` skip making bytes at all.
+   */
+  encodeLatin1?(value: T): string;
+  /** Optional: `decode` of the bytes a latin1 string holds (one char per byte). */
+  decodeLatin1?(text: string): T;
 };
 
 const textEncoder = new TextEncoder();
@@ -17,6 +27,14 @@ export const utf8: Codec<string> = {
   decode(bytes) {
     return textDecoder.decode(bytes);
   },
+  // ASCII, the common case, is its own UTF-8 and its own latin1 form.
+  encodeLatin1(value) {
+    if (typeof value !== "string") throw new TypeError("utf8 codec: value must be a string");
+    return isAscii(value) ? value : bytesToLatin1(textEncoder.encode(value));
+  },
+  decodeLatin1(text) {
+    return isAscii(text) ? text : textDecoder.decode(latin1ToBytes(text));
+  },
 };
 
 /** Values as UTF-8 JSON. Not canonical: equal objects built in another key order encode differently. */
@@ -29,6 +47,14 @@ export function json<T>(): Codec<T> {
     },
     decode(bytes) {
       return JSON.parse(textDecoder.decode(bytes)) as T;
+    },
+    encodeLatin1(value) {
+      const text = JSON.stringify(value);
+      if (text === undefined) throw new TypeError("json codec: value has no JSON form");
+      return isAscii(text) ? text : bytesToLatin1(textEncoder.encode(text));
+    },
+    decodeLatin1(text) {
+      return JSON.parse(isAscii(text) ? text : textDecoder.decode(latin1ToBytes(text))) as T;
     },
   };
 }

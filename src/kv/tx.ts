@@ -57,12 +57,23 @@ export class Tx {
 
   /** The value of `key` in `map`, or `undefined`. Sees this transaction's own writes. */
   get(map: string, key: Uint8Array): Uint8Array | undefined {
-    const value = this.lookup(map, key);
+    const value = this.lookup(map, this.readKey(map, key));
     return value === undefined ? undefined : latin1ToBytes(value);
   }
 
   has(map: string, key: Uint8Array): boolean {
-    return this.lookup(map, key) !== undefined;
+    return this.lookup(map, this.readKey(map, key)) !== undefined;
+  }
+
+  /**
+   * @internal `get` with the key and the value in the store's latin1 form (one char per byte):
+   * for `TypedMap`, whose codecs make that form without bytes. Records the same read.
+   */
+  getLatin1(map: string, key: string): string | undefined {
+    this.checkOpen();
+    checkMapName(map);
+    if (typeof key !== "string") throw new TypeError("key must be a latin1 string");
+    return this.lookup(map, key);
   }
 
   /** The version that last wrote `key` in the snapshot (ignores this transaction's own writes). */
@@ -166,8 +177,7 @@ export class Tx {
   }
 
   /** The latin1 value visible to this transaction, recording a snapshot read when it needs one. */
-  private lookup(map: string, key: Uint8Array): string | undefined {
-    const k = this.readKey(map, key);
+  private lookup(map: string, k: string): string | undefined {
     const own = this.pending.get(map)?.get(k);
     if (own !== undefined) return own ?? undefined;
     this.reads.addKey(map, k);

@@ -26,12 +26,21 @@ export class TypedMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    const bytes = this.tx.get(this.name, this.keyCodec.encode(key));
-    return bytes === undefined ? undefined : this.valueCodec.decode(bytes);
+    const { keyCodec, valueCodec } = this;
+    if (keyCodec.encodeLatin1 !== undefined && valueCodec.decodeLatin1 !== undefined) {
+      const value = this.tx.getLatin1(this.name, keyCodec.encodeLatin1(key));
+      return value === undefined ? undefined : valueCodec.decodeLatin1(value);
+    }
+    const bytes = this.tx.get(this.name, keyCodec.encode(key));
+    return bytes === undefined ? undefined : valueCodec.decode(bytes);
   }
 
   has(key: K): boolean {
-    return this.tx.has(this.name, this.keyCodec.encode(key));
+    const { keyCodec } = this;
+    if (keyCodec.encodeLatin1 !== undefined) {
+      return this.tx.getLatin1(this.name, keyCodec.encodeLatin1(key)) !== undefined;
+    }
+    return this.tx.has(this.name, keyCodec.encode(key));
   }
 
   put(key: K, value: V): void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { defineTable, json, raw, Store, u64, utf8 } from "../../../src/kv/index.ts";
-import { assertCode } from "./helpers.ts";
+import { type Codec, defineTable, json, raw, Store, u64, utf8 } from "../../../src/kv/index.ts";
+import { assertCode, b } from "./helpers.ts";
 
 test("codecs round-trip and refuse wrong types", () => {
   assert.equal(utf8.decode(utf8.encode("héllo ✓")), "héllo ✓");
@@ -36,6 +36,64 @@ test("typed maps: get/has/put/delete/versionOf through a transaction", () => {
   const result = store.commit(tx);
   assert.ok(result.status === "ok");
   assert.equal(store.beginTx().typed("people", utf8, json<{ age: number }>()).versionOf("ada"), 1);
+});
+
+test("the latin1 forms of utf8 and json are the latin1 of their bytes, both ways", () => {
+  const latin1 = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
+  const texts = ["", "ada", "héllo ✓", "é", "\u00ff", "\u0100", "😀 and more", "\u007f\u0080", "a\u0000b"];
+  for (const text of texts) {
+    const form = utf8.encodeLatin1?.(text);
+    assert.equal(form, latin1(utf8.encode(text)), JSON.stringify(text));
+    assert.equal(utf8.decodeLatin1?.(form as string), text);
+  }
+  const codec = json<unknown>();
+  for (const value of [{ a: 1, b: ["x"] }, "café", [null, true, "ü✓"], 7]) {
+    const form = codec.encodeLatin1?.(value);
+    assert.equal(form, latin1(codec.encode(value)));
+    assert.deepEqual(codec.decodeLatin1?.(form as string), value);
+  }
+  assert.throws(() => utf8.encodeLatin1?.(5 as unknown as string), TypeError);
+  assert.throws(() => codec.encodeLatin1?.(undefined), TypeError);
+  // Bytes that are not UTF-8 still throw, as `decode` does.
+  assert.throws(() => utf8.decodeLatin1?.("\u00ff\u00fe"), TypeError);
+});
+
+test("typed get and has through the latin1 forms see the same entries as through bytes", () => {
+  const store = new Store();
+  const setup = store.beginTx();
+  const keys = ["ada", "é", "✓ key", "a".repeat(300)];
+  for (const [i, key] of keys.entries()) setup.put("m", b(key), b(`value ${i} ✓`));
+  setup.put("m", b("bad"), Uint8Array.of(0xff));
+  assert.equal(store.commit(setup).status, "ok");
+  const tx = store.beginTx();
+  const typed = tx.typed("m", utf8, utf8);
+  // A codec without the latin1 forms takes the bytes path: the reference.
+  const plain: Codec<string> = { encode: utf8.encode, decode: utf8.decode };
+  const reference = tx.typed("m", plain, plain);
+  for (const key of [...keys, "absent", "e\u0301"]) {
+    assert.equal(typed.get(key), reference.get(key), key);
+    assert.equal(typed.has(key), reference.has(key), key);
+  }
+  assert.equal(typed.get("é"), "value 1 ✓");
+  assert.throws(() => typed.get("bad"), TypeError, "a stored value that is not UTF-8 still throws");
+  typed.put("new", "mine");
+  assert.equal(typed.get("new"), "mine", "sees the transaction's own writes");
+  typed.delete("ada");
+  assert.equal(typed.has("ada"), false);
+});
+
+test("a typed get records its read: a write committed meanwhile makes the transaction conflict", () => {
+  const store = new Store();
+  const setup = store.beginTx();
+  setup.typed("m", utf8, utf8).put("k", "v0");
+  assert.equal(store.commit(setup).status, "ok");
+  const reader = store.beginTx();
+  assert.equal(reader.typed("m", utf8, utf8).get("k"), "v0");
+  reader.typed("m", utf8, utf8).put("other", "x");
+  const writer = store.beginTx();
+  writer.typed("m", utf8, utf8).put("k", "v1");
+  assert.equal(store.commit(writer).status, "ok");
+  assert.equal(store.commit(reader).status, "conflict");
 });
 
 test("u64 keys order numerically in ranges, with typed bounds and cursors", () => {
