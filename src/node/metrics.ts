@@ -4,6 +4,10 @@ const bucketsMs = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10
 /** Bounds label cardinality: routes are endpoint templates, never raw paths. */
 const routesMax = 512;
 
+/**
+ * `buckets[i]`: requests whose duration fell in (bucketsMs[i-1], bucketsMs[i]], so `observe`, on
+ * every request, adds one; `render` sums them into Prometheus's cumulative `le` buckets.
+ */
 type RouteStats = { counts: Map<number, number>; buckets: number[]; sumMs: number; count: number };
 
 export class Metrics {
@@ -33,8 +37,9 @@ export class Metrics {
       this.routes.set(route, r);
     }
     r.counts.set(status, (r.counts.get(status) ?? 0) + 1);
-    for (let i = 0; i < bucketsMs.length; i++)
-      if (durationMs <= (bucketsMs[i] as number)) r.buckets[i] = (r.buckets[i] as number) + 1;
+    let i = 0;
+    while (i < bucketsMs.length && durationMs > (bucketsMs[i] as number)) i++;
+    if (i < bucketsMs.length) r.buckets[i] = (r.buckets[i] as number) + 1;
     r.sumMs += durationMs;
     r.count++;
   }
@@ -53,8 +58,10 @@ export class Metrics {
       "# TYPE coterie_request_duration_ms histogram",
     );
     for (const [route, r] of this.routes) {
+      let cumulative = 0;
       for (let i = 0; i < bucketsMs.length; i++) {
-        out.push(`coterie_request_duration_ms_bucket{route="${route}",le="${bucketsMs[i]}"} ${r.buckets[i]}`);
+        cumulative += r.buckets[i] as number;
+        out.push(`coterie_request_duration_ms_bucket{route="${route}",le="${bucketsMs[i]}"} ${cumulative}`);
       }
       out.push(`coterie_request_duration_ms_bucket{route="${route}",le="+Inf"} ${r.count}`);
       out.push(`coterie_request_duration_ms_sum{route="${route}"} ${r.sumMs}`);
