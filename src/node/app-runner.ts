@@ -91,7 +91,7 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     const out = await endpoint.handler(
       new EndpointContext(request, caller, readerParties, tx, tables, engine, claims),
     );
-    if (tx.writeSet().length > 0) {
+    if (tx.hasWrites) {
       throw new CoterieError(
         "COTERIE_ERR_FORBIDDEN",
         `${endpoint.mode} endpoint ${endpoint.path} may not write`,

@@ -209,7 +209,10 @@ test("a handler that throws changes nothing; reserved maps are refused to apps",
   assert.equal(refused.json().error.code, "COTERIE_ERR_FORBIDDEN");
   const reserved = await c.post("/app/reserved", {});
   assert.equal(reserved.json().error.code, "COTERIE_ERR_KV_RESERVED_MAP");
-  assert.deepEqual((await c.get("/app/read")).json(), { poisoned: null, refused: null });
+  const readonlyWrite = await c.get("/app/read-that-writes");
+  assert.equal(readonlyWrite.status, 403);
+  assert.equal(readonlyWrite.json().error.code, "COTERIE_ERR_FORBIDDEN");
+  assert.deepEqual((await c.get("/app/read")).json(), { poisoned: null, refused: null, readonly: null });
   assert.equal((await c.get("/node/state")).json().last_seqno, before);
   c.close();
 });
