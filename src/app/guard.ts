@@ -1,7 +1,8 @@
 /**
  * Puts the read policy of confidential tables around a transaction, so every read a handler can
- * make — `get`, `has`, `versionOf`, `range`, `forEach`, and typed maps built on them — sees only
- * records the caller may read. A hidden record looks exactly like an absent one. Writes must keep
+ * make — `get`, `has`, `versionOf`, `range`, `forEach`, `getLatin1`, and typed maps built on them —
+ * sees only records the caller may read. A read method added to `Tx` must be shadowed here too
+ * (test/unit/app/confidential.test.ts reads through each of them). A hidden record looks exactly like an absent one. Writes must keep
  * the caller a reader: a handler cannot create a record it could not read, nor overwrite one.
  *
  * The guard shadows the transaction's methods on the instance (the store's `Tx` class stays the
@@ -21,6 +22,7 @@ export function guardTx(tx: Tx, specs: readonly ConfidentialSpec[], readerPartie
   const byName = new Map(specs.map((s) => [s.name, s]));
   const raw = {
     get: tx.get.bind(tx),
+    getLatin1: tx.getLatin1.bind(tx),
     has: tx.has.bind(tx),
     versionOf: tx.versionOf.bind(tx),
     range: tx.range.bind(tx),
@@ -44,6 +46,14 @@ export function guardTx(tx: Tx, specs: readonly ConfidentialSpec[], readerPartie
   };
   Object.assign(tx, {
     get: (map: string, key: Uint8Array) => visible(map, raw.get(map, key)),
+    // What typed maps read through (their codecs' latin1 form): the same policy, on the same bytes.
+    getLatin1: (map: string, key: string) => {
+      const value = raw.getLatin1(map, key);
+      const spec = byName.get(map);
+      if (value === undefined || spec === undefined) return value;
+      const bytes = Uint8Array.from(value, (c) => c.charCodeAt(0));
+      return mayReadBytes(spec, bytes, readerParties) ? value : undefined;
+    },
     has: (map: string, key: Uint8Array) =>
       byName.has(map) ? visible(map, raw.get(map, key)) !== undefined : raw.has(map, key),
     versionOf: (map: string, key: Uint8Array) => {

@@ -82,8 +82,15 @@ describe("confidential tables", () => {
     assert.equal(orders.in(tx).has("o0001"), false);
     assert.equal(orders.in(tx).versionOf("o0001"), undefined);
     assert.equal(typeof orders.in(tx).versionOf("o0000"), "number");
+    // The raw reads a handler can reach on the transaction itself, the latin1 one included.
+    const key = (id: string) => new TextEncoder().encode(id);
+    assert.equal(tx.get(orders.name, key("o0001")), undefined);
+    assert.equal(tx.has(orders.name, key("o0001")), false);
+    assert.equal(tx.getLatin1(orders.name, "o0001"), undefined);
+    assert.notEqual(tx.getLatin1(orders.name, "o0000"), undefined);
     // An unguarded transaction (the framework's own) sees everything.
     assert.equal(orders.in(store.beginTx()).has("o0001"), true);
+    assert.notEqual(store.beginTx().getLatin1(orders.name, "o0001"), undefined);
   });
 
   for (const readers of [["r-x"], ["s-a"], ["s-a", "r-y"], ["nobody"], []]) {
