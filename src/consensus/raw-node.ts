@@ -198,7 +198,9 @@ export class RawNode {
   /**
    * Tells the core the caller has done everything `ready` asked and Storage reflects it. With
    * `durable: false` a leader has not waited for step 5 (see `Ready`): its own entries count
-   * towards a commit only from `persisted()`.
+   * towards a commit only from `persisted()`. A Ready that did not ask for a sync (`mustSync`
+   * false) makes nothing durable either way: the entries of an earlier `durable: false` Ready may
+   * still be on their way to the disk, so the leader's own copy is not counted from it.
    */
   advance(ready: Ready, options: { durable: boolean } = { durable: true }): void {
     assert(this.#readyOutstanding, "advance() without a ready()");
@@ -225,7 +227,7 @@ export class RawNode {
     assert(storage.lastIndex() === log.lastIndex(), "persisted log matches the core's log after advance");
     const lastCommitted = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastCommitted !== undefined) log.emitted = lastCommitted.index;
-    if (!options.durable) return;
+    if (!options.durable || !ready.mustSync) return;
     const self = r.role === "leader" ? r.progress.get(r.id) : undefined;
     if (self?.maybeUpdate(storage.lastIndex())) maybeCommit(r);
   }

@@ -151,6 +151,37 @@ test("a leader's entries advanced without a sync count towards a commit only onc
   assert.throws(() => follower.raw.advance(frd, { durable: false }), /only a leader/);
 });
 
+test("a later Ready that asked for no sync does not make a leader's unsynced entries count", () => {
+  // Seen under load in raft-replicator-rounds: entries advanced with { durable: false }, then a
+  // Ready with only heartbeats advanced with the default { durable: true } counted the leader's
+  // copy (nothing was synced for it), and one follower's ack committed with one durable copy of three.
+  const leader = makeLeader();
+  const { index } = leader.raw.propose({ kind: "signature", payload: bytes("sig") }) as { index: number };
+  const rd = leader.raw.ready();
+  leader.storage.append(rd.entries);
+  leader.raw.advance(rd, { durable: false });
+  for (let k = 0; k < 10 && !leader.raw.hasReady(); k++) leader.raw.tick();
+  const beat = leader.raw.ready();
+  assert.equal(beat.entries.length, 0);
+  assert.equal(beat.mustSync, false, "a Ready of heartbeats asks for no sync");
+  leader.raw.advance(beat);
+  leader.raw.step({
+    type: "MsgAppResp",
+    from: "2",
+    to: "1",
+    term: 1,
+    index,
+    reject: false,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+  drain(leader);
+  assert.equal(leader.raw.basicStatus().commit, 0, "one durable copy of three commits nothing");
+  leader.raw.persisted(index, 1);
+  drain(leader);
+  assert.equal(leader.raw.basicStatus().commit, index, "the leader's copy counts once persisted");
+});
+
 test("flow control: MsgApps are cut at appendBytesMax and at most inflightMessagesMax are in flight", () => {
   const leader = makeLeader({ appendBytesMax: 100, inflightMessagesMax: 2, inflightBytesMax: 1000 });
   for (let k = 0; k < 20; k++) leader.raw.propose({ kind: "data", payload: new Uint8Array(40) });
