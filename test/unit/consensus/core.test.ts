@@ -95,17 +95,19 @@ test("Ready contract: no input between ready() and advance()", () => {
   assert.throws(() => leader.raw.advance(rd), /advance\(\) without a ready\(\)/);
 });
 
+/** Follower `from`'s acknowledgement of `index` to leader "1". */
+const ack = (from: string, index: number, term = 1) => ({
+  type: "MsgAppResp" as const,
+  from,
+  to: "1",
+  term,
+  index,
+  reject: false,
+  conflictTerm: 0,
+  conflictIndex: 0,
+});
+
 test("a leader's entries advanced without a sync count towards a commit only once persisted()", () => {
-  const ack = (from: string, index: number, term = 1) => ({
-    type: "MsgAppResp" as const,
-    from,
-    to: "1",
-    term,
-    index,
-    reject: false,
-    conflictTerm: 0,
-    conflictIndex: 0,
-  });
   const leader = makeLeader();
   const { index } = leader.raw.propose({ kind: "signature", payload: bytes("sig") }) as { index: number };
   const rd = leader.raw.ready();
@@ -165,16 +167,7 @@ test("a later Ready that asked for no sync does not make a leader's unsynced ent
   assert.equal(beat.entries.length, 0);
   assert.equal(beat.mustSync, false, "a Ready of heartbeats asks for no sync");
   leader.raw.advance(beat);
-  leader.raw.step({
-    type: "MsgAppResp",
-    from: "2",
-    to: "1",
-    term: 1,
-    index,
-    reject: false,
-    conflictTerm: 0,
-    conflictIndex: 0,
-  });
+  leader.raw.step(ack("2", index));
   drain(leader);
   assert.equal(leader.raw.basicStatus().commit, 0, "one durable copy of three commits nothing");
   leader.raw.persisted(index, 1);
