@@ -2,8 +2,9 @@
  * Puts the read policy of confidential tables around a transaction, so every read a handler can
  * make — `get`, `has`, `versionOf`, `range`, `forEach`, `getLatin1`, and typed maps built on them —
  * sees only records the caller may read. A read method added to `Tx` must be shadowed here too
- * (test/unit/app/confidential.test.ts reads through each of them). A hidden record looks exactly like an absent one. Writes must keep
- * the caller a reader: a handler cannot create a record it could not read, nor overwrite one.
+ * (test/unit/app/confidential.test.ts reads through each of them). A hidden record looks exactly
+ * like an absent one. Writes must keep the caller a reader: a handler cannot create a record it
+ * could not read, nor overwrite one.
  *
  * The guard shadows the transaction's methods on the instance (the store's `Tx` class stays the
  * one type handlers see); reads of other maps go straight through.

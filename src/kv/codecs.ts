@@ -21,19 +21,16 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true });
 /** Strings as UTF-8. Key order is then byte order of the UTF-8, which is code-point order. */
 export const utf8: Codec<string> = {
   encode(value) {
-    if (typeof value !== "string") throw new TypeError("utf8 codec: value must be a string");
-    return textEncoder.encode(value);
+    return textEncoder.encode(checkString(value));
   },
   decode(bytes) {
     return textDecoder.decode(bytes);
   },
-  // ASCII, the common case, is its own UTF-8 and its own latin1 form.
   encodeLatin1(value) {
-    if (typeof value !== "string") throw new TypeError("utf8 codec: value must be a string");
-    return isAscii(value) ? value : bytesToLatin1(textEncoder.encode(value));
+    return latin1OfText(checkString(value));
   },
   decodeLatin1(text) {
-    return isAscii(text) ? text : textDecoder.decode(latin1ToBytes(text));
+    return textOfLatin1(text);
   },
 };
 
@@ -41,22 +38,39 @@ export const utf8: Codec<string> = {
 export function json<T>(): Codec<T> {
   return {
     encode(value) {
-      const text = JSON.stringify(value);
-      if (text === undefined) throw new TypeError("json codec: value has no JSON form");
-      return textEncoder.encode(text);
+      return textEncoder.encode(jsonText(value));
     },
     decode(bytes) {
       return JSON.parse(textDecoder.decode(bytes)) as T;
     },
     encodeLatin1(value) {
-      const text = JSON.stringify(value);
-      if (text === undefined) throw new TypeError("json codec: value has no JSON form");
-      return isAscii(text) ? text : bytesToLatin1(textEncoder.encode(text));
+      return latin1OfText(jsonText(value));
     },
     decodeLatin1(text) {
-      return JSON.parse(isAscii(text) ? text : textDecoder.decode(latin1ToBytes(text))) as T;
+      return JSON.parse(textOfLatin1(text)) as T;
     },
   };
+}
+
+function checkString(value: unknown): string {
+  if (typeof value !== "string") throw new TypeError("utf8 codec: value must be a string");
+  return value;
+}
+
+function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError("json codec: value has no JSON form");
+  return text;
+}
+
+/** The latin1 form of `text`'s UTF-8 bytes; ASCII, the common case, is its own. */
+function latin1OfText(text: string): string {
+  return isAscii(text) ? text : bytesToLatin1(textEncoder.encode(text));
+}
+
+/** The text whose UTF-8 bytes a latin1 string holds (throws on bytes that are not UTF-8). */
+function textOfLatin1(latin1: string): string {
+  return isAscii(latin1) ? latin1 : textDecoder.decode(latin1ToBytes(latin1));
 }
 
 /** Bytes as they are (copied, so the caller's array and the store's stay independent). */
