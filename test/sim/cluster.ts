@@ -302,8 +302,10 @@ export class Cluster {
       node.unsynced.push(...rd.entries);
       node.owedPersisted.push({ index: rd.entries.at(-1)!.index, term: status.term });
     } else {
-      // A sync makes everything written so far durable, earlier deferred entries included.
-      if (node.unsynced.length > 0) this.#synced(node);
+      // A sync makes everything written so far durable, earlier deferred entries included. Like
+      // the node (raft-replicator.ts), only a Ready that asks for one syncs: a Ready of heartbeats
+      // or acknowledgements leaves deferred entries on their way to the disk.
+      if (rd.mustSync && node.unsynced.length > 0) this.#synced(node);
       this.checker.onPersist(node.id, rd.entries, (i) => storage.term(i));
     }
     if (rd.hardState !== null) {
