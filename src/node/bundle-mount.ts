@@ -2,21 +2,24 @@
  * The `/app` mount: the built-in app the node was started with, replaced by the governed bundle
  * once a `set_app` commits, and restored when a `remove_app` commits — without a restart.
  *
- * The bundle is read from committed history (the history index names the last committed write of
- * `public:coterie.gov.app.bundle` key "bundle"), never from uncommitted state, so a proposal that
- * is rolled back is never served. The swap is one assignment of `mount.app`; the frontend pins the
- * app per request, so requests in flight finish on the version they started with, and the old
- * sandbox is disposed only after `retireGraceMs`.
+ * The bundle is read from committed history (an index of the one map
+ * `public:coterie.gov.app.bundle` names the last committed write of its key "bundle"), never from
+ * uncommitted state, so a proposal that is rolled back is never served. That index is the mount's
+ * own: the full history index is made only by the first historical query (indexes.ts). The swap
+ * is one assignment of `mount.app`; the frontend pins the app per request, so requests in flight
+ * finish on the version they started with, and the old sandbox is disposed only after
+ * `retireGraceMs`.
  */
 import { type App, withOpenApi } from "../app/index.ts";
 import { utf8 } from "../kv/index.ts";
+import { decodeEntry, publicWritesOf } from "../ledger/entry.ts";
 import { APP_BUNDLE_KEY, type AppBundle, appBundle } from "../tables/governance.ts";
 import { CoterieError } from "../util/errors.ts";
 import type { Mount } from "./app-runner.ts";
 import { knowsPolicies } from "./auth.ts";
 import { type LoadedBundle, loadBundle } from "./bundle.ts";
 import type { Engine } from "./engine.ts";
-import { historyIndexOf, writesAt } from "./indexes.ts";
+import { HistoryIndex } from "./indexes.ts";
 import type { Logger } from "./logger.ts";
 
 export const bundlePollMs = 50;
@@ -44,6 +47,8 @@ export class AppMount {
   /** Seqno of the committed bundle write now served (0: the built-in app). */
   private servedSeqno = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The committed writes of the bundle map, made and started by `start`. */
+  private index: HistoryIndex | null = null;
 
   constructor(engine: Engine, builtin: App, log: Logger) {
     checkAppPolicies(builtin);
@@ -55,8 +60,10 @@ export class AppMount {
 
   /** Serves the committed bundle now (indexing all history first), then follows changes. */
   start(): void {
-    const index = historyIndexOf(this.engine);
-    // Stops early when catch-up stalls (recover mode: private entries wait for the ledger secrets).
+    const index = new HistoryIndex(this.engine, { maps: new Set([appBundle.name]) });
+    this.index = index;
+    index.start();
+    // Stops early if catch-up stalls (it reads public writes only, so recover mode does not stall it).
     for (
       let before = -1;
       index.indexedSeqno < this.engine.committedSeqno && !index.isFull && index.indexedSeqno !== before;
@@ -80,19 +87,23 @@ export class AppMount {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    this.index?.stop();
     this.current?.dispose();
     this.current = null;
   }
 
   /** Swaps the mount if the last committed write of the bundle key is not the one served. */
   refresh(): void {
-    const index = historyIndexOf(this.engine);
+    const index = this.index;
+    if (index === null) return;
     const seqno = index.keySeqnos(appBundle.name, bundleKey, this.servedSeqno + 1, index.indexedSeqno).at(-1);
     if (seqno === undefined) {
       if (index.isFull && index.indexedSeqno < this.engine.committedSeqno) this.refreshFromState();
       return;
     }
-    const m = writesAt(this.engine, seqno).writes.find((w) => w.name === appBundle.name);
+    // The bundle map is public: its entry is read without decrypting anything.
+    const entry = decodeEntry(this.engine.ledger.files.read(seqno));
+    const m = publicWritesOf(entry).find((w) => w.name === appBundle.name);
     const value = m?.writes.find((w) => Buffer.from(w.key).equals(bundleKey))?.value;
     this.servedSeqno = seqno;
     if (value === undefined) return;

@@ -1,8 +1,8 @@
 /**
  * Historical reads for `historical` endpoints: committed writes to one key, or to one map, over a
- * range of seqnos. The seqnos come from the in-memory index (indexes.ts); only the entries it names
- * are read and decrypted. Seqnos committed but not indexed yet are read directly (at most
- * `historicalRangeMax` of them). Records of confidential tables are filtered by the caller's read
+ * range of seqnos. The seqnos come from the in-memory index (indexes.ts), which the first query
+ * makes; only the entries it names are read and decrypted. Seqnos committed but not indexed yet are
+ * read directly (at most `historicalRangeMax` of them; beyond, 503 until the index catches up). Records of confidential tables are filtered by the caller's read
  * policy here, so a historical endpoint cannot leak what a direct read would hide. Deletes of
  * confidential records are never shown (a delete carries no record, hence no parties).
  */
@@ -47,8 +47,9 @@ function seqnosFor(
   const tailFrom = Math.max(from, index.indexedSeqno + 1);
   if (last - tailFrom + 1 > historicalRangeMax) {
     throw new CoterieError(
-      "COTERIE_ERR_INVALID_INPUT",
-      `the history index is still catching up; query at most ${historicalRangeMax} seqnos above ${index.indexedSeqno}`,
+      "COTERIE_ERR_HISTORY_NOT_READY",
+      `the history index is still catching up; retry later, or query at most ${historicalRangeMax} seqnos above ${index.indexedSeqno}`,
+      { details: { indexed_seqno: index.indexedSeqno } },
     );
   }
   for (let s = tailFrom; s <= last; s++) out.push(s);

@@ -9,6 +9,11 @@
  * bounded batch per tick; queries over seqnos not indexed yet read those entries directly.
  * Memory is bounded by `postingsMax`: once full, the index stops growing and later seqnos are
  * served by the bounded direct read (the range limit still applies).
+ *
+ * Decision (docs/apps.md, "Indexes"): the full index is made on the first historical query, not at
+ * start, so a node that never answers one never pays for it (a measured 5–12% of three nodes' CPU
+ * per write, and the keys' memory). The app mount follows the governed bundle with an index
+ * restricted to that one public map.
  */
 import type { WriteSet } from "../kv/index.ts";
 import {
@@ -43,6 +48,11 @@ export function writesOf(engine: Engine, entry: DecodedEntry): { entry: DecodedE
   return { entry, writes };
 }
 
+export type HistoryIndexOptions = {
+  /** Index only these maps (all others are skipped); all maps when absent. */
+  maps?: ReadonlySet<string>;
+};
+
 export class HistoryIndex {
   /** Every seqno <= this is indexed (or the index is full and stopped at it). */
   indexedSeqno = 0;
@@ -55,30 +65,51 @@ export class HistoryIndex {
    */
   private readonly byKey = new Map<string, Map<string, Postings>>();
   private readonly engine: Engine;
+  private readonly maps: ReadonlySet<string> | null;
+  /** A restricted index of public maps only never decrypts, so never waits for ledger secrets. */
+  private readonly publicOnly: boolean;
   private timer: NodeJS.Timeout | null = null;
   /**
-   * Write sets the engine announced and the index has not consumed yet, by seqno: taken from
-   * memory instead of reading the entry back and decrypting it again. A rolled-back seqno is
-   * replaced when it is rewritten; only committed seqnos are consumed. Entries written before the
-   * index existed (replayed at start) are still read from the ledger.
+   * Write sets the engine announced and the index has not consumed yet, by seqno (only the maps
+   * indexed, and only when there are any): taken from memory instead of reading the entry back
+   * and decrypting it again. A rolled-back seqno is replaced when it is rewritten; only committed
+   * seqnos are consumed.
    */
   private readonly announced = new Map<number, WriteSet>();
+  /**
+   * Every seqno in [announcedFrom, lastAnnounced] was announced since then, so one not in
+   * `announced` wrote nothing indexed. Any other seqno not in `announced` (written before the index
+   * existed, replayed at start, or not kept past `announcedWriteSetsMax`) is read from the ledger.
+   */
+  private announcedFrom = 0;
   private lastAnnounced = 0;
   /** Why background indexing stopped, if it did. */
   failure: unknown = null;
 
-  constructor(engine: Engine) {
+  constructor(engine: Engine, options: HistoryIndexOptions = {}) {
     this.engine = engine;
-    engine.observeWriteSets((seqno, writes) => {
-      if (this.isFull || this.failure !== null || seqno <= this.indexedSeqno) return;
+    this.maps = options.maps ?? null;
+    this.publicOnly = this.maps !== null && [...this.maps].every((m) => m.startsWith("public:"));
+    engine.observeWriteSets((seqno, writes) => this.announce(seqno, writes));
+  }
+
+  private announce(seqno: number, writes: WriteSet): void {
+    if (this.isFull || this.failure !== null || seqno <= this.indexedSeqno) return;
+    if (this.announcedFrom === 0 || seqno > this.lastAnnounced + 1) {
+      // The first announcement, or one after a gap: the seqnos before it come from the ledger.
+      this.announcedFrom = seqno;
+    } else if (seqno <= this.lastAnnounced) {
       // Announcements arrive in seqno order except after a rollback, which restarts lower:
       // everything at or above a re-announced seqno is from the discarded suffix.
-      if (seqno <= this.lastAnnounced)
-        for (const s of this.announced.keys()) if (s >= seqno) this.announced.delete(s);
-      // Bounded: past the limit the entry is read back from the ledger like a replayed one.
-      if (this.announced.size < announcedWriteSetsMax) this.announced.set(seqno, writes);
-      this.lastAnnounced = seqno;
-    });
+      for (const s of this.announced.keys()) if (s >= seqno) this.announced.delete(s);
+      if (seqno < this.announcedFrom) this.announcedFrom = seqno;
+    }
+    this.lastAnnounced = seqno;
+    const kept = this.maps === null ? writes : writes.filter((m) => this.maps?.has(m.name));
+    if (kept.length === 0) return;
+    // Bounded: past the limit the entry is read back from the ledger like a replayed one.
+    if (this.announced.size < announcedWriteSetsMax) this.announced.set(seqno, kept);
+    else this.announcedFrom = seqno + 1;
   }
 
   get isFull(): boolean {
@@ -119,11 +150,22 @@ export class HistoryIndex {
         this.indexedSeqno = seqno;
         continue;
       }
-      // Recover mode: wait (never skip) until the members' shares bring the ledger secrets back.
+      if (seqno >= this.announcedFrom && seqno <= this.lastAnnounced && this.announcedFrom > 0) {
+        this.indexedSeqno = seqno; // announced, and it wrote nothing this index keeps
+        continue;
+      }
       const entry = decodeEntry(this.engine.ledger.files.read(seqno));
       const header = entry.header;
-      if (header.privateBytes > 0 && !secrets.some((s) => s.version === header.secretVersion)) break;
-      for (const m of writesOf(this.engine, entry).writes) this.add(m.name, m.writes, seqno);
+      let read: WriteSet;
+      if (this.publicOnly) {
+        read = header.kind === EntryKind.transaction ? publicWritesOf(entry) : [];
+      } else {
+        // Recover mode: wait (never skip) until the members' shares bring the ledger secrets back.
+        if (header.privateBytes > 0 && !secrets.some((s) => s.version === header.secretVersion)) break;
+        read = writesOf(this.engine, entry).writes;
+      }
+      for (const m of read)
+        if (this.maps === null || this.maps.has(m.name)) this.add(m.name, m.writes, seqno);
       this.indexedSeqno = seqno;
     }
   }
@@ -206,7 +248,10 @@ function slice(list: number[] | undefined, from: number, to: number): number[] {
 
 const indexes = new WeakMap<Engine, HistoryIndex>();
 
-/** The one index of an engine, created and started on first use. */
+/**
+ * The one full index of an engine, created and started on first use: the first historical query.
+ * Until it has caught up, queries read the seqnos it has not indexed directly (bounded).
+ */
 export function historyIndexOf(engine: Engine): HistoryIndex {
   let index = indexes.get(engine);
   if (index === undefined) {
@@ -214,4 +259,9 @@ export function historyIndexOf(engine: Engine): HistoryIndex {
     index.start();
   }
   return index;
+}
+
+/** Whether the engine's full index exists yet (it is made by the first historical query). */
+export function hasHistoryIndex(engine: Engine): boolean {
+  return indexes.has(engine);
 }

@@ -66,6 +66,11 @@ export const errorCodes = {
     status: 404,
     summary: "The transaction is unknown or invalid, so it has no receipt.",
   },
+  COTERIE_ERR_HISTORY_NOT_READY: {
+    status: 503,
+    summary:
+      "The history index is still catching up, and the query spans more unindexed seqnos than are read directly; retry later.",
+  },
   COTERIE_ERR_LEDGER_MALFORMED: {
     status: 400,
     summary: "Ledger bytes do not follow docs/ledger-format.md (framing, lengths, encoding).",

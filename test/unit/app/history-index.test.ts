@@ -108,3 +108,88 @@ test("historical reads apply the read policy: hidden versions and confidential d
   assert.throws(() => alice.writes("priv", utf8.encode("k1"), 5, 4), /from <= to/);
   await engine.close();
 });
+
+test("a one-map index keeps only that map, reads no announced entry back, and reads the rest from the ledger", async () => {
+  const engine = await makeEngine();
+  // Written before the index exists: read back from the ledger (public writes only, no secret).
+  const early = await writeMix(engine, 10);
+  const index = new HistoryIndex(engine, { maps: new Set(["public:pub"]) });
+  const late = await writeMix(engine, 20);
+  engine.appendSignature();
+  const last = late.at(-1)?.seqno as number;
+  await engine.waitForCommit({ view: engine.view, seqno: last }, 5000);
+  const files = engine.ledger.files;
+  const read = files.read.bind(files);
+  const reads: number[] = [];
+  files.read = (seqno: number) => {
+    reads.push(seqno);
+    return read(seqno);
+  };
+  try {
+    index.catchUp(1000);
+  } finally {
+    files.read = read;
+  }
+  assert.equal(index.indexedSeqno, engine.committedSeqno);
+  const firstLate = late[0]?.seqno as number;
+  assert.deepEqual(
+    [...new Set(reads)],
+    early.map((w) => w.seqno),
+    "only the entries written before the index existed are read back (seqno 1 also as a probe)",
+  );
+  const model = [...early, ...late];
+  assert.deepEqual(
+    index.mapSeqnos("public:pub", 1, last),
+    model.filter((w) => w.map === "public:pub").map((w) => w.seqno),
+  );
+  assert.deepEqual(index.mapSeqnos("priv", 1, last), [], "other maps are not indexed");
+  assert.deepEqual(
+    index.keySeqnos("public:pub", utf8.encode("k0"), firstLate, last),
+    late.filter((w) => w.map === "public:pub" && w.key === "k0").map((w) => w.seqno),
+  );
+  await engine.close();
+});
+
+test("the full index is made by the first historical query, and answers 503 until it covers a long range", async () => {
+  const { hasHistoryIndex, indexBatchEntriesMax } = await import("../../../src/node/indexes.ts");
+  const { historicalRangeMax } = await import("../../../src/node/historical.ts");
+  const engine = await makeEngine();
+  const n = historicalRangeMax + 10;
+  const k0: number[] = []; // seqnos that wrote k0, in order
+  for (let i = 0; i < n; i++) {
+    const { txId } = await engine.execute((tx) => tx.typed("priv", utf8, utf8).put(`k${i % 3}`, String(i)), {
+      reservedWrites: false,
+    });
+    if (i % 3 === 0) k0.push(txId?.seqno as number);
+  }
+  const last = engine.lastSeqno;
+  engine.appendSignature();
+  await engine.waitForCommit({ view: engine.view, seqno: last }, 10_000);
+  assert.equal(hasHistoryIndex(engine), false, "nothing has asked a historical question yet");
+  const reader = historicalReader(engine);
+  // Within the direct-read bound, the first query answers at once from the ledger.
+  const recent = reader.writes("priv", utf8.encode("k0"), last - 30, last);
+  assert.deepEqual(
+    recent.map((w) => w.seqno),
+    k0.filter((s) => s >= last - 30),
+  );
+  assert.equal(hasHistoryIndex(engine), true);
+  const index = historyIndexOf(engine);
+  assert.ok(index.indexedSeqno < engine.committedSeqno - historicalRangeMax, "not caught up yet");
+  assert.throws(
+    () => reader.writes("priv", utf8.encode("k0"), 1, last),
+    (e: unknown) =>
+      e instanceof Error &&
+      (e as { code?: string }).code === "COTERIE_ERR_HISTORY_NOT_READY" &&
+      (e as { status?: number }).status === 503,
+  );
+  while (index.indexedSeqno < engine.committedSeqno) index.catchUp(indexBatchEntriesMax);
+  const all = reader.writes("priv", utf8.encode("k0"), 1, last);
+  assert.deepEqual(
+    all.map((w) => w.seqno),
+    k0,
+  );
+  assert.equal(utf8.decode(all.at(-1)?.value as Uint8Array), String((k0.length - 1) * 3));
+  index.stop();
+  await engine.close();
+});

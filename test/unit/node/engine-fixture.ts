@@ -25,7 +25,7 @@ export async function makeEngine(
     },
     holdBytesMax,
   );
-  return new Engine({
+  const engine = new Engine({
     store: new Store(),
     ledger,
     identity: await createIdentity([], nodeKeyCurve),
@@ -40,4 +40,11 @@ export async function makeEngine(
       ...options,
     },
   });
+  // As the node does (src/node/node.ts): the engine closes first, then its ledger's files.
+  const close = engine.close.bind(engine);
+  engine.close = async () => {
+    await close();
+    await ledger.close();
+  };
+  return engine;
 }
