@@ -48,6 +48,8 @@ export function writesOf(engine: Engine, entry: DecodedEntry): { entry: DecodedE
   return { entry, writes };
 }
 
+const noWrites: WriteSet = [];
+
 export type HistoryIndexOptions = {
   /** Index only these maps (all others are skipped); all maps when absent. */
   maps?: ReadonlySet<string>;
@@ -105,11 +107,18 @@ export class HistoryIndex {
       if (seqno < this.announcedFrom) this.announcedFrom = seqno;
     }
     this.lastAnnounced = seqno;
-    const kept = this.maps === null ? writes : writes.filter((m) => this.maps?.has(m.name));
+    const kept = this.maps === null ? writes : this.keptOf(writes, this.maps);
     if (kept.length === 0) return;
     // Bounded: past the limit the entry is read back from the ledger like a replayed one.
     if (this.announced.size < announcedWriteSetsMax) this.announced.set(seqno, kept);
     else this.announcedFrom = seqno + 1;
+  }
+
+  /** The writes to `maps`; most write sets touch none, and then nothing is allocated. */
+  private keptOf(writes: WriteSet, maps: ReadonlySet<string>): WriteSet {
+    let kept: WriteSet | null = null;
+    for (const m of writes) if (maps.has(m.name)) (kept ??= []).push(m);
+    return kept ?? noWrites;
   }
 
   get isFull(): boolean {
