@@ -132,6 +132,12 @@ export class LedgerFiles {
   private failure: unknown = null;
   private closeAfterSignature = false;
   private durable = 0;
+  /**
+   * A read-only descriptor of the chunk read last, kept open: reads come in runs over one chunk
+   * (index catch-up, historical queries, receipts), and an open and close per entry cost more than
+   * the read (`node bench/ledger-read.ts`). One descriptor at most, closed on truncation and close.
+   */
+  private reader: { chunk: number; fd: number } | null = null;
   /** Durable writes that made appended entries durable (one per chunk written by a flush). */
   syncs = 0;
 
@@ -351,16 +357,32 @@ export class LedgerFiles {
       const held = this.pending.find((p) => p.seqno === seqno) ?? this.writing.find((p) => p.seqno === seqno);
       if (held) return held.parts[1] as Buffer;
     }
-    const chunk = this.chunks[loc.chunk] as Chunk;
-    const fd = openSync(chunk.path, "r");
+    const fd = this.readerOf(loc.chunk);
+    const out = Buffer.allocUnsafe(loc.bytes);
+    let n: number;
     try {
-      const out = Buffer.allocUnsafe(loc.bytes);
-      const n = readSyncFully(fd, out, loc.offset);
-      assert(n === loc.bytes, "read the whole entry");
-      return out;
-    } finally {
-      closeSync(fd);
+      n = readSyncFully(fd, out, loc.offset);
+    } catch (error) {
+      this.closeReader();
+      throw error;
     }
+    assert(n === loc.bytes, "read the whole entry");
+    return out;
+  }
+
+  private readerOf(chunk: number): number {
+    if (this.reader?.chunk === chunk) return this.reader.fd;
+    this.closeReader();
+    const fd = openSync((this.chunks[chunk] as Chunk).path, "r");
+    this.reader = { chunk, fd };
+    return fd;
+  }
+
+  private closeReader(): void {
+    if (this.reader === null) return;
+    const { fd } = this.reader;
+    this.reader = null;
+    closeSync(fd);
   }
 
   /** Drops every entry after `seqno` (rollback of an unsigned suffix), on disk and pending. */
@@ -371,6 +393,7 @@ export class LedgerFiles {
     if (seqno >= this.lastSeqno) return;
     const loc = this.locations.at(seqno + 1 - this.firstSeqno) as Location;
     this.locations.truncate(seqno + 1 - this.firstSeqno);
+    if (this.reader !== null && this.reader.chunk > loc.chunk) this.closeReader();
     while (this.chunks.length - 1 > loc.chunk) {
       const c = this.chunks.pop() as Chunk;
       await c.handle?.close();
@@ -388,6 +411,7 @@ export class LedgerFiles {
 
   async close(): Promise<void> {
     await this.flush();
+    this.closeReader();
     for (const c of this.chunks) {
       await c.handle?.close();
       c.handle = null;

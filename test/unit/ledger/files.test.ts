@@ -15,6 +15,7 @@ import {
 import { join } from "node:path";
 import { test } from "node:test";
 import { CHUNK_HEADER_BYTES } from "../../../src/ledger/chunk-format.ts";
+import { EntryKind, encodeEntry, ZERO_DIGEST } from "../../../src/ledger/entry.ts";
 import { writevFully } from "../../../src/ledger/files.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
 import { appendSignature, makeIdentity, tempDir, writeLedger } from "./helpers.ts";
@@ -96,6 +97,56 @@ test("truncate drops the suffix on disk, and appends continue after it", async (
   assert.equal(reopened.lastSeqno, 30);
   assert.deepEqual(reopened.tree.root(), rootAt30);
   assert.equal(reopened.lastSignatureAtOrBefore(30), 30);
+});
+
+test("reads across chunks keep one descriptor, and a truncated and rewritten seqno reads its new bytes", async () => {
+  const dir = tempDir();
+  const id = await makeIdentity();
+  const ledger = await writeLedger(dir, id, 60, 5, options);
+  const openFds = () => readdirSync("/proc/self/fd").length;
+  const before = openFds();
+  const original = new Map<number, Buffer>();
+  for (let s = 1; s <= ledger.lastSeqno; s++) original.set(s, ledger.files.read(s));
+  for (let s = ledger.lastSeqno; s >= 1; s--) assert.deepEqual(ledger.files.read(s), original.get(s));
+  assert.ok(openFds() <= before + 1, "at most one descriptor is kept for reading");
+  assert.ok(chunks(dir).length > 2, "the reads crossed chunks");
+  // The reader now holds the first chunk; read the last so it holds a chunk truncation drops.
+  ledger.files.read(ledger.lastSeqno);
+  const lastChunk = chunks(dir).length - 1;
+  await ledger.truncate(30);
+  const enc = (t: string) => new TextEncoder().encode(t);
+  const rewritten = new Map<number, Buffer>();
+  for (let seqno = 31; seqno <= 90; seqno++) {
+    const entry = encodeEntry(
+      {
+        kind: EntryKind.transaction,
+        view: 3,
+        seqno,
+        publicWrites: [
+          {
+            name: "public:log",
+            writes: [{ key: enc(`k${seqno}`), value: enc(`rewritten ${seqno} `.repeat(12)) }],
+          },
+        ],
+        privateWrites: [],
+        claimsDigest: ZERO_DIGEST,
+        commitEvidenceDigest: ZERO_DIGEST,
+      },
+      null,
+    );
+    ledger.append(entry, seqno, seqno % 5 === 0);
+    rewritten.set(seqno, entry.bytes);
+  }
+  await ledger.flush();
+  // First a seqno in a new chunk at the index of the dropped one the reader held.
+  const firstOfChunk = (name: string) => Number(name.slice(7, 19));
+  assert.ok(chunks(dir).length > lastChunk, "the rewrite reaches the dropped chunk's index");
+  const probe = firstOfChunk(chunks(dir)[lastChunk] as string);
+  assert.deepEqual(ledger.files.read(probe), rewritten.get(probe), `seqno ${probe}`);
+  for (let s = 90; s >= 1; s--)
+    assert.deepEqual(ledger.files.read(s), rewritten.get(s) ?? original.get(s), `seqno ${s}`);
+  await ledger.close();
+  assert.ok(openFds() <= before, "close releases the reading descriptor");
 });
 
 test("group commit: many appends then one flush make everything durable", async () => {
