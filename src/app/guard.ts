@@ -2,7 +2,8 @@
  * Puts the read policy of confidential tables around a transaction, so every read a handler can
  * make — `get`, `has`, `versionOf`, `range`, `forEach`, `getLatin1`, and typed maps built on them —
  * sees only records the caller may read. A read method added to `Tx` must be shadowed here too
- * (test/unit/app/confidential.test.ts reads through each of them). A hidden record looks exactly
+ * (test/unit/app/confidential.test.ts reads through each of them, and fails when a method of `Tx`
+ * is neither shadowed nor listed there as reading no record). A hidden record looks exactly
  * like an absent one. Writes must keep the caller a reader: a handler cannot create a record it
  * could not read, nor overwrite one.
  *
