@@ -19,7 +19,7 @@ import type { Mount } from "./app-runner.ts";
 import { knowsPolicies } from "./auth.ts";
 import { type LoadedBundle, loadBundle } from "./bundle.ts";
 import type { Engine } from "./engine.ts";
-import { HistoryIndex } from "./indexes.ts";
+import { catchUpNow, HistoryIndex } from "./indexes.ts";
 import type { Logger } from "./logger.ts";
 
 export const bundlePollMs = 50;
@@ -63,14 +63,7 @@ export class AppMount {
     const index = new HistoryIndex(this.engine, { maps: new Set([appBundle.name]) });
     this.index = index;
     index.start();
-    // Stops early if catch-up stalls (it reads public writes only, so recover mode does not stall it).
-    for (
-      let before = -1;
-      index.indexedSeqno < this.engine.committedSeqno && !index.isFull && index.indexedSeqno !== before;
-    ) {
-      before = index.indexedSeqno;
-      index.catchUp(10_000);
-    }
+    catchUpNow(index, this.engine);
     this.refresh();
     if (this.servedSeqno === 0) this.fromState();
     this.timer = setInterval(() => {

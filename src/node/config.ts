@@ -66,6 +66,13 @@ export type NodeConfig = {
     responseBatchBytesMax: number;
   };
   kv: { keyBytesMax: number; valueBytesMax: number; writeSetBytesMax: number; txAttemptsMax: number };
+  /**
+   * The history index of `historical` queries (docs/apps.md §4). `atStart` false (the default): made
+   * by the node's first historical query, then built in the background. True: built from the whole
+   * ledger before the node serves, so queries after a restart never wait for it, at the CPU and
+   * memory of indexing every committed write from then on.
+   */
+  historyIndex: { atStart: boolean };
   /** Transactions applied but not yet committed; writes are refused (503) beyond this. */
   uncommittedTxsMax: number;
   log: { level: "debug" | "info" | "warn" | "error" };
@@ -123,6 +130,7 @@ export const configDefaults: Omit<NodeConfig, "dataDir" | "genesis"> & { genesis
     responseBatchBytesMax: 64 * 1024,
   },
   kv: { keyBytesMax: 4096, valueBytesMax: 1024 * 1024, writeSetBytesMax: 4 * 1024 * 1024, txAttemptsMax: 10 },
+  historyIndex: { atStart: false },
   uncommittedTxsMax: 200_000,
   log: { level: "info" },
   nodeToNode: null,
@@ -175,6 +183,7 @@ export function validateConfig(input: unknown): NodeConfig {
     ledger: section("ledger", d.ledger, i.ledger),
     http: section("http", d.http, i.http),
     kv: section("kv", d.kv, i.kv),
+    historyIndex: section("historyIndex", d.historyIndex, i.historyIndex),
     uncommittedTxsMax: (i.uncommittedTxsMax as number | undefined) ?? d.uncommittedTxsMax,
     log: section("log", d.log, i.log),
     nodeToNode:
@@ -221,6 +230,7 @@ export function validateConfig(input: unknown): NodeConfig {
   }
   if (c.http.bodyBytesMax > c.kv.writeSetBytesMax)
     throw bad("http.bodyBytesMax", "must not exceed kv.writeSetBytesMax");
+  if (typeof c.historyIndex.atStart !== "boolean") throw bad("historyIndex.atStart", "must be true or false");
   if (!["debug", "info", "warn", "error"].includes(c.log.level))
     throw bad("log.level", "debug, info, warn or error");
   if (!isNodeKeyCurve(c.nodeKey.curve))

@@ -5,15 +5,15 @@
  *
  * Decision (docs/apps.md, "Indexes"): the index lives in memory, never on disk. Keys of private
  * maps are confidential (they are encrypted in the ledger); a disk index would store them in
- * plaintext outside the TEE. It is rebuilt from the ledger after a restart, in the background, a
- * bounded batch per tick; queries over seqnos not indexed yet read those entries directly.
+ * plaintext outside the TEE. It is built from the ledger in the background, a bounded batch per
+ * tick; queries over seqnos not indexed yet read those entries directly (bounded).
  * Memory is bounded by `postingsMax`: once full, the index stops growing and later seqnos are
  * served by the bounded direct read (the range limit still applies).
  *
  * Decision (docs/apps.md, "Indexes"): the full index is made on the first historical query, not at
  * start, so a node that never answers one never pays for it (a measured 5–12% of three nodes' CPU
- * per write, and the keys' memory). The app mount follows the governed bundle with an index
- * restricted to that one public map.
+ * per write, and the keys' memory); `historyIndex.atStart` builds it before the node serves. The
+ * app mount follows the governed bundle with an index restricted to that one public map.
  */
 import type { WriteSet } from "../kv/index.ts";
 import {
@@ -267,6 +267,27 @@ export function historyIndexOf(engine: Engine): HistoryIndex {
     indexes.set(engine, (index = new HistoryIndex(engine)));
     index.start();
   }
+  return index;
+}
+
+/**
+ * Indexes everything committed before returning. Stops early if catch-up stalls: in recover mode
+ * private entries wait for the ledger secrets, and the background catch-up goes on from there.
+ */
+export function catchUpNow(index: HistoryIndex, engine: Engine): void {
+  for (
+    let before = -1;
+    index.indexedSeqno < engine.committedSeqno && !index.isFull && index.indexedSeqno !== before;
+  ) {
+    before = index.indexedSeqno;
+    index.catchUp(10_000);
+  }
+}
+
+/** Makes the engine's full index and catches it up before returning (`historyIndex.atStart`). */
+export function buildHistoryIndex(engine: Engine): HistoryIndex {
+  const index = historyIndexOf(engine);
+  catchUpNow(index, engine);
   return index;
 }
 

@@ -29,6 +29,7 @@ import { Engine } from "./engine.ts";
 import { Frontend } from "./frontend.ts";
 import { createGovernanceApp } from "./gov-app.ts";
 import { createIdentity, hasIdentity, type Identity, loadIdentity, saveIdentity } from "./identity.ts";
+import { buildHistoryIndex } from "./indexes.ts";
 import { joinService } from "./join.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -340,6 +341,8 @@ async function serve(
   // The user app under /app: built in, or the governed bundle once `set_app` commits (bundle-mount.ts).
   const appMount = new AppMount(engine, app, log);
   appMount.start();
+  // Otherwise the first historical query makes it (docs/apps.md §4).
+  if (config.historyIndex.atStart) buildHistoryIndex(engine);
   const secrets = new SecretsService(
     engine,
     log,

@@ -193,3 +193,22 @@ test("the full index is made by the first historical query, and answers 503 unti
   index.stop();
   await engine.close();
 });
+
+test("built at start, the full index covers everything committed before the node serves", async () => {
+  const { buildHistoryIndex, hasHistoryIndex } = await import("../../../src/node/indexes.ts");
+  const engine = await makeEngine();
+  const model = await writeMix(engine, 30);
+  engine.appendSignature();
+  const last = model.at(-1)?.seqno as number;
+  await engine.waitForCommit({ view: engine.view, seqno: last }, 5000);
+  assert.equal(hasHistoryIndex(engine), false);
+  const index = buildHistoryIndex(engine);
+  assert.equal(index.indexedSeqno, engine.committedSeqno, "caught up before returning");
+  assert.equal(historyIndexOf(engine), index, "the one index that queries use");
+  assert.deepEqual(
+    index.mapSeqnos("priv", 1, last),
+    model.filter((w) => w.map === "priv").map((w) => w.seqno),
+  );
+  index.stop();
+  await engine.close();
+});

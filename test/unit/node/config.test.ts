@@ -35,6 +35,8 @@ test("nonsense is refused with a message naming the field", () => {
     [{ dataDir: "d", nodeKey: { curve: null } }, /nodeKey\.curve/],
     [{ dataDir: "d", nodeKey: { curve: "P-256", kind: "ec" } }, /nodeKey\.kind: unknown field/],
     [{ dataDir: "d", nodeKey: "P-256" }, /nodeKey: must be an object/],
+    [{ dataDir: "d", historyIndex: { atStart: "yes" } }, /historyIndex\.atStart: must be true or false/],
+    [{ dataDir: "d", historyIndex: { eager: true } }, /historyIndex\.eager: unknown field/],
   ];
   for (const [input, message] of cases) {
     assert.throws(
@@ -146,4 +148,9 @@ test("ledger.receiptCacheTxs: 16,384 by default, 0 turns it off, refused outside
       /ledger\.receiptCacheTxs: must be an integer/,
     );
   }
+});
+
+test("historyIndex.atStart: off by default (the first historical query makes the index)", () => {
+  assert.equal(validateConfig({ dataDir: "d" }).historyIndex.atStart, false);
+  assert.equal(validateConfig({ dataDir: "d", historyIndex: { atStart: true } }).historyIndex.atStart, true);
 });
