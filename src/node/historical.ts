@@ -2,9 +2,10 @@
  * Historical reads for `historical` endpoints: committed writes to one key, or to one map, over a
  * range of seqnos. The seqnos come from the in-memory index (indexes.ts), which the first query
  * makes; only the entries it names are read and decrypted. Seqnos committed but not indexed yet are
- * read directly (at most `historicalRangeMax` of them; beyond, 503 until the index catches up). Records of confidential tables are filtered by the caller's read
- * policy here, so a historical endpoint cannot leak what a direct read would hide. Deletes of
- * confidential records are never shown (a delete carries no record, hence no parties).
+ * read directly (at most `historicalRangeMax` of them; beyond, 503 until the index catches up).
+ * Records of confidential tables are filtered by the caller's read policy here, so a historical
+ * endpoint cannot leak what a direct read would hide. Deletes of confidential records are never
+ * shown (a delete carries no record, hence no parties).
  */
 import {
   type ConfidentialSpec,
