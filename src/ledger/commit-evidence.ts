@@ -20,7 +20,16 @@ export function commitEvidenceMac(key: Uint8Array, view: number, seqno: number):
 
 /** The commit evidence string of `view.seqno` given its MAC. */
 export function commitEvidenceOfMac(view: number, seqno: number, mac: Uint8Array): string {
-  return `ce:${view}.${seqno}:${Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("hex")}`;
+  return commitEvidenceOfMacHex(
+    view,
+    seqno,
+    Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString("hex"),
+  );
+}
+
+/** The same from the MAC already in lowercase hex. */
+export function commitEvidenceOfMacHex(view: number, seqno: number, macHex: string): string {
+  return `ce:${view}.${seqno}:${macHex}`;
 }
 
 export function commitEvidence(key: Uint8Array, view: number, seqno: number): string {

@@ -23,6 +23,9 @@ const CHUNK_HASHES_INITIAL = 16;
 /** Tree sizes whose folded right edges `MerkleTree` keeps (each at most log2(n) hashes). */
 const EDGE_SIZES_KEPT = 4;
 
+/** Hex strings `inclusionStepsHex` keeps for one tree size (about 100 bytes each). */
+const HEX_MEMO_MAX = 16_384;
+
 /** Default cap on leaves: 2^32 leaves would already take 256 GiB here. */
 export const LEAVES_MAX_DEFAULT = 2 ** 32;
 
@@ -124,6 +127,8 @@ export class MerkleTree {
    * A stored hash changes only by truncation, which empties this.
    */
   private readonly edges = new Map<number, Map<number, Uint8Array>>();
+  /** Hex of the ranges `inclusionStepsHex` looked up for one tree size (emptied by truncation). */
+  private hexMemo: { size: number; byRange: Map<number, string> } = { size: -1, byRange: new Map() };
 
   constructor(options: MerkleTreeOptions = {}, start?: { size: number; frontier: readonly Uint8Array[] }) {
     this.leavesMax = options.leavesMax ?? LEAVES_MAX_DEFAULT;
@@ -201,6 +206,7 @@ export class MerkleTree {
     }
     while (this.levels.length > 1 && this.levels[this.levels.length - 1]!.length === 0) this.levels.pop();
     this.edges.clear();
+    this.hexMemo = { size: -1, byRange: new Map() };
   }
 
   /**
@@ -217,21 +223,56 @@ export class MerkleTree {
    * own buffers, valid until the next truncation: copy what you keep.
    */
   inclusionSteps(index: number, size: number = this.size): { hash: Uint8Array; left: boolean }[] {
+    return this.pathRanges(index, size, (lo, hi, left) => ({ hash: this.rangeHash(lo, hi), left }));
+  }
+
+  /**
+   * `inclusionSteps` with each hash as lowercase hex (what a JSON receipt carries), memoised for
+   * the last size asked: the receipts of one signature share most of their paths (about 230
+   * distinct siblings for 110 consecutive leaves of a 30,000-leaf tree, against 1,650 steps), so
+   * each is looked up and hexed once. At most `HEX_MEMO_MAX` are kept; truncation drops them.
+   */
+  inclusionStepsHex(index: number, size: number = this.size): { hex: string; left: boolean }[] {
+    if (this.hexMemo.size !== size || this.hexMemo.byRange.size >= HEX_MEMO_MAX) {
+      this.hexMemo = { size, byRange: new Map() };
+    }
+    const byRange = this.hexMemo.byRange;
+    return this.pathRanges(index, size, (lo, hi, left) => {
+      // Unique per range of one tree size: its start, its level, and whether it is a complete subtree.
+      const width = hi - lo;
+      const level = floorLog2(width);
+      const key = lo * 128 + level * 2 + (width === 2 ** level ? 0 : 1);
+      let hex = byRange.get(key);
+      if (hex === undefined) {
+        const hash = this.rangeHash(lo, hi);
+        hex = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString("hex");
+        byRange.set(key, hex);
+      }
+      return { hex, left };
+    });
+  }
+
+  /** RFC 9162 §2.1.3.1's walk: `step` for each sibling range [lo, hi) of leaf `index`'s path, from the leaf up. */
+  private pathRanges<T>(
+    index: number,
+    size: number,
+    step: (lo: number, hi: number, left: boolean) => T,
+  ): T[] {
     this.checkSize(size, "size");
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new RangeError(`leaf index ${index} is not below size ${size}`);
     }
     if (index < this.startSize) throw new RangeError(PRE_FRONTIER_MESSAGE);
-    const topDown: { hash: Uint8Array; left: boolean }[] = [];
+    const topDown: T[] = [];
     let lo = 0;
     let hi = size;
     while (hi - lo > 1) {
       const split = lo + largestPowerOfTwoBelow(hi - lo);
       if (index < split) {
-        topDown.push({ hash: this.rangeHash(split, hi), left: false });
+        topDown.push(step(split, hi, false));
         hi = split;
       } else {
-        topDown.push({ hash: this.rangeHash(lo, split), left: true });
+        topDown.push(step(lo, split, true));
         lo = split;
       }
     }

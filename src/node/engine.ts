@@ -21,11 +21,18 @@ import {
   commitEvidenceKey,
   commitEvidenceMac,
   commitEvidenceOfMac,
+  commitEvidenceOfMacHex,
 } from "../ledger/commit-evidence.ts";
 import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../ledger/entry.ts";
 import type { Ledger } from "../ledger/ledger.ts";
-import { buildReceipt, type Receipt, receiptOf } from "../ledger/receipt-builder.ts";
-import { signatureWriteSet } from "../ledger/signature.ts";
+import {
+  buildReceipt,
+  type LeafParts,
+  type Receipt,
+  receiptOf,
+  receiptTextOf,
+} from "../ledger/receipt-builder.ts";
+import { type SignatureRecord, signatureWriteSet } from "../ledger/signature.ts";
 import {
   SERVICE_CONFIG_KEY,
   SERVICE_INFO_KEY,
@@ -94,7 +101,7 @@ export class Engine {
   /** What receipts of the transactions and signatures this node appended need, kept in memory. */
   private readonly receiptCache: ReceiptCache;
   /** `previous_identities` of the service info, by the map's content token (receipts add them). */
-  private previousIdentities: { token: object; value: string[] } | null = null;
+  private previousIdentities: { token: object; value: string[]; json?: string } | null = null;
   /** The signature being made off the event loop; settles once it is appended or dropped. */
   private signing: Promise<void> | null = null;
   /** Bumped when the suffix is rolled back, so a signature made for the old suffix is dropped. */
@@ -574,6 +581,46 @@ export class Engine {
 
   /** The receipt of a committed transaction; null while it is not committed. */
   receipt(id: TxId): Receipt | null {
+    const source = this.receiptSource(id);
+    if (source === null) return null;
+    const receipt =
+      source.held !== null
+        ? receiptOf(this.ledger.tree, id.view, id.seqno, source.held.leaf, source.held.sig)
+        : buildReceipt(this.ledger, id.seqno, source.signature, this.commitEvidenceOf(id.view, id.seqno));
+    // After a disaster recovery, receipts of earlier transactions verify through this chain.
+    const previous = this.previousServiceIdentities();
+    return previous.value.length === 0 ? receipt : { ...receipt, service_endorsements: previous.value };
+  }
+
+  /**
+   * `JSON.stringify(receipt(id))` (the text "null" while there is none), written without the object
+   * from what this node holds in memory: a commit answer carries one per write.
+   */
+  receiptText(id: TxId): string {
+    const source = this.receiptSource(id);
+    if (source === null) return "null";
+    if (source.held === null) return JSON.stringify(this.receipt(id));
+    const previous = this.previousServiceIdentities();
+    if (previous.value.length > 0) previous.json ??= JSON.stringify(previous.value);
+    return receiptTextOf(
+      this.ledger.tree,
+      id.view,
+      id.seqno,
+      source.held.leaf,
+      source.held.sig,
+      previous.json,
+    );
+  }
+
+  /**
+   * Where the receipt of `id` comes from: null while it has none (not committed, or its signature
+   * not yet); `held` when this node appended both the transaction and its signature and still holds
+   * them in memory; otherwise they are read back from the ledger (older, another primary's, or
+   * replayed). Both give the same receipt (test/unit/node/receipt-cache.test.ts).
+   */
+  private receiptSource(
+    id: TxId,
+  ): { signature: number; held: { leaf: LeafParts; sig: SignatureRecord } | null } | null {
     if (this.status(id) !== "Committed") return null;
     if (id.seqno < this.ledger.firstSeqno)
       throw new CoterieError(
@@ -583,38 +630,28 @@ export class Engine {
       );
     const signature = this.ledger.firstSignatureAfter(id.seqno);
     if (signature === 0 || signature > this.committed) return null;
-    // What this node appended is in memory; anything else (older, another primary's, replayed) is
-    // read back from the ledger. Both give the same receipt (test/unit/node/receipt-cache.test.ts).
     const leaf = this.receiptCache.transaction(id.seqno, id.view);
     const sig = leaf === null ? null : this.receiptCache.signature(signature);
-    const receipt =
-      leaf !== null && sig !== null
-        ? receiptOf(
-            this.ledger.tree,
-            id.view,
-            id.seqno,
-            {
-              writeSetDigest: leaf.writeSetDigest,
-              commitEvidence: commitEvidenceOfMac(id.view, id.seqno, leaf.commitEvidenceMac),
-              claimsDigest: leaf.claimsDigest,
-            },
-            sig,
-          )
-        : buildReceipt(this.ledger, id.seqno, signature, this.commitEvidenceOf(id.view, id.seqno));
-    // After a disaster recovery, receipts of earlier transactions verify through this chain.
-    const previous = this.previousServiceIdentities();
-    return previous.length === 0 ? receipt : { ...receipt, service_endorsements: previous };
+    if (leaf === null || sig === null) return { signature, held: null };
+    const commitEvidence = commitEvidenceOfMacHex(id.view, id.seqno, leaf.commitEvidenceMac);
+    return {
+      signature,
+      held: {
+        leaf: { writeSetDigest: leaf.writeSetDigest, commitEvidence, claimsDigest: leaf.claimsDigest },
+        sig,
+      },
+    };
   }
 
-  /** The service info's `previous_identities`, decoded again only when the map changes. */
-  private previousServiceIdentities(): string[] {
+  /** The service info's `previous_identities` (and their JSON, made on first use), decoded again only when the map changes. */
+  private previousServiceIdentities(): { token: object; value: string[]; json?: string } {
     const tx = this.store.beginTx();
     const token = tx.contentToken(serviceInfo.name);
     if (this.previousIdentities?.token !== token) {
       const value = serviceInfo.in(tx).get(SERVICE_INFO_KEY)?.previous_identities ?? [];
       this.previousIdentities = { token, value };
     }
-    return this.previousIdentities.value;
+    return this.previousIdentities;
   }
 
   async close(): Promise<void> {

@@ -25,11 +25,12 @@ export const RECEIPT_CACHE_TXS_DEFAULT = 16_384;
 /** Signature records kept: under load one signature covers many transactions; idle, one each. */
 export const RECEIPT_CACHE_SIGNATURES_MAX = 64;
 
+/** A held transaction's leaf parts as a receipt carries them: lowercase hex. */
 export type CachedLeaf = {
-  writeSetDigest: Buffer;
-  claimsDigest: Buffer;
+  writeSetDigest: string;
+  claimsDigest: string;
   /** The HMAC of `ce:<view>.<seqno>` (commit-evidence.ts). */
-  commitEvidenceMac: Buffer;
+  commitEvidenceMac: string;
 };
 
 export class ReceiptCache {
@@ -71,18 +72,20 @@ export class ReceiptCache {
     this.bytes.set(commitEvidenceMac, at + 2 * DIGEST_BYTES);
   }
 
-  /** The leaf parts of transaction `view.seqno`, copied out; null when not held. */
+  /** The leaf parts of transaction `view.seqno`, in hex (one conversion of the slot); null when not held. */
   transaction(seqno: number, view: number): CachedLeaf | null {
     if (this.capacity === 0) return null;
     const slot = seqno % this.capacity;
     if (this.seqnos[slot] !== seqno || this.views[slot] !== view) return null;
-    const at = slot * SLOT_BYTES;
-    const copy = (offset: number) =>
-      Buffer.from(this.bytes.subarray(at + offset, at + offset + DIGEST_BYTES));
+    const hex = Buffer.from(
+      this.bytes.buffer,
+      this.bytes.byteOffset + slot * SLOT_BYTES,
+      SLOT_BYTES,
+    ).toString("hex");
     return {
-      writeSetDigest: copy(0),
-      claimsDigest: copy(DIGEST_BYTES),
-      commitEvidenceMac: copy(2 * DIGEST_BYTES),
+      writeSetDigest: hex.slice(0, 2 * DIGEST_BYTES),
+      claimsDigest: hex.slice(2 * DIGEST_BYTES, 4 * DIGEST_BYTES),
+      commitEvidenceMac: hex.slice(4 * DIGEST_BYTES),
     };
   }
 

@@ -108,6 +108,12 @@ describe("RFC 9162 §2.1.1–2.1.4 property test against a naive implementation"
           inclusionProofSides(m, size),
           `sides of ${m} in ${size}`,
         );
+        // The JSON receipt's form, memoised per size: the same steps in hex.
+        assert.deepEqual(
+          tree.inclusionStepsHex(m, size),
+          steps.map((s) => ({ hex: hex(s.hash), left: s.left })),
+          `hex steps of ${m} in ${size}`,
+        );
         // Verifying all of them through WebCrypto is slow; every proof of small trees, a sample of the rest.
         if (size <= 40 || random() < 0.05) {
           assert.ok(await verifyInclusionProof(leaves[m]!, m, size, proof, root), `verify ${m} in ${size}`);
@@ -196,6 +202,23 @@ describe("MerkleTree truncate (rollback)", () => {
           `leaf ${index} of ${size}`,
         );
       }
+    }
+  });
+
+  test("hex steps of a size asked again after a rollback are the new leaves' hashes", () => {
+    const first = syntheticLeafHashes(64, 8);
+    const other = syntheticLeafHashes(64, 9);
+    const tree = treeOf(first);
+    for (let index = 0; index < 64; index++) tree.inclusionStepsHex(index, 64);
+    tree.truncate(30);
+    for (const h of other.slice(30)) tree.append(h);
+    const model = [...first.slice(0, 30), ...other.slice(30)];
+    for (let index = 0; index < 64; index++) {
+      assert.deepEqual(
+        tree.inclusionStepsHex(index, 64).map((s) => s.hex),
+        naivePath(index, model).map(hex),
+        `leaf ${index}`,
+      );
     }
   });
 
