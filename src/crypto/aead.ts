@@ -31,17 +31,35 @@ export function aesGcmEncrypt(
   plaintext: Uint8Array,
   aad: Uint8Array,
 ): Buffer {
+  const out = Buffer.allocUnsafe(plaintext.length + GCM_TAG_BYTES);
+  aesGcmEncryptInto(key, nonce, plaintext, aad, out, 0);
+  return out;
+}
+
+/**
+ * Writes ciphertext ‖ tag (`plaintext.length + GCM_TAG_BYTES` bytes) at `out[offset..]`, so a
+ * caller sealing part of a larger buffer (a ledger entry) copies nothing twice. `aad` may be a
+ * view of `out` before `offset`.
+ */
+export function aesGcmEncryptInto(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+): void {
   assert(key.length === AES_KEY_BYTES, "AES-256-GCM key must be 32 bytes");
   assert(nonce.length === GCM_NONCE_BYTES, "GCM nonce must be 12 bytes");
+  assert(offset + plaintext.length + GCM_TAG_BYTES <= out.length, "AES-GCM output fits");
   const cipher = createCipheriv("aes-256-gcm", secretKeyObject(key), nonce);
   cipher.setAAD(aad);
   const head = cipher.update(plaintext);
   const tail = cipher.final(); // empty for GCM, a stream mode; kept for the API's contract
-  const out = Buffer.allocUnsafe(head.length + tail.length + GCM_TAG_BYTES);
-  out.set(head, 0);
-  out.set(tail, head.length);
-  out.set(cipher.getAuthTag(), head.length + tail.length);
-  return out;
+  assert(head.length + tail.length === plaintext.length, "GCM ciphertext is as long as the plaintext");
+  out.set(head, offset);
+  out.set(tail, offset + head.length);
+  out.set(cipher.getAuthTag(), offset + plaintext.length);
 }
 
 /** Decrypts ciphertext ‖ tag; returns null when authentication fails (wrong key, tampered data). */

@@ -11,14 +11,20 @@
 import {
   AES_KEY_BYTES,
   aesGcmDecrypt,
-  aesGcmEncrypt,
+  aesGcmEncryptInto,
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
 } from "../crypto/aead.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
-import { decodeWriteSet, encodeWriteSet, type WriteSet } from "./write-set-codec.ts";
+import {
+  decodeWriteSet,
+  encodedWriteSetBytes,
+  encodeWriteSet,
+  encodeWriteSetInto,
+  type WriteSet,
+} from "./write-set-codec.ts";
 
 export const ENTRY_FORMAT_VERSION = 1;
 export const HEADER_BYTES = 40;
@@ -54,30 +60,35 @@ export type EntryInput = {
 /** A serialised entry and the values derived from it that the node needs at once. */
 export type EncodedEntry = { bytes: Buffer; writeSetDigest: Uint8Array; leaf: Uint8Array };
 
-function writeHeader(h: EntryHeader): Buffer {
+/** Writes `h` at `b[0..HEADER_BYTES)`; the u64 fields as two u32 (no BigInt per entry). */
+function writeHeaderInto(b: Buffer, h: EntryHeader): void {
   assert(Number.isSafeInteger(h.seqno) && h.seqno >= 1, "seqno is a positive integer");
   assert(Number.isSafeInteger(h.view) && h.view >= 1 && h.view < 2 ** 32, "view is in [1, 2^32)");
-  const b = Buffer.alloc(HEADER_BYTES);
+  assert(Number.isSafeInteger(h.secretVersion) && h.secretVersion >= 0, "secret version is a count");
   b.writeUInt8(ENTRY_FORMAT_VERSION, 0);
   b.writeUInt8(h.kind, 1);
   b.writeUInt16LE(0, 2);
   b.writeUInt32LE(h.publicBytes, 4);
-  b.writeBigUInt64LE(BigInt(h.view), 8);
-  b.writeBigUInt64LE(BigInt(h.seqno), 16);
+  writeU64(b, h.view, 8);
+  writeU64(b, h.seqno, 16);
   b.writeUInt32LE(h.privateBytes, 24);
   b.writeUInt32LE(0, 28);
-  b.writeBigUInt64LE(BigInt(h.secretVersion), 32);
-  return b;
+  writeU64(b, h.secretVersion, 32);
 }
 
-export function entryNonce(view: number, seqno: number): Buffer {
-  const n = Buffer.alloc(GCM_NONCE_BYTES);
-  n.writeUInt32LE(view, 0);
-  n.writeBigUInt64LE(BigInt(seqno), 4);
-  return n;
+/** u64le of a safe integer as two u32le halves. */
+function writeU64(b: Buffer, value: number, offset: number): void {
+  b.writeUInt32LE(value % 2 ** 32, offset);
+  b.writeUInt32LE(Math.floor(value / 2 ** 32), offset + 4);
 }
 
-/** Whether `nonce` is `entryNonce(view, seqno)`, read in place (a backup checks one per entry). */
+/** The entry's AES-GCM nonce, u32le(view) ‖ u64le(seqno), at `b[offset..]`. */
+function writeNonceInto(b: Buffer, offset: number, view: number, seqno: number): void {
+  b.writeUInt32LE(view, offset);
+  writeU64(b, seqno, offset + 4);
+}
+
+/** Whether `nonce` is the nonce of (view, seqno), read in place (a backup checks one per entry). */
 function nonceMatches(nonce: Buffer, view: number, seqno: number): boolean {
   return (
     nonce.readUInt32LE(0) === view &&
@@ -92,36 +103,48 @@ export function leafData(
   commitEvidenceDigest: Uint8Array,
   claimsDigest: Uint8Array,
 ): Buffer {
-  return Buffer.concat([writeSetDigest, commitEvidenceDigest, claimsDigest]);
+  const leaf = Buffer.allocUnsafe(writeSetDigest.length + commitEvidenceDigest.length + claimsDigest.length);
+  leaf.set(writeSetDigest, 0);
+  leaf.set(commitEvidenceDigest, writeSetDigest.length);
+  leaf.set(claimsDigest, writeSetDigest.length + commitEvidenceDigest.length);
+  return leaf;
 }
 
+/**
+ * Serialises an entry into one buffer: header, public write set, nonce and the sealed private
+ * write set are written in place (the header, already written, is the seal's additional data).
+ */
 export function encodeEntry(input: EntryInput, secret: LedgerSecret | null): EncodedEntry {
   assert(input.claimsDigest.length === DIGEST_BYTES, "claims digest is 32 bytes");
   assert(input.commitEvidenceDigest.length === DIGEST_BYTES, "commit evidence digest is 32 bytes");
-  const pub = encodeWriteSet(input.publicWrites);
+  const publicBytes = encodedWriteSetBytes(input.publicWrites);
   const hasPrivate = input.privateWrites.length > 0;
   assert(!hasPrivate || secret !== null, "private writes need a ledger secret");
   const plain = hasPrivate ? encodeWriteSet(input.privateWrites) : null;
   const privateBytes = plain === null ? 0 : GCM_NONCE_BYTES + plain.length + GCM_TAG_BYTES;
-  const header = writeHeader({
+  const body = HEADER_BYTES + publicBytes + privateBytes;
+  const bytes = Buffer.allocUnsafe(body + TRAILER_BYTES);
+  writeHeaderInto(bytes, {
     kind: input.kind,
     view: input.view,
     seqno: input.seqno,
-    publicBytes: pub.length,
+    publicBytes,
     privateBytes,
     secretVersion: plain === null ? 0 : (secret as LedgerSecret).version,
   });
-  const parts: Uint8Array[] = [header, pub];
+  const p0 = encodeWriteSetInto(bytes, HEADER_BYTES, input.publicWrites);
+  assert(p0 === HEADER_BYTES + publicBytes, "the public write set is as long as measured");
   if (plain !== null) {
     const s = secret as LedgerSecret;
     assert(s.key.length === AES_KEY_BYTES, "ledger secret is 32 bytes");
-    const nonce = entryNonce(input.view, input.seqno);
-    parts.push(nonce, aesGcmEncrypt(s.key, nonce, plain, header));
+    writeNonceInto(bytes, p0, input.view, input.seqno);
+    const nonce = bytes.subarray(p0, p0 + GCM_NONCE_BYTES);
+    aesGcmEncryptInto(s.key, nonce, plain, bytes.subarray(0, HEADER_BYTES), bytes, p0 + GCM_NONCE_BYTES);
   }
-  parts.push(input.claimsDigest, input.commitEvidenceDigest);
-  const bytes = Buffer.concat(parts);
-  // The write set digest covers everything before the trailer: one copy of the entry, not two.
-  const writeSetDigest = sha256(bytes.subarray(0, bytes.length - TRAILER_BYTES));
+  bytes.set(input.claimsDigest, body);
+  bytes.set(input.commitEvidenceDigest, body + DIGEST_BYTES);
+  // The write set digest covers everything before the trailer.
+  const writeSetDigest = sha256(bytes.subarray(0, body));
   return {
     bytes,
     writeSetDigest,

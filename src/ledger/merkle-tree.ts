@@ -30,11 +30,19 @@ const HEX_MEMO_MAX = 16_384;
 export const LEAVES_MAX_DEFAULT = 2 ** 32;
 
 /**
+ * The inputs of leaf and interior hashes in the shapes the node hashes (a 96-byte leaf, two
+ * 32-byte children), reused: hashing is synchronous, so one buffer of each serves every call
+ * instead of two pool allocations per appended leaf.
+ */
+const leafInput = Buffer.allocUnsafeSlow(1 + 3 * HASH_BYTES);
+const nodeInput = Buffer.allocUnsafeSlow(1 + 2 * HASH_BYTES);
+
+/**
  * RFC 9162 §2.1.1 leaf hash SHA-256(0x00 ‖ d), synchronous; the node computes leaves with this.
  * One-shot hashes of one buffer: a Hash object per call cost more than the hashing itself.
  */
 export function leafHashSync(data: Uint8Array): Buffer {
-  const input = Buffer.allocUnsafe(1 + data.length);
+  const input = data.length === leafInput.length - 1 ? leafInput : Buffer.allocUnsafe(1 + data.length);
   input[0] = 0x00;
   input.set(data, 1);
   return hash("sha256", input, "buffer");
@@ -42,7 +50,8 @@ export function leafHashSync(data: Uint8Array): Buffer {
 
 /** RFC 9162 §2.1.1 interior node hash SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHashSync(left: Uint8Array, right: Uint8Array): Buffer {
-  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  const exact = left.length === HASH_BYTES && right.length === HASH_BYTES;
+  const input = exact ? nodeInput : Buffer.allocUnsafe(1 + left.length + right.length);
   input[0] = 0x01;
   input.set(left, 1);
   input.set(right, 1 + left.length);

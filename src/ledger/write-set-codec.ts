@@ -15,10 +15,27 @@ export const DELETE_MARKER = 0xffff_ffff;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * UTF-8 of map names, made once per name: every entry names its maps, and a handful of names
+ * cover almost every entry. Bounded: an app that makes maps without end only refills it.
+ */
+const nameBytesCache = new Map<string, Uint8Array>();
+const NAME_BYTES_CACHED_MAX = 1024;
+
+function nameBytes(name: string): Uint8Array {
+  let bytes = nameBytesCache.get(name);
+  if (bytes === undefined) {
+    if (nameBytesCache.size >= NAME_BYTES_CACHED_MAX) nameBytesCache.clear();
+    bytes = textEncoder.encode(name);
+    nameBytesCache.set(name, bytes);
+  }
+  return bytes;
+}
+
 export function encodedWriteSetBytes(maps: readonly MapWrites[]): number {
   let n = 4;
   for (const m of maps) {
-    n += 2 + Buffer.byteLength(m.name) + 4;
+    n += 2 + nameBytes(m.name).length + 4;
     for (const w of m.writes) n += 8 + w.key.length + (w.value?.length ?? 0);
   }
   return n;
@@ -26,9 +43,15 @@ export function encodedWriteSetBytes(maps: readonly MapWrites[]): number {
 
 export function encodeWriteSet(maps: readonly MapWrites[]): Buffer {
   const out = Buffer.allocUnsafe(encodedWriteSetBytes(maps));
-  let o = out.writeUInt32LE(maps.length, 0);
+  encodeWriteSetInto(out, 0, maps);
+  return out;
+}
+
+/** Writes the encoding at `out[offset..]`, which must have `encodedWriteSetBytes(maps)` bytes; returns the offset after it. */
+export function encodeWriteSetInto(out: Buffer, offset: number, maps: readonly MapWrites[]): number {
+  let o = out.writeUInt32LE(maps.length, offset);
   for (const m of maps) {
-    const name = textEncoder.encode(m.name);
+    const name = nameBytes(m.name);
     o = out.writeUInt16LE(name.length, o);
     out.set(name, o);
     o += name.length;
@@ -46,7 +69,7 @@ export function encodeWriteSet(maps: readonly MapWrites[]): Buffer {
       }
     }
   }
-  return out;
+  return o;
 }
 
 function malformed(what: string, offset: number): CoterieError {
