@@ -295,3 +295,12 @@ export function buildHistoryIndex(engine: Engine): HistoryIndex {
 export function hasHistoryIndex(engine: Engine): boolean {
   return indexes.has(engine);
 }
+
+/**
+ * The last seqno the engine's full index has indexed, or -1 while there is none (the metric
+ * `coterie_history_index_seqno`): an operator sees whether the index exists and how far behind
+ * the commit it is, without making it.
+ */
+export function historyIndexSeqno(engine: Engine): number {
+  return indexes.get(engine)?.indexedSeqno ?? -1;
+}

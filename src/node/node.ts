@@ -29,7 +29,7 @@ import { Engine } from "./engine.ts";
 import { Frontend } from "./frontend.ts";
 import { createGovernanceApp } from "./gov-app.ts";
 import { createIdentity, hasIdentity, type Identity, loadIdentity, saveIdentity } from "./identity.ts";
-import { buildHistoryIndex } from "./indexes.ts";
+import { buildHistoryIndex, historyIndexSeqno } from "./indexes.ts";
 import { joinService } from "./join.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -270,6 +270,11 @@ async function serve(
     () => engine.ledger.files.totalBytes,
   );
   metrics.gauge("coterie_view", "Current view.", () => engine.view);
+  metrics.gauge(
+    "coterie_history_index_seqno",
+    "Last seqno the history index has indexed; -1 until the first historical query makes it (or historyIndex.atStart at start).",
+    () => historyIndexSeqno(engine),
+  );
   metrics.counter(
     "coterie_ledger_syncs_total",
     "Durable (O_DSYNC) writes that made appended ledger entries durable.",

@@ -2,7 +2,7 @@
 // commit with a receipt that verifies offline, every kind of bad input refused with its code and
 // nothing written, and a SIGKILL in the middle of a write load that loses nothing reported committed.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
@@ -318,6 +318,54 @@ test("adaptive signing: with a 60 s interval and minIntervalMs 0, a write waitin
       assert.equal(w.json().status, "Committed");
       await verifyReceipt(w.json().receipt, node.serviceCert);
     }
+  } finally {
+    c.close();
+    await killNode(node, "SIGTERM");
+  }
+});
+
+test("the history index is made by the first historical query, or before serving with historyIndex.atStart", async () => {
+  const ws = await makeWorkspace();
+  let node = await startNodeProcess(ws);
+  let c = client(node, ws.user);
+  const metric = async (name: string) => {
+    const m = new RegExp(`^${name} (-?\\d+)$`, "m").exec((await c.get("/node/metrics")).body);
+    assert.ok(m !== null, `metric ${name} is exported`);
+    return Number(m[1]);
+  };
+  try {
+    const written: number[] = [];
+    for (let id = 0; id < 3; id++) {
+      const w = await c.post("/app/log/private?wait_for_commit=true", { id, msg: `m${id}` });
+      assert.equal(w.status, 200);
+      written.push(Number(String(w.json().transaction_id).split(".")[1]));
+    }
+    const last = Math.max(...written);
+    assert.equal(await metric("coterie_history_index_seqno"), -1, "no historical query yet, so no index");
+    const h = await c.get("/app/log/private/history?id=1");
+    assert.equal(h.status, 200);
+    assert.deepEqual(
+      h.json().entries.map((e: { msg: string }) => e.msg),
+      ["m1"],
+    );
+    // The query made the index; it catches up with the commit in the background.
+    for (let i = 0; i < 100 && (await metric("coterie_history_index_seqno")) < last; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await metric("coterie_history_index_seqno")) >= last);
+    c.close();
+    await killNode(node, "SIGTERM");
+
+    // Restarted with atStart, the node indexes its ledger before it serves: no query needed.
+    const config = JSON.parse(readFileSync(ws.configPath, "utf8"));
+    writeFileSync(ws.configPath, JSON.stringify({ ...config, historyIndex: { atStart: true } }));
+    node = await startNodeProcess(ws);
+    c = client(node, ws.user);
+    assert.ok((await metric("coterie_history_index_seqno")) >= last, "indexed before serving");
+    const again = await c.get("/app/log/private/history?id=2");
+    assert.deepEqual(
+      again.json().entries.map((e: { msg: string }) => e.msg),
+      ["m2"],
+    );
   } finally {
     c.close();
     await killNode(node, "SIGTERM");
