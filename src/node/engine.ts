@@ -582,7 +582,10 @@ export class Engine {
   /** The receipt of a committed transaction; null while it is not committed. */
   receipt(id: TxId): Receipt | null {
     const source = this.receiptSource(id);
-    if (source === null) return null;
+    return source === null ? null : this.receiptFrom(id, source);
+  }
+
+  private receiptFrom(id: TxId, source: ReceiptSource): Receipt {
     const receipt =
       source.held !== null
         ? receiptOf(this.ledger.tree, id.view, id.seqno, source.held.leaf, source.held.sig)
@@ -599,7 +602,7 @@ export class Engine {
   receiptText(id: TxId): string {
     const source = this.receiptSource(id);
     if (source === null) return "null";
-    if (source.held === null) return JSON.stringify(this.receipt(id));
+    if (source.held === null) return JSON.stringify(this.receiptFrom(id, source));
     const previous = this.previousServiceIdentities();
     if (previous.value.length > 0) previous.json ??= JSON.stringify(previous.value);
     return receiptTextOf(
@@ -618,9 +621,7 @@ export class Engine {
    * them in memory; otherwise they are read back from the ledger (older, another primary's, or
    * replayed). Both give the same receipt (test/unit/node/receipt-cache.test.ts).
    */
-  private receiptSource(
-    id: TxId,
-  ): { signature: number; held: { leaf: LeafParts; sig: SignatureRecord } | null } | null {
+  private receiptSource(id: TxId): ReceiptSource | null {
     if (this.status(id) !== "Committed") return null;
     if (id.seqno < this.ledger.firstSeqno)
       throw new CoterieError(
@@ -664,3 +665,6 @@ export class Engine {
     await this.replicator.close();
   }
 }
+
+/** Where a committed transaction's receipt comes from (`Engine.receiptSource`). */
+type ReceiptSource = { signature: number; held: { leaf: LeafParts; sig: SignatureRecord } | null };
