@@ -10,7 +10,7 @@ test("every governance endpoint is described, with path parameters and COSE bodi
   try {
     const app = createGovernanceApp(runtime);
     const doc = (await app.endpoints.find((e) => e.path === "/v1/openapi.json")!.handler({} as never)) as {
-      body: { openapi: string; paths: Record<string, Record<string, any>> };
+      body: { openapi: string; paths: Record<string, Record<string, Operation>> };
     };
     const { paths, openapi } = doc.body;
     assert.equal(openapi, "3.1.0");
@@ -19,7 +19,7 @@ test("every governance endpoint is described, with path parameters and COSE bodi
       assert.ok(op, `${e.method} ${e.path}`);
       const names = [...e.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       assert.deepEqual(
-        (op.parameters ?? []).map((p: { name: string }) => p.name),
+        (op.parameters ?? []).map((p) => p.name),
         names,
       );
       const signed = e.auth.includes("member_cose_sign1");
@@ -34,3 +34,10 @@ test("every governance endpoint is described, with path parameters and COSE bodi
     runtime.dispose();
   }
 });
+
+/** The parts of an OpenAPI operation object this test reads. */
+type Operation = {
+  parameters?: Array<{ name: string }>;
+  requestBody?: { content?: Record<string, unknown> };
+  security?: unknown;
+};
