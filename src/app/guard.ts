@@ -1,16 +1,17 @@
 /**
- * Puts the read policy of confidential tables around a transaction, so every read a handler can
- * make — `get`, `has`, `versionOf`, `range`, `forEach`, `getLatin1`, and typed maps built on them —
- * sees only records the caller may read. A read method added to `Tx` must be shadowed here too
- * (test/unit/app/confidential.test.ts reads through each of them, and fails when a method of `Tx`
- * is neither shadowed nor listed there as reading no record). A hidden record looks exactly
- * like an absent one. Writes must keep the caller a reader: a handler cannot create a record it
- * could not read, nor overwrite one.
+ * Puts the policy of confidential tables around a transaction. Every read a handler can make —
+ * `get`, `has`, `versionOf`, `range`, `forEach`, `getLatin1`, and typed maps built on them — sees
+ * only records the caller may read; a hidden record looks exactly like an absent one. Every write —
+ * `put`, `putLatin1`, `delete`, and typed maps built on them — must keep the caller a reader: a
+ * handler cannot create a record it could not read, nor overwrite one. A method added to `Tx` that
+ * reads or writes records must be shadowed here too (test/unit/app/confidential.test.ts goes
+ * through each of them, and fails when a method of `Tx` is neither shadowed nor listed there as
+ * touching no record).
  *
  * The guard shadows the transaction's methods on the instance (the store's `Tx` class stays the
  * one type handlers see); reads of other maps go straight through.
  */
-import type { RangeOptions, RangeResult, Tx } from "../kv/index.ts";
+import { latin1Bytes, type RangeOptions, type RangeResult, type Tx } from "../kv/index.ts";
 import { CoterieError } from "../util/errors.ts";
 import { mayReadBytes } from "./confidential.ts";
 import type { ConfidentialSpec } from "./types.ts";
@@ -30,6 +31,7 @@ export function guardTx(tx: Tx, specs: readonly ConfidentialSpec[], readerPartie
     range: tx.range.bind(tx),
     forEach: tx.forEach.bind(tx),
     put: tx.put.bind(tx),
+    putLatin1: tx.putLatin1.bind(tx),
     delete: tx.delete.bind(tx),
   };
   const visible = (map: string, value: Uint8Array | undefined): Uint8Array | undefined => {
@@ -53,8 +55,7 @@ export function guardTx(tx: Tx, specs: readonly ConfidentialSpec[], readerPartie
       const value = raw.getLatin1(map, key);
       const spec = byName.get(map);
       if (value === undefined || spec === undefined) return value;
-      const bytes = Uint8Array.from(value, (c) => c.charCodeAt(0));
-      return mayReadBytes(spec, bytes, readerParties) ? value : undefined;
+      return mayReadBytes(spec, latin1Bytes(value, "value"), readerParties) ? value : undefined;
     },
     has: (map: string, key: Uint8Array) =>
       byName.has(map) ? visible(map, raw.get(map, key)) !== undefined : raw.has(map, key),
@@ -73,6 +74,11 @@ export function guardTx(tx: Tx, specs: readonly ConfidentialSpec[], readerPartie
     put: (map: string, key: Uint8Array, value: Uint8Array) => {
       checkWrite(map, key, value);
       raw.put(map, key, value);
+    },
+    // What typed maps write through: the same policy, on the bytes the latin1 strings hold.
+    putLatin1: (map: string, key: string, value: string) => {
+      if (byName.has(map)) checkWrite(map, latin1Bytes(key, "key"), latin1Bytes(value, "value"));
+      raw.putLatin1(map, key, value);
     },
     delete: (map: string, key: Uint8Array) => {
       checkWrite(map, key, null);

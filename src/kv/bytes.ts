@@ -46,6 +46,42 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
+/** Latin1 string → fresh bytes; a char above U+00FF holds no byte and throws a `TypeError` naming `what`. */
+export function latin1Bytes(value: unknown, what: string): Uint8Array {
+  if (typeof value !== "string") throw notLatin1(what);
+  const bytes = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0xff) throw notLatin1(what);
+    bytes[i] = c;
+  }
+  return bytes;
+}
+
+/** Reused by `latin1Copy` for strings that fit (it runs synchronously, so one is enough). */
+const copyScratch = new Uint8Array(16 * 1024);
+
+/**
+ * A fresh flat copy of a latin1 string, checked as `latin1Bytes` checks it. What the store keeps
+ * must not hold a caller's larger string alive: a V8 slice of 13 chars or more points into its
+ * parent, and a concatenation into its parts.
+ */
+export function latin1Copy(value: unknown, what: string): string {
+  if (typeof value !== "string") throw notLatin1(what);
+  const n = value.length;
+  const bytes = n <= copyScratch.length ? copyScratch.subarray(0, n) : new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0xff) throw notLatin1(what);
+    bytes[i] = c;
+  }
+  return bytesToLatin1(bytes);
+}
+
+function notLatin1(what: string): TypeError {
+  return new TypeError(`${what} must be a latin1 string`);
+}
+
 /** Labelled guard at the API boundary: keys and values must be `Uint8Array`s. */
 export function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);

@@ -5,9 +5,10 @@ export type Codec<T> = {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
   /**
-   * Optional, for lookups: the bytes `encode(value)` would make, as a latin1 string (one char per
-   * byte, the store's own form of keys and values). A codec that has it and `decodeLatin1` lets
-   * `TypedMap.get` and `has` skip making bytes at all.
+   * Optional: the bytes `encode(value)` would make, as a latin1 string (one char per byte, the
+   * store's own form of keys and values). A codec that has it and `decodeLatin1` lets
+   * `TypedMap.get` and `has` skip making bytes at all; key and value codecs that both have it let
+   * `TypedMap.put` skip them too.
    */
   encodeLatin1?(value: T): string;
   /** Optional: `decode` of the bytes a latin1 string holds (one char per byte). */

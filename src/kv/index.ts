@@ -1,5 +1,5 @@
 /** Public surface of the transactional store. Import from here, not from the files inside. */
-export { compareBytes } from "./bytes.ts";
+export { compareBytes, latin1Bytes } from "./bytes.ts";
 export type { Codec } from "./codecs.ts";
 export { json, raw, u64, utf8 } from "./codecs.ts";
 export {

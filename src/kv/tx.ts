@@ -1,7 +1,7 @@
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { newTree } from "./btree.ts";
-import { bytesToLatin1, checkBytes, latin1ToBytes } from "./bytes.ts";
+import { bytesToLatin1, checkBytes, latin1Copy, latin1ToBytes } from "./bytes.ts";
 import type { Codec } from "./codecs.ts";
 import { ReadSet } from "./conflict.ts";
 import { type CursorQuery, decodeCursor, encodeCursor } from "./cursor.ts";
@@ -97,14 +97,26 @@ export class Tx {
 
   put(map: string, key: Uint8Array, value: Uint8Array): void {
     checkBytes(value, "value");
-    if (value.length > this.limits.valueBytesMax) {
-      throw limitError(`value has ${value.length} bytes; the limit is ${this.limits.valueBytesMax}`);
-    }
-    this.write(map, key, bytesToLatin1(value));
+    this.checkValueBytes(value.length);
+    this.write(map, this.readKey(map, key), bytesToLatin1(value));
+  }
+
+  /**
+   * @internal `put` with the key and the value in the store's latin1 form (one char per byte):
+   * for `TypedMap`, whose codecs make that form without bytes. The same checks and limits; a
+   * string with a char above U+00FF holds no bytes and is refused. The store keeps copies, as
+   * `put` does: never the caller's strings.
+   */
+  putLatin1(map: string, key: string, value: string): void {
+    this.checkOpen();
+    checkMapName(map);
+    // One byte per char: a value over the limit is refused before it is copied.
+    if (typeof value === "string") this.checkValueBytes(value.length);
+    this.write(map, latin1Copy(key, "key"), latin1Copy(value, "value"));
   }
 
   delete(map: string, key: Uint8Array): void {
-    this.write(map, key, null);
+    this.write(map, this.readKey(map, key), null);
   }
 
   /** Entries of `map` in `[from, to)`, at most `limit`, with a cursor iff more may follow. */
@@ -184,8 +196,14 @@ export class Tx {
     return this.snapshot.maps.get(map)?.get(k)?.value;
   }
 
-  private write(map: string, key: Uint8Array, value: string | null): void {
-    const k = this.readKey(map, key);
+  private checkValueBytes(bytes: number): void {
+    if (bytes > this.limits.valueBytesMax) {
+      throw limitError(`value has ${bytes} bytes; the limit is ${this.limits.valueBytesMax}`);
+    }
+  }
+
+  /** Writes `value` (null: a delete) at the latin1 key `k` of `map`, within the limits. */
+  private write(map: string, k: string, value: string | null): void {
     if (!this.reservedWrites && isReservedMapName(map)) {
       throw new CoterieError("COTERIE_ERR_KV_RESERVED_MAP", `map ${JSON.stringify(map)} is reserved`);
     }

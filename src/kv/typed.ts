@@ -44,7 +44,12 @@ export class TypedMap<K, V> {
   }
 
   put(key: K, value: V): void {
-    this.tx.put(this.name, this.keyCodec.encode(key), this.valueCodec.encode(value));
+    const { keyCodec, valueCodec } = this;
+    if (keyCodec.encodeLatin1 !== undefined && valueCodec.encodeLatin1 !== undefined) {
+      this.tx.putLatin1(this.name, keyCodec.encodeLatin1(key), valueCodec.encodeLatin1(value));
+      return;
+    }
+    this.tx.put(this.name, keyCodec.encode(key), valueCodec.encode(value));
   }
 
   delete(key: K): void {

@@ -93,9 +93,10 @@ describe("confidential tables", () => {
     assert.notEqual(store.beginTx().getLatin1(orders.name, "o0001"), undefined);
   });
 
-  test("every method of Tx is either shadowed by the guard or reads no stored record", () => {
+  test("every method of Tx is either shadowed by the guard or touches no stored record", () => {
     // The guard shadows methods by name. A read method added to Tx without a shadow would read
-    // hidden records (it happened once, with getLatin1): this makes that a failing test.
+    // hidden records (it happened once, with getLatin1), a write method without one would write
+    // past the write policy: this makes either a failing test.
     const notRecordReads: Record<string, string> = {
       constructor: "not a method",
       contentToken: "an identity token for caches; no key or value (records no read either)",
@@ -115,14 +116,32 @@ describe("confidential tables", () => {
     });
     // TypeScript-private helpers: a handler written in TypeScript cannot call them, but they read
     // unguarded, so a new one must be looked at too (listed exactly).
-    const privateHelpers = ["checkOpen", "lookup", "rangeQuery", "readKey", "sources", "write"];
+    const privateHelpers = [
+      "checkOpen",
+      "checkValueBytes",
+      "lookup",
+      "rangeQuery",
+      "readKey",
+      "sources",
+      "write",
+    ];
     const unaccounted = methods.filter((m) => !shadowed.includes(m) && !(m in notRecordReads));
     assert.deepEqual(
       unaccounted.sort(),
       privateHelpers,
-      "shadow a new read method in src/app/guard.ts (and test it here), or list why it reads no record",
+      "shadow a new read or write method in src/app/guard.ts (and test it here), or list why it touches no record",
     );
-    for (const m of ["get", "getLatin1", "has", "versionOf", "range", "forEach", "put", "delete"])
+    for (const m of [
+      "get",
+      "getLatin1",
+      "has",
+      "versionOf",
+      "range",
+      "forEach",
+      "put",
+      "putLatin1",
+      "delete",
+    ])
       assert.ok(shadowed.includes(m), `${m} is shadowed`);
   });
 
@@ -183,6 +202,23 @@ describe("confidential tables", () => {
   test("writes: a record must name the writer's party; a hidden record cannot be overwritten or deleted", () => {
     const store = seeded(4);
     const tx = guardTx(store.beginTx(), [orders], ["r-x"]);
+    // Typed puts write through putLatin1, raw ones through put: both are held to the policy.
+    const bytes = (rec: Rec) => new TextEncoder().encode(JSON.stringify(rec));
+    const key = (id: string) => new TextEncoder().encode(id);
+    assert.throws(
+      () => tx.put(orders.name, key("raw"), bytes({ id: "raw", supplier: "s-z", retailer: "r-q" })),
+      /name one of your parties/,
+    );
+    assert.throws(
+      () => tx.put(orders.name, key("o0001"), bytes({ id: "o0001", supplier: "s-z", retailer: "r-x" })),
+      /name one of your parties/,
+    );
+    assert.throws(
+      () =>
+        tx.putLatin1(orders.name, "o0001", JSON.stringify({ id: "o0001", supplier: "s-z", retailer: "r-x" })),
+      /name one of your parties/,
+    );
+    assert.throws(() => tx.putLatin1(orders.name, "o\u0100", "{}"), /key must be a latin1 string/);
     orders.in(tx).put("new", { id: "new", supplier: "s-z", retailer: "r-x" });
     assert.throws(
       () => orders.in(tx).put("other", { id: "other", supplier: "s-z", retailer: "r-q" }),

@@ -15,6 +15,7 @@ test("src/kv exports exactly the documented runtime names", () => {
     "isPublicMapName",
     "isReservedMapName",
     "json",
+    "latin1Bytes",
     "mapNameLengthMax",
     "publicMapPrefix",
     "raw",

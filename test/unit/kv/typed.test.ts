@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { type Codec, defineTable, json, raw, Store, u64, utf8 } from "../../../src/kv/index.ts";
 import { assertCode, b } from "./helpers.ts";
 
@@ -80,6 +82,93 @@ test("typed get and has through the latin1 forms see the same entries as through
   assert.equal(typed.get("new"), "mine", "sees the transaction's own writes");
   typed.delete("ada");
   assert.equal(typed.has("ada"), false);
+});
+
+test("typed puts through the latin1 forms write the same set as through bytes", () => {
+  // A codec without the latin1 forms takes the bytes path (`Tx.put`): the reference.
+  const plain: Codec<string> = { encode: utf8.encode, decode: utf8.decode };
+  const people = json<{ name: string; tags: string[] }>();
+  const plainPeople: Codec<{ name: string; tags: string[] }> = {
+    encode: people.encode,
+    decode: people.decode,
+  };
+  const keys = ["ada", "é", "✓ key", "😀", "a\u0000b", "", "z".repeat(300)];
+  const writeSetOf = (text: Codec<string>, record: Codec<{ name: string; tags: string[] }>) => {
+    const store = new Store();
+    const setup = store.beginTx();
+    setup.typed("m", text, text).put("replaced", "old ✓");
+    assert.equal(store.commit(setup).status, "ok");
+    const tx = store.beginTx();
+    for (const [i, key] of keys.entries()) {
+      tx.typed("m", text, text).put(key, `value ${i} ✓ ü`);
+      tx.typed("people", text, record).put(key, { name: key, tags: ["x", "ü✓"] });
+    }
+    tx.typed("m", text, text).put("replaced", "new");
+    const typed = tx.typed("m", text, text);
+    assert.equal(typed.get("é"), "value 1 ✓ ü", "the transaction reads its own typed writes back");
+    const result = store.commit(tx);
+    assert.ok(result.status === "ok");
+    assert.equal(store.beginTx().typed("m", plain, plain).get("replaced"), "new");
+    return result.writeSet;
+  };
+  const viaLatin1 = writeSetOf(utf8, people);
+  assert.deepEqual(viaLatin1, writeSetOf(plain, plainPeople));
+  assert.equal(viaLatin1.find((m) => m.name === "m")?.writes.length, keys.length + 1);
+});
+
+test("putLatin1 makes the checks and keeps the limits of put, and changes nothing when it refuses", () => {
+  const store = new Store({ keyBytesMax: 4, valueBytesMax: 8, writeSetBytesMax: 20 });
+  const tx = store.beginTx({ reservedWrites: false });
+  tx.putLatin1("m", "k\u00ff", "\u0000\u00e9");
+  assert.throws(() => tx.putLatin1("m", "k\u0100", "v"), /key must be a latin1 string/);
+  assert.throws(() => tx.putLatin1("m", "k", "\u{1F600}"), /value must be a latin1 string/);
+  assert.throws(() => tx.putLatin1("m", 5 as unknown as string, "v"), TypeError);
+  assert.throws(() => tx.putLatin1("m", "k", b("v") as unknown as string), TypeError);
+  assertCode(() => tx.putLatin1("m", "kkkkk", "v"), "COTERIE_ERR_KV_LIMIT");
+  assertCode(() => tx.putLatin1("m", "k", "v".repeat(9)), "COTERIE_ERR_KV_LIMIT");
+  tx.putLatin1("m", "ab", "v".repeat(8));
+  // 14 bytes so far: 12 more would pass the write set's 20.
+  assertCode(() => tx.putLatin1("m", "abcd", "v".repeat(8)), "COTERIE_ERR_KV_LIMIT");
+  assertCode(() => tx.putLatin1("public:coterie.gov.members", "k", "v"), "COTERIE_ERR_KV_RESERVED_MAP");
+  assert.throws(() => tx.putLatin1("", "k", "v"));
+  const result = store.commit(tx);
+  assert.ok(result.status === "ok");
+  assert.deepEqual(result.writeSet, [
+    {
+      name: "m",
+      writes: [
+        { key: b("ab"), value: b("v".repeat(8)) },
+        { key: Uint8Array.of(0x6b, 0xff), value: Uint8Array.of(0, 0xe9) },
+      ],
+    },
+  ]);
+  assert.throws(() => tx.putLatin1("m", "k", "v"), /already been committed/);
+});
+
+test("a typed put keeps copies: a slice of a caller's large string does not keep it alive", () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const heapUsed = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const store = new Store();
+  const before = heapUsed();
+  const tx = store.beginTx();
+  const typed = tx.typed("m", utf8, utf8);
+  // 40 parents of 512 KiB: a V8 slice of 13 chars or more points into its parent.
+  for (let i = 0; i < 40; i++) {
+    const parent = `${String(i).padStart(4, "0")}`.repeat(128 * 1024);
+    typed.put(parent.slice(8, 40), parent.slice(100, 160));
+  }
+  assert.equal(store.commit(tx).status, "ok");
+  const grown = heapUsed() - before;
+  assert.ok(grown < 8 * 1024 * 1024, `the heap grew by ${grown} bytes for 40 small records`);
+  assert.equal(
+    store.beginTx().typed("m", utf8, utf8).get("00000000000000000000000000000000"),
+    "0000".repeat(15),
+  );
 });
 
 test("a typed get records its read: a write committed meanwhile makes the transaction conflict", () => {
