@@ -11,7 +11,7 @@ import type { Message, NodeId } from "../../consensus/index.ts";
 import { certificateId } from "../../crypto/x509.ts";
 import type { Logger } from "../logger.ts";
 import { type CodecLimits, codecLimitsDefault, decodeMessage, encodeMessage } from "./codec.ts";
-import { FrameReader, frameHeader } from "./framing.ts";
+import { FRAME_HEADER_BYTES, FrameReader, writeFrameHeader } from "./framing.ts";
 import { SendQueue } from "./send-queue.ts";
 
 export type PeerAddress = { host: string; port: number };
@@ -156,13 +156,15 @@ export class Channels {
         return;
       }
     }
-    const body = encodeMessage(message);
-    if (body.length > this.o.frameBytesMax) {
-      this.o.log.error("message larger than frameBytesMax dropped", { to: message.to, bytes: body.length });
+    // The message is encoded after room for its frame header: the frame is never copied again.
+    const frame = encodeMessage(message, FRAME_HEADER_BYTES);
+    const bodyBytes = frame.length - FRAME_HEADER_BYTES;
+    if (bodyBytes > this.o.frameBytesMax) {
+      this.o.log.error("message larger than frameBytesMax dropped", { to: message.to, bytes: bodyBytes });
       peer.queue.dropped++;
       return;
     }
-    const frame = Buffer.concat([frameHeader(body.length), body]);
+    writeFrameHeader(frame, bodyBytes);
     if (
       peer.connected &&
       peer.queue.length === 0 &&

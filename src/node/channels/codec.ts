@@ -6,12 +6,13 @@
  *
  * Integers are big-endian; u64 values must be safe integers (< 2^53). `str` is u16 length ‖ UTF-8.
  * `bytes` is u32 length ‖ bytes. An entry is u64 index ‖ u64 term ‖ u8 kind ‖ u8 hasConfiguration
- * ‖ [u16 n ‖ n × str] ‖ bytes payload. Decoding checks every length against the bytes left and the
+ * ‖ [u32 n ‖ n × str] ‖ bytes payload. Decoding checks every length against the bytes left and the
  * limits below, then runs the consensus core's own `checkMessage`, so random bytes give a
  * `RangeError`/`TypeError` and never reach the core's assertions.
  */
 import type { Entry, EntryKind, Message, MessageType, NodeId, Snapshot } from "../../consensus/index.ts";
 import { checkMessage } from "../../consensus/index.ts";
+import { assert } from "../../util/assert.ts";
 
 export const CODEC_VERSION = 1;
 
@@ -48,55 +49,75 @@ const typeNames = new Map<number, MessageType>(
 const kindCodes: Record<EntryKind, number> = { data: 0, signature: 1, reconfiguration: 2 };
 const kindNames: EntryKind[] = ["data", "signature", "reconfiguration"];
 
-/** Appends fields to a growing list of buffers; `finish` concatenates once. */
-class Writer {
-  private readonly parts: Uint8Array[] = [];
-  private scratch = Buffer.allocUnsafe(0);
-  private used = 0;
-  private fixed(bytes: number): Buffer {
-    if (this.scratch.length - this.used < bytes) {
-      this.flushScratch();
-      this.scratch = Buffer.allocUnsafe(Math.max(256, bytes));
-    }
-    const view = this.scratch.subarray(this.used, this.used + bytes);
-    this.used += bytes;
-    return view;
+/**
+ * Where an encoded message's fields go. A message is encoded in two passes over the same code:
+ * `Sizer` counts its bytes (and refuses what cannot be represented, before anything is
+ * allocated), then `Writer` writes them into one buffer of exactly that size: no buffer per field,
+ * no concatenation (a MsgApp carries ~110 entries at saturation, to each follower).
+ */
+type Sink = {
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  u64(v: number): void;
+  str(s: string): void;
+  bytes(b: Uint8Array): void;
+};
+
+class Sizer implements Sink {
+  size = 0;
+  u8(): void {
+    this.size += 1;
   }
-  private flushScratch(): void {
-    if (this.used > 0) this.parts.push(this.scratch.subarray(0, this.used));
-    this.scratch = this.scratch.subarray(this.used);
-    this.used = 0;
+  u16(): void {
+    this.size += 2;
   }
-  u8(v: number): void {
-    this.fixed(1).writeUInt8(v, 0);
-  }
-  u16(v: number): void {
-    this.fixed(2).writeUInt16BE(v, 0);
-  }
-  u32(v: number): void {
-    this.fixed(4).writeUInt32BE(v, 0);
+  u32(): void {
+    this.size += 4;
   }
   u64(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`u64 field out of range: ${v}`);
-    const b = this.fixed(8);
-    b.writeUInt32BE(Math.floor(v / 2 ** 32), 0);
-    b.writeUInt32BE(v >>> 0, 4);
+    this.size += 8;
   }
   str(s: string): void {
-    const b = Buffer.from(s, "utf8");
-    if (b.length > 0xffff) throw new RangeError("string field longer than 65535 bytes");
-    this.u16(b.length);
-    this.flushScratch();
-    this.parts.push(b);
+    const n = Buffer.byteLength(s, "utf8");
+    if (n > 0xffff) throw new RangeError("string field longer than 65535 bytes");
+    this.size += 2 + n;
   }
   bytes(b: Uint8Array): void {
-    this.u32(b.byteLength);
-    this.flushScratch();
-    this.parts.push(b);
+    this.size += 4 + b.byteLength;
   }
-  finish(): Buffer {
-    this.flushScratch();
-    return Buffer.concat(this.parts);
+}
+
+class Writer implements Sink {
+  readonly buf: Buffer;
+  offset: number;
+  constructor(buf: Buffer, offset: number) {
+    this.buf = buf;
+    this.offset = offset;
+  }
+  u8(v: number): void {
+    this.offset = this.buf.writeUInt8(v, this.offset);
+  }
+  u16(v: number): void {
+    this.offset = this.buf.writeUInt16BE(v, this.offset);
+  }
+  u32(v: number): void {
+    this.offset = this.buf.writeUInt32BE(v, this.offset);
+  }
+  u64(v: number): void {
+    this.offset = this.buf.writeUInt32BE(Math.floor(v / 2 ** 32), this.offset);
+    this.offset = this.buf.writeUInt32BE(v >>> 0, this.offset);
+  }
+  str(s: string): void {
+    const n = this.buf.write(s, this.offset + 2, "utf8");
+    this.buf.writeUInt16BE(n, this.offset);
+    this.offset += 2 + n;
+  }
+  bytes(b: Uint8Array): void {
+    this.offset = this.buf.writeUInt32BE(b.byteLength, this.offset);
+    this.buf.set(b, this.offset);
+    this.offset += b.byteLength;
   }
 }
 
@@ -109,26 +130,27 @@ class Reader {
     this.buf = buf;
     this.limits = limits;
   }
-  private take(bytes: number, what: string): Buffer {
+  /** The offset of the next `bytes` bytes, after checking they are there. */
+  private at(bytes: number, what: string): number {
     if (bytes > this.buf.length - this.offset) throw new RangeError(`message truncated in ${what}`);
-    const b = this.buf.subarray(this.offset, this.offset + bytes);
+    const at = this.offset;
     this.offset += bytes;
-    return b;
+    return at;
   }
   u8(what: string): number {
-    return this.take(1, what).readUInt8(0);
+    return this.buf.readUInt8(this.at(1, what));
   }
   u16(what: string): number {
-    return this.take(2, what).readUInt16BE(0);
+    return this.buf.readUInt16BE(this.at(2, what));
   }
   u32(what: string): number {
-    return this.take(4, what).readUInt32BE(0);
+    return this.buf.readUInt32BE(this.at(4, what));
   }
   u64(what: string): number {
-    const b = this.take(8, what);
-    const hi = b.readUInt32BE(0);
+    const at = this.at(8, what);
+    const hi = this.buf.readUInt32BE(at);
     if (hi >= 2 ** 21) throw new RangeError(`${what} exceeds 2^53`);
-    return hi * 2 ** 32 + b.readUInt32BE(4);
+    return hi * 2 ** 32 + this.buf.readUInt32BE(at + 4);
   }
   bool(what: string): boolean {
     const v = this.u8(what);
@@ -139,10 +161,13 @@ class Reader {
     const n = this.u16(what);
     if (n > this.limits.nodeIdBytesMax)
       throw new RangeError(`${what} longer than ${this.limits.nodeIdBytesMax} bytes`);
-    return this.take(n, what).toString("utf8");
+    const at = this.at(n, what);
+    return this.buf.toString("utf8", at, at + n);
   }
   bytes(what: string): Uint8Array {
-    return this.take(this.u32(what), what);
+    const n = this.u32(what);
+    const at = this.at(n, what);
+    return this.buf.subarray(at, at + n);
   }
   count(what: string, max: number, minBytesEach: number): number {
     const n = this.u32(what);
@@ -156,7 +181,7 @@ class Reader {
   }
 }
 
-function writeConfiguration(w: Writer, configuration: readonly NodeId[]): void {
+function writeConfiguration(w: Sink, configuration: readonly NodeId[]): void {
   w.u32(configuration.length);
   for (const id of configuration) w.str(id);
 }
@@ -168,7 +193,7 @@ function readConfiguration(r: Reader, limits: CodecLimits): NodeId[] {
   return out;
 }
 
-function writeEntry(w: Writer, e: Entry): void {
+function writeEntry(w: Sink, e: Entry): void {
   w.u64(e.index);
   w.u64(e.term);
   w.u8(kindCodes[e.kind]);
@@ -189,7 +214,7 @@ function readEntry(r: Reader, limits: CodecLimits): Entry {
   return entry;
 }
 
-function writeSnapshot(w: Writer, s: Snapshot): void {
+function writeSnapshot(w: Sink, s: Snapshot): void {
   w.u64(s.meta.index);
   w.u64(s.meta.term);
   writeConfiguration(w, s.meta.configuration);
@@ -203,19 +228,30 @@ function readSnapshot(r: Reader, limits: CodecLimits): Snapshot {
   return { meta: { index, term, configuration }, payload: r.bytes("snapshot.payload") };
 }
 
-/** Encodes one message (the frame length prefix is added by the channel). */
-export function encodeMessage(m: Message): Buffer {
-  const w = new Writer();
+/**
+ * Encodes one message after `reserve` bytes left for the caller (the channel's frame header), so
+ * a frame is made without copying the message again. Throws RangeError for a value it cannot
+ * represent, before anything is allocated.
+ */
+export function encodeMessage(m: Message, reserve = 0): Buffer {
+  const sizer = new Sizer();
+  writeMessage(sizer, m);
+  const w = new Writer(Buffer.allocUnsafe(reserve + sizer.size), reserve);
+  writeMessage(w, m);
+  assert(w.offset === w.buf.length, "a message's size is counted right");
+  return w.buf;
+}
+
+function writeMessage(w: Sink, m: Message): void {
   w.u8(CODEC_VERSION);
   w.u8(typeCodes[m.type]);
   w.str(m.from);
   w.str(m.to);
   w.u64(m.term);
   writeBody(w, m);
-  return w.finish();
 }
 
-function writeBody(w: Writer, m: Message): void {
+function writeBody(w: Sink, m: Message): void {
   switch (m.type) {
     case "MsgApp":
       w.u64(m.prevIndex);

@@ -7,8 +7,13 @@ export const FRAME_HEADER_BYTES = 4;
 
 export function frameHeader(payloadBytes: number): Buffer {
   const h = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  h.writeUInt32BE(payloadBytes, 0);
+  writeFrameHeader(h, payloadBytes);
   return h;
+}
+
+/** Writes the header of a `payloadBytes` frame at the start of `frame` (its first header bytes). */
+export function writeFrameHeader(frame: Buffer, payloadBytes: number): void {
+  frame.writeUInt32BE(payloadBytes, 0);
 }
 
 /** Splits a byte stream into frames; each frame handed out is its own fresh Buffer. */

@@ -61,6 +61,39 @@ test("every message type round-trips through the binary codec", () => {
   }
 });
 
+test("encodings follow the layout in docs/operations.md byte for byte, after any room reserved", () => {
+  const hex = (s: string) => Buffer.from(s.replace(/\s/g, ""), "hex");
+  const heartbeat: Message = { type: "MsgHeartbeat", from: "a", to: "é", term: 5, commit: 2 ** 40 + 7 };
+  // version ‖ type 7 ‖ str "a" ‖ str "é" (2 bytes of UTF-8) ‖ u64 term ‖ u64 commit
+  const heartbeatBytes = hex("01 07 0001 61 0002 c3a9 0000000000000005 0000010000000007");
+  assert.deepEqual(encodeMessage(heartbeat), heartbeatBytes);
+  const app: Message = {
+    type: "MsgApp",
+    from: "a",
+    to: "b",
+    term: 3,
+    prevIndex: 10,
+    prevTerm: 2,
+    commit: 9,
+    entries: [
+      { index: 11, term: 3, kind: "reconfiguration", payload: Uint8Array.of(1, 2, 3), configuration: ["a"] },
+    ],
+  };
+  const appBytes = hex(`01 01 0001 61 0001 62 0000000000000003
+    000000000000000a 0000000000000002 0000000000000009 00000001
+    000000000000000b 0000000000000003 02 01 00000001 0001 61 00000003 010203`);
+  assert.deepEqual(encodeMessage(app), appBytes);
+  for (const [m, bytes] of [
+    [heartbeat, heartbeatBytes],
+    [app, appBytes],
+  ] as const) {
+    const framed = encodeMessage(m, 4);
+    assert.equal(framed.length, 4 + bytes.length);
+    assert.deepEqual(framed.subarray(4), bytes, "the message follows the reserved bytes unchanged");
+    assert.deepEqual(plain(decodeMessage(bytes)), plain(m));
+  }
+});
+
 test("the codec refuses values it cannot represent instead of truncating them", () => {
   assert.throws(
     () => encodeMessage({ type: "MsgHeartbeat", from: a, to: b, term: -1, commit: 0 }),
