@@ -23,7 +23,6 @@ import {
   leafOf,
   privateWritesOf,
   publicWritesOf,
-  writeSetDigestOf,
 } from "../src/ledger/entry.ts";
 import { benchEngine } from "./engine.ts";
 
@@ -71,14 +70,14 @@ try {
       "+ write-set digest and leaf",
       (b) => {
         const d = decodeEntry(b);
-        return leafOf(d, writeSetDigestOf(d));
+        return leafOf(d);
       },
     ],
     [
       "+ open the private section",
       (b) => {
         const d = decodeEntry(b);
-        leafOf(d, writeSetDigestOf(d));
+        leafOf(d);
         return privateWritesOf(d, secret);
       },
     ],
@@ -86,7 +85,7 @@ try {
       "+ public writes, merge, sort",
       (b) => {
         const d = decodeEntry(b);
-        leafOf(d, writeSetDigestOf(d));
+        leafOf(d);
         return writesOf(d);
       },
     ],
@@ -94,7 +93,7 @@ try {
       "+ convert for the store",
       (b) => {
         const d = decodeEntry(b);
-        leafOf(d, writeSetDigestOf(d));
+        leafOf(d);
         return fromWriteSet(writesOf(d));
       },
     ],
@@ -153,7 +152,7 @@ try {
     let version = 0;
     for (const b of bytes) {
       const d = decodeEntry(b);
-      leafOf(d, writeSetDigestOf(d));
+      leafOf(d);
       store.applyWriteSet(writesOf(d), ++version);
       if (version % 100 === 0) store.compact(version);
     }

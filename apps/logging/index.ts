@@ -18,6 +18,15 @@ function parseId(value: unknown): string {
   return String(Number(text));
 }
 
+/**
+ * Whether `text` is at most MSG_BYTES_MAX bytes of UTF-8. A message is encoded to be measured only
+ * when it could be longer: a UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair is 4 for
+ * two units, a lone surrogate becomes U+FFFD's 3).
+ */
+function fitsMessageLimit(text: string): boolean {
+  return text.length * 3 <= MSG_BYTES_MAX || utf8.encode(text).byteLength <= MSG_BYTES_MAX;
+}
+
 function parseSeqno(ctx: HandlerContext, name: string, fallback: number): number {
   const raw = ctx.request.query.get(name);
   if (raw === null) return fallback;
@@ -39,7 +48,7 @@ function write(visibility: Visibility): Endpoint {
       if (body === null || typeof body !== "object")
         throw new CoterieError("COTERIE_ERR_INVALID_INPUT", "body must be an object");
       const id = parseId(body.id);
-      if (typeof body.msg !== "string" || utf8.encode(body.msg).byteLength > MSG_BYTES_MAX) {
+      if (typeof body.msg !== "string" || !fitsMessageLimit(body.msg)) {
         throw new CoterieError(
           "COTERIE_ERR_INVALID_INPUT",
           `msg must be a string of at most ${MSG_BYTES_MAX} bytes`,

@@ -15,7 +15,7 @@ import {
   GCM_NONCE_BYTES,
   GCM_TAG_BYTES,
 } from "../crypto/aead.ts";
-import { sha256 } from "../crypto/hash.ts";
+import { sha256, sha256Into } from "../crypto/hash.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import {
@@ -97,16 +97,20 @@ function nonceMatches(nonce: Buffer, view: number, seqno: number): boolean {
   );
 }
 
-/** The Merkle leaf data of an entry: write set digest ‖ commit evidence digest ‖ claims digest (96 B). */
-export function leafData(
-  writeSetDigest: Uint8Array,
+/**
+ * The Merkle leaf data of an entry: write set digest ‖ commit evidence digest ‖ claims digest (96 B).
+ * The write set digest, SHA-256 of `writeSetBytes`, is hashed straight into the leaf's first 32
+ * bytes.
+ */
+function leafData(
+  writeSetBytes: Uint8Array,
   commitEvidenceDigest: Uint8Array,
   claimsDigest: Uint8Array,
 ): Buffer {
-  const leaf = Buffer.allocUnsafe(writeSetDigest.length + commitEvidenceDigest.length + claimsDigest.length);
-  leaf.set(writeSetDigest, 0);
-  leaf.set(commitEvidenceDigest, writeSetDigest.length);
-  leaf.set(claimsDigest, writeSetDigest.length + commitEvidenceDigest.length);
+  const leaf = Buffer.allocUnsafe(3 * DIGEST_BYTES);
+  sha256Into(writeSetBytes, leaf, 0);
+  leaf.set(commitEvidenceDigest, DIGEST_BYTES);
+  leaf.set(claimsDigest, 2 * DIGEST_BYTES);
   return leaf;
 }
 
@@ -144,12 +148,8 @@ export function encodeEntry(input: EntryInput, secret: LedgerSecret | null): Enc
   bytes.set(input.claimsDigest, body);
   bytes.set(input.commitEvidenceDigest, body + DIGEST_BYTES);
   // The write set digest covers everything before the trailer.
-  const writeSetDigest = sha256(bytes.subarray(0, body));
-  return {
-    bytes,
-    writeSetDigest,
-    leaf: leafData(writeSetDigest, input.commitEvidenceDigest, input.claimsDigest),
-  };
+  const leaf = leafData(bytes.subarray(0, body), input.commitEvidenceDigest, input.claimsDigest);
+  return { bytes, writeSetDigest: leaf.subarray(0, DIGEST_BYTES), leaf };
 }
 
 /** An entry read back: header and sections as views into `bytes` (no copies). */
@@ -202,14 +202,19 @@ export function decodeEntry(bytes: Buffer): DecodedEntry {
   };
 }
 
-/** SHA-256 over header ‖ public ‖ private: what the leaf commits to for the write set. */
-export function writeSetDigestOf(e: DecodedEntry): Uint8Array {
-  return sha256(e.bytes.subarray(0, HEADER_BYTES + e.header.publicBytes + e.header.privateBytes));
+/** Header ‖ public ‖ private: the bytes the write set digest covers. */
+function writeSetBytesOf(e: DecodedEntry): Buffer {
+  return e.bytes.subarray(0, HEADER_BYTES + e.header.publicBytes + e.header.privateBytes);
 }
 
-/** The leaf data of `e`; pass `writeSetDigest` when the caller already computed it (saves a hash). */
-export function leafOf(e: DecodedEntry, writeSetDigest: Uint8Array = writeSetDigestOf(e)): Buffer {
-  return leafData(writeSetDigest, e.commitEvidenceDigest, e.claimsDigest);
+/** SHA-256 over header ‖ public ‖ private: what the leaf commits to for the write set. */
+export function writeSetDigestOf(e: DecodedEntry): Uint8Array {
+  return sha256(writeSetBytesOf(e));
+}
+
+/** The leaf data of `e`; its write set digest is the leaf's first 32 bytes. */
+export function leafOf(e: DecodedEntry): Buffer {
+  return leafData(writeSetBytesOf(e), e.commitEvidenceDigest, e.claimsDigest);
 }
 
 export function publicWritesOf(e: DecodedEntry): WriteSet {

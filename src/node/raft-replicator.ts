@@ -23,12 +23,12 @@ import { RawNode } from "../consensus/index.ts";
 import type { WriteSet } from "../kv/index.ts";
 import {
   type DecodedEntry,
+  DIGEST_BYTES,
   decodeEntry,
   EntryKind,
   leafOf,
   privateWritesOf,
   publicWritesOf,
-  writeSetDigestOf,
 } from "../ledger/entry.ts";
 import { assert } from "../util/assert.ts";
 import type { Engine } from "./engine.ts";
@@ -350,9 +350,9 @@ export class RaftReplicator implements Replicator {
     );
     const isSignature = h.kind === EntryKind.signature;
     assert(isSignature === (e.kind === "signature"), `entry ${e.index} kind agrees with its header`);
-    const writeSetDigest = writeSetDigestOf(decoded);
+    const leaf = leafOf(decoded);
     engine.ledger.append(
-      { bytes, writeSetDigest, leaf: leafOf(decoded, writeSetDigest) },
+      { bytes, writeSetDigest: leaf.subarray(0, DIGEST_BYTES), leaf },
       e.index,
       isSignature,
     );

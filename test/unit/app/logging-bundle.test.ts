@@ -61,3 +61,32 @@ for (const [label, app] of [
     assert.equal(long.code, "COTERIE_ERR_INVALID_INPUT");
   });
 }
+
+// The limit is on UTF-8 bytes, and the app measures a message only when its length could exceed
+// it; these sit on either side of the limit with 1-, 2-, 3- and 4-byte characters.
+for (const [label, app] of [
+  ["built in", logging],
+  ["bundle", bundle.app],
+] as const) {
+  test(`logging app ${label}: a message of 65,536 UTF-8 bytes is stored, one byte more is refused`, () => {
+    const store = new Store();
+    const cases: Array<[string, number]> = [
+      ["a", 65_536],
+      ["é", 32_768],
+      ["€", 21_845],
+      ["😀", 16_384],
+    ];
+    for (const [char, count] of cases) {
+      const fits = char.repeat(count);
+      assert.ok(new TextEncoder().encode(fits).byteLength <= 64 * 1024);
+      assert.equal(call(app, store, "POST", "/log/private", "", { id: 1, msg: fits }).code, undefined, char);
+      const over = `${fits}${char === "€" ? "éé" : char}`;
+      assert.ok(new TextEncoder().encode(over).byteLength > 64 * 1024);
+      assert.equal(
+        call(app, store, "POST", "/log/private", "", { id: 2, msg: over }).code,
+        "COTERIE_ERR_INVALID_INPUT",
+        char,
+      );
+    }
+  });
+}
