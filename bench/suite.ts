@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { groupCpuMs, machineTicks, stealPercent } from "./cpu.ts";
 import type { LoadConfig, LoadResult } from "./load-config.ts";
-import { findPrimary } from "./node-api.ts";
+import { findPrimary, waitForNodesCaughtUp } from "./node-api.ts";
 import type { ProcessGroup } from "./procs.ts";
 import type { PointRecord } from "./summary.ts";
 import type { Target } from "./targets.ts";
@@ -162,6 +162,27 @@ async function followPrimary(ctx: SuiteContext, target: Target): Promise<void> {
   target.urls = [primary];
 }
 
+/** How long a point waits, at most, for every node to catch up before it starts. */
+const CATCH_UP_MS_MAX = 30_000;
+
+/**
+ * Multi-node targets: waits until every node has applied what the points before sent, so a point
+ * measures its own load and not backups still catching up. Returns the milliseconds waited, or
+ * null (logged) if the nodes did not catch up within `CATCH_UP_MS_MAX`; the point then runs anyway.
+ */
+async function catchUp(ctx: SuiteContext, target: Target): Promise<number | null> {
+  if (target.nodeUrls === undefined || target.tls === undefined) return null;
+  try {
+    const waited = await waitForNodesCaughtUp(target.tls, target.nodeUrls, CATCH_UP_MS_MAX);
+    if (waited >= 1000)
+      ctx.log(`  ${target.name}: waited ${(waited / 1000).toFixed(1)} s for every node to catch up`);
+    return waited;
+  } catch (err) {
+    ctx.log(`  ${target.name}: ${(err as Error).message}; the point runs anyway`);
+    return null;
+  }
+}
+
 /**
  * The target's warm-up (`Timing.targetWarmupMs`): its first workload that needs no preload, closed
  * loop, results discarded. A failure here is not an error: the first point would show it.
@@ -198,6 +219,7 @@ export async function runTargetWorkloads(
     const measure = async (point: string, config: LoadConfig): Promise<LoadResult> => {
       await followPrimary(ctx, target);
       config.targets = target.urls;
+      const catchUpMs = await catchUp(ctx, target);
       const { result, serverCpuUsPerResponse, stealPct } = await runMeasuringCpu(ctx, target, config);
       records.push({
         workload: w.name,
@@ -207,6 +229,7 @@ export async function runTargetWorkloads(
         result,
         serverCpuUsPerResponse,
         stealPct,
+        ...(target.nodeUrls === undefined ? {} : { catchUpMs }),
       });
       const cpu = serverCpuUsPerResponse === null ? "" : ` cpu ${Math.round(serverCpuUsPerResponse)} µs/resp`;
       ctx.log(`  ${w.name.padEnd(36)} ${point.padEnd(9)} ${describe(result)}${cpu}`);

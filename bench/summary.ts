@@ -17,6 +17,11 @@ export type PointRecord = {
   serverCpuUsPerResponse?: number | null;
   /** The machine's steal time during this point, % of its CPU time (null where unmeasured). */
   stealPct?: number | null;
+  /**
+   * Multi-node Coterie targets: milliseconds the suite waited before this point for every node to
+   * apply what earlier points sent; null if they had not within its limit (the point ran anyway).
+   */
+  catchUpMs?: number | null;
 };
 
 export type SummaryRow = {
