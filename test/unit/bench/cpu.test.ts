@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
 import { test } from "node:test";
 import { groupCpuMs, machineTicks, parseCpuLine, parseProcStat, stealPercent } from "../../../bench/cpu.ts";
 
@@ -10,19 +10,52 @@ test("parses pid, process group and utime+stime, even with ') ' in the command n
   assert.throws(() => parseProcStat("12 (x) S 1 zz"), /malformed/);
 });
 
-test("the CPU of this process's own group grows when it burns CPU", {
-  skip: process.platform !== "linux" && "needs /proc",
-}, () => {
-  const group = parseProcStat(readFileSync(`/proc/${process.pid}/stat`, "utf8")).processGroup;
-  const before = groupCpuMs([group]) ?? Number.NaN;
-  // Burn 100 ms of CPU (not of wall time: the machine may be shared), at most 10 s of wall time.
+/**
+ * A child in a process group of its own (`detached`), told on stdin to burn CPU: it reports "ready"
+ * once started, burns 100 ms of CPU (not of wall time: the machine may be shared; at most 10 s of
+ * wall time) when it reads a line, then reports "burnt" and waits to be killed.
+ */
+const BURNER = `
+process.stdout.write("ready\\n");
+process.stdin.once("data", () => {
   const start = process.cpuUsage();
   const wallEnd = Date.now() + 10_000;
   let x = 0;
   while (process.cpuUsage(start).user < 100_000 && Date.now() < wallEnd) x += Math.sqrt(x + 1);
-  const after = groupCpuMs([group]) ?? Number.NaN;
-  assert.ok(after - before >= 80, `grew by ${after - before} ms (x=${x > 0})`);
-  assert.equal(groupCpuMs([]), 0);
+  process.stdout.write(x > 0 ? "burnt\\n" : "odd\\n");
+  setInterval(() => {}, 1000);
+});
+`;
+
+function nextLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    child.stdout?.once("data", (d: Buffer) => resolve(d.toString("utf8").trim()));
+    child.once("exit", (code) => reject(new Error(`burner exited with ${code}`)));
+  });
+}
+
+// The group measured is the child's alone: measuring the test process's own group once failed in
+// CI, when another process of the test runner's group exited in between and took its CPU out of
+// the sum (it "grew" by -2,620 ms).
+test("the CPU of a process group grows when a process in it burns CPU", {
+  skip: process.platform !== "linux" && "needs /proc",
+}, async () => {
+  const child = spawn(process.execPath, ["-e", BURNER], {
+    detached: true,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  try {
+    assert.equal(await nextLine(child), "ready");
+    const group = child.pid as number;
+    const before = groupCpuMs([group]) ?? Number.NaN;
+    child.stdin?.write("go\n");
+    assert.equal(await nextLine(child), "burnt");
+    const after = groupCpuMs([group]) ?? Number.NaN;
+    assert.ok(after - before >= 80, `grew by ${after - before} ms`);
+    assert.equal(groupCpuMs([]), 0);
+  } finally {
+    child.kill("SIGKILL");
+  }
 });
 
 test("the machine's steal time: parsed from /proc/stat's cpu line, as a share of all CPU time", () => {
