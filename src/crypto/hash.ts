@@ -17,7 +17,7 @@ import { secretKeyObject } from "./aead.ts";
 const SHA256_BYTES = 32;
 
 /** SHA-256 of `data` as latin1 text: 32 chars, each one byte of the digest. */
-export function sha256Latin1(data: Uint8Array | string): string {
+export function sha256Latin1(data: Uint8Array): string {
   return hash("sha256", data, "binary");
 }
 
