@@ -147,6 +147,13 @@ export class ConflictLog {
     }
   }
 
+  /** Forgets every version: until the next `record`, every transaction with an older snapshot conflicts. */
+  clear(): void {
+    if (this.empty) return;
+    this.entries = [];
+    this.head = 0;
+  }
+
   /** Forgets versions above `version` (after a rollback). */
   truncateAbove(version: number): void {
     while (!this.empty && this.lastVersion > version) {

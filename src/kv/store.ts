@@ -84,10 +84,15 @@ export class Store {
     return { status: "ok", version, writeSet: toWriteSet(tx.pending) };
   }
 
-  /** Applies a write set produced elsewhere (backup, replay) as `version`, which must be next. */
+  /**
+   * Applies a write set produced elsewhere (backup, replay) as `version`, which must be next. It
+   * empties the conflict log instead of recording the keys: a store fed this way (a backup, a node
+   * replaying its ledger) runs no writing transactions, and a transaction begun before it then
+   * conflicts at commit (an empty log cannot tell), as one older than the window does.
+   */
   applyWriteSet(writeSet: WriteSet, version: number): void {
     assert(version === this.version + 1, `applyWriteSet: version ${version} follows ${this.version}`);
-    this.apply(fromWriteSet(writeSet));
+    this.apply(fromWriteSet(writeSet), false);
   }
 
   /** Discards every version above `version` (an unsigned suffix a new leader does not have). */
@@ -147,7 +152,7 @@ export class Store {
     });
   }
 
-  private apply(writes: ReadonlyMap<string, PendingWrites>): number {
+  private apply(writes: ReadonlyMap<string, PendingWrites>, logKeys = true): number {
     const retained = this.states.length - 1;
     assert(
       retained < this.limits.versionsRetainedMax,
@@ -155,7 +160,8 @@ export class Store {
     );
     const state = nextState(this.current, writes);
     this.states.push(state);
-    this.conflictLog.record(state.version, writes);
+    if (logKeys) this.conflictLog.record(state.version, writes);
+    else this.conflictLog.clear();
     return state.version;
   }
 

@@ -266,3 +266,27 @@ test("runTransaction passes reservedWrites to the transaction", async () => {
   });
   assert.equal(commit.status, "ok");
 });
+
+test("applied write sets keep no conflict log: earlier snapshots conflict, later commits are checked precisely", () => {
+  const store = new Store();
+  put(store, "m", b("a"), "1");
+  const before = store.beginTx();
+  before.get("m", b("a"));
+  before.put("m", b("mine"), b("x"));
+  // A backup's or a replay's write set that touches nothing `before` read.
+  store.applyWriteSet([{ name: "m", writes: [{ key: b("z"), value: b("2") }] }], 2);
+  // The log cannot tell what version 2 wrote, so a snapshot older than it conflicts, as one
+  // older than the window does.
+  assert.equal(store.commit(before).status, "conflict");
+  // Once this store commits again (a backup become primary), the log is exact from there on.
+  const reader = store.beginTx();
+  reader.get("m", b("a"));
+  reader.put("m", b("r"), b("x"));
+  put(store, "m", b("other"), "y");
+  assert.equal(store.commit(reader).status, "ok");
+  const stale = store.beginTx();
+  stale.get("m", b("other"));
+  stale.put("m", b("s"), b("x"));
+  put(store, "m", b("other"), "z");
+  assert.equal(store.commit(stale).status, "conflict");
+});

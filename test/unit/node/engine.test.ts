@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { utf8 } from "../../../src/kv/index.ts";
 import type { Engine } from "../../../src/node/engine.ts";
 import { SERVICE_CONFIG_KEY, serviceConfiguration } from "../../../src/tables/service.ts";
+import { CoterieError } from "../../../src/util/errors.ts";
 
 import { makeEngine as makeEngineWith } from "./engine-fixture.ts";
 
@@ -142,6 +143,26 @@ test("the history index follows announced write sets, and a rolled-back seqno is
   assert.deepEqual(keys("b"), [4]);
   assert.deepEqual(keys("stale"), [], "the discarded write is not indexed");
   assert.deepEqual(index.mapSeqnos("counter", 1, 10), [1, 4]);
+  await engine.close();
+});
+
+test("waitForCommit rejects with COTERIE_ERR_TIMEOUT when no signature commits the write in time", async () => {
+  const engine = await makeEngineWith({ signatureIntervalTxs: 1000, signatureIntervalMs: 60_000 });
+  engine.start();
+  const { txId: id } = await engine.execute((tx) => counter(tx).put("k", "v"), { reservedWrites: false });
+  assert.ok(id !== null);
+  const started = performance.now();
+  await assert.rejects(engine.waitForCommit(id, 50), (error: unknown) => {
+    assert.ok(error instanceof CoterieError);
+    assert.equal(error.code, "COTERIE_ERR_TIMEOUT");
+    assert.match(error.message, /not committed within 50 ms/);
+    return true;
+  });
+  assert.ok(performance.now() - started >= 49, "not before its timeout");
+  // A later wait on the same write is answered once a signature commits it.
+  const later = engine.waitForCommit(id, 5000);
+  engine.appendSignature();
+  assert.equal(await later, "Committed");
   await engine.close();
 });
 
