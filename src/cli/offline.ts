@@ -1,5 +1,6 @@
 /** Offline subcommands: they read files and never contact a node. */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { verifyServedCoseReceipt } from "../crypto/cose-receipt.ts";
 import { verifyReceipt } from "../crypto/receipt.ts";
 import { firstSeqnoOfChunk } from "../ledger/chunk-format.ts";
 import { verifyLedgerDirectory } from "../ledger/verify.ts";
@@ -47,14 +48,17 @@ export function runLedgerVerify(dir: string | undefined, values: Values): number
 export async function runReceiptVerify(file: string | undefined, values: Values): Promise<number> {
   if (!file) throw new UsageError("receipt verify needs a receipt file");
   if (!values["service-cert"]) throw new UsageError("receipt verify needs --service-cert PEM");
-  const parsed = JSON.parse(readFileSync(file, "utf8")) as { receipt?: unknown };
-  // Accept a bare receipt or a respond-on-commit response that carries one.
-  const receipt = parsed.receipt ?? parsed;
-  const verified = await verifyReceipt(receipt, readFileSync(values["service-cert"], "utf8"));
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as { receipt?: unknown; cose_receipt?: unknown };
+  const serviceCert = readFileSync(values["service-cert"], "utf8");
+  // Accept a bare receipt, a respond-on-commit response that carries one, or the COSE form's answer.
+  const cose = parsed !== null && typeof parsed === "object" && "cose_receipt" in parsed;
+  const verified = cose
+    ? await verifyServedCoseReceipt(parsed, serviceCert)
+    : await verifyReceipt(parsed.receipt ?? parsed, serviceCert);
   if (values.json) console.log(JSON.stringify({ ok: true, ...verified }));
   else
     console.log(
-      `receipt OK: transaction ${verified.transactionId}, root ${verified.root}, node ${verified.nodeId}`,
+      `receipt OK${cose ? " (COSE)" : ""}: transaction ${verified.transactionId}, root ${verified.root}, node ${verified.nodeId}`,
     );
   return 0;
 }

@@ -5,6 +5,11 @@
  * respond-on-commit, status, wait for commit, receipt, receipt verification.
  */
 import { type CoseSigner, signCoseSign1 } from "../crypto/cose.ts";
+import {
+  type ServedCoseReceipt,
+  type VerifiedCoseReceipt,
+  verifyServedCoseReceipt,
+} from "../crypto/cose-receipt.ts";
 import type { Receipt, VerifiedReceipt } from "../crypto/receipt.ts";
 import { verifyReceipt } from "../crypto/receipt.ts";
 import type { Backoff } from "./backoff.ts";
@@ -113,6 +118,18 @@ export function createClient(options: ClientOptions) {
     verifyReceipt: (receipt: unknown, serviceCertPem = options.serviceCert): Promise<VerifiedReceipt> => {
       if (serviceCertPem === undefined) throw new TypeError("verifyReceipt needs the service certificate");
       return verifyReceipt(receipt, serviceCertPem);
+    },
+    /** The COSE form of a committed transaction's receipt, signed by the node that answers. */
+    getCoseReceipt: (txId: string, opts: RequestOptions = {}) =>
+      getJson<ServedCoseReceipt>(`/app/receipt?transaction_id=${checkTxId(txId)}&format=cose`, opts),
+    /** Verifies a `getCoseReceipt` answer offline against `serviceCertPem`, or this client's. */
+    verifyCoseReceipt: (
+      answer: unknown,
+      serviceCertPem = options.serviceCert,
+    ): Promise<VerifiedCoseReceipt> => {
+      if (serviceCertPem === undefined)
+        throw new TypeError("verifyCoseReceipt needs the service certificate");
+      return verifyServedCoseReceipt(answer, serviceCertPem);
     },
     commit: async () => (await getJson<{ transaction_id: string }>("/app/commit")).transaction_id,
     nodeState: () => getJson<Record<string, unknown>>("/node/state"),

@@ -5,6 +5,8 @@
  */
 export type { CoseAlg, CoseSigner } from "../crypto/cose.ts";
 export { cryptoKeySigner } from "../crypto/cose.ts";
+export type { ServedCoseReceipt, VerifiedCoseReceipt } from "../crypto/cose-receipt.ts";
+export { verifyServedCoseReceipt } from "../crypto/cose-receipt.ts";
 export type { Receipt, VerifiedReceipt, VerifyReceiptOptions } from "../crypto/receipt.ts";
 export { verifyReceipt } from "../crypto/receipt.ts";
 export type { Backoff } from "./backoff.ts";

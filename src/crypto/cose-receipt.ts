@@ -12,6 +12,7 @@
 
 import { CoterieError, isCoterieError } from "../util/errors.ts";
 import {
+  COSE_DECODE_LIMITS_DEFAULT,
   type CoseLabel,
   type CoseSigner,
   type CoseValue,
@@ -160,6 +161,64 @@ export async function verifyCoseReceipt(
     treeSize: proof.treeSize,
     leafIndex: proof.leafIndex,
   };
+}
+
+/**
+ * What a node answers to `GET /app/receipt?transaction_id=…&format=cose` (docs/receipts.md, "COSE
+ * form"): the COSE receipt and what travels beside it, the leaf components and the certificate of
+ * the node that signed it.
+ */
+export type ServedCoseReceipt = {
+  transaction_id: string;
+  /** base64 of the tagged COSE_Sign1. */
+  cose_receipt: string;
+  leaf_components: Receipt["leaf_components"];
+  /** PEM of the signing node's certificate; its node id is the `kid`. */
+  cert: string;
+};
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Longest `cose_receipt` text accepted: base64 of the largest message `decodeCoseSign1` takes. */
+const SERVED_COSE_BASE64_MAX = Math.ceil(COSE_DECODE_LIMITS_DEFAULT.messageBytesMax / 3) * 4;
+
+/**
+ * Verifies a node's COSE receipt answer (`ServedCoseReceipt`, parsed JSON) against the pinned
+ * service certificate, as `verifyCoseReceipt`; its `transaction_id` must be the one the commit
+ * evidence names (COTERIE_ERR_RECEIPT_EVIDENCE_MISMATCH).
+ * @throws CoterieError as `verifyCoseReceipt`, and COTERIE_ERR_RECEIPT_MALFORMED for a bad shape
+ */
+export async function verifyServedCoseReceipt(
+  answer: unknown,
+  serviceCertPem: string,
+  options: VerifyReceiptOptions = {},
+): Promise<VerifiedCoseReceipt> {
+  if (typeof answer !== "object" || answer === null || Array.isArray(answer))
+    malformed("a COSE receipt answer is an object");
+  const a = answer as Record<string, unknown>;
+  if (typeof a.transaction_id !== "string") malformed("transaction_id must be a string");
+  if (
+    typeof a.cose_receipt !== "string" ||
+    a.cose_receipt.length > SERVED_COSE_BASE64_MAX ||
+    !BASE64.test(a.cose_receipt)
+  ) {
+    malformed("cose_receipt must be base64 of a COSE_Sign1");
+  }
+  if (typeof a.cert !== "string") malformed("cert must be a PEM string");
+  const bytes = Uint8Array.from(atob(a.cose_receipt), (c) => c.charCodeAt(0));
+  const verified = await verifyCoseReceipt(
+    bytes,
+    a.leaf_components as Receipt["leaf_components"],
+    a.cert,
+    serviceCertPem,
+    options,
+  );
+  if (verified.transactionId !== a.transaction_id) {
+    throw new CoterieError(
+      "COTERIE_ERR_RECEIPT_EVIDENCE_MISMATCH",
+      "transaction_id is not the transaction the commit evidence names",
+    );
+  }
+  return verified;
 }
 
 /** vdp = { -1: [ bstr .cbor [tree_size, leaf_index, [* bstr]] ] }, exactly one proof. */

@@ -145,6 +145,12 @@ export const builtinRoutes: BuiltinRoute[] = [
         "jwt",
       ]);
       const id = parseTxId(url.searchParams.get("transaction_id"));
+      const format = url.searchParams.get("format") ?? "json";
+      if (format !== "json" && format !== "cose") {
+        throw new CoterieError("COTERIE_ERR_INVALID_INPUT", 'format must be "json" or "cose"', {
+          details: { format },
+        });
+      }
       let status = deps.engine.status(id);
       // The app's read policy: a transaction the caller may not read answers exactly as a
       // transaction id of the same view that was never written (engine.status's first rule).
@@ -157,6 +163,12 @@ export const builtinRoutes: BuiltinRoute[] = [
         status = id.view >= deps.engine.view ? "Unknown" : "Invalid";
       }
       const receipt = status === "Committed" ? deps.engine.receipt(id) : null;
+      if (receipt !== null && format === "cose") {
+        return deps.engine.coseReceipts.answer(receipt).then((answer) => {
+          sendJson(res, 200, answer);
+          return 200;
+        });
+      }
       if (receipt !== null) {
         sendJson(res, 200, receipt);
         return 200;

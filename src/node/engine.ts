@@ -41,6 +41,7 @@ import {
 } from "../tables/service.ts";
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
+import { CoseReceipts } from "./cose-receipts.ts";
 import { EVIDENCE_PREFETCH_TXS_DEFAULT, type Evidence, EvidencePrefetch } from "./evidence-prefetch.ts";
 import { currentLedgerSecret, type Identity } from "./identity.ts";
 import { RECEIPT_CACHE_TXS_DEFAULT, ReceiptCache } from "./receipt-cache.ts";
@@ -98,6 +99,8 @@ export class Engine {
    */
   private readonly ceKeys = new WeakMap<LedgerSecret, Uint8Array>();
   private readonly evidencePrefetch: EvidencePrefetch;
+  /** The COSE form of receipts, this node's signature over each committed root asked about. */
+  readonly coseReceipts = new CoseReceipts(() => this.identity);
   /** What receipts of the transactions and signatures this node appended need, kept in memory. */
   private readonly receiptCache: ReceiptCache;
   /** `previous_identities` of the service info, by the map's content token (receipts add them). */

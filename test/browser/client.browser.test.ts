@@ -16,7 +16,6 @@ import { chromium } from "playwright-core";
 import { createNodeClient } from "../../src/client/node.ts";
 import type { Receipt } from "../../src/crypto/receipt.ts";
 import { killNode, makeWorkspace, root, startNodeProcess } from "../e2e/harness.ts";
-import { coseReceiptOf, sealedIdentity } from "../e2e/node-cose-receipt.ts";
 import { bundle, sizeByPackage } from "./bundle.ts";
 
 const results = join(root, "test-results", "browser");
@@ -39,7 +38,7 @@ function ensureChromium(): { path: string } | { reason: string } {
 
 /**
  * A receipt and the ledger chunks of a real node, after a few writes and a clean stop; with
- * `config` (e.g. a P-256 node key) also the receipt's COSE form, made with the node's sealed key.
+ * `config` (e.g. a P-256 node key) also the receipt's COSE form, as the node served it.
  */
 async function nodeFixture(config?: Record<string, unknown>): Promise<Record<string, unknown>> {
   const ws = await makeWorkspace(config);
@@ -55,6 +54,7 @@ async function nodeFixture(config?: Record<string, unknown>): Promise<Record<str
   for (let i = 0; i < 4; i++)
     receipt = (await client.write("/app/log/public", { id: i, msg: `m${i}` }, { waitForCommit: true }))
       .receipt;
+  const served = await client.getCoseReceipt((receipt as Receipt).transaction_id);
   await client.close();
   await killNode(node, "SIGTERM");
   const dir = join(ws.dir, "node0", "ledger");
@@ -62,8 +62,7 @@ async function nodeFixture(config?: Record<string, unknown>): Promise<Record<str
     .filter((n) => n.endsWith(".chunk"))
     .map((name) => ({ name, base64: readFileSync(join(dir, name)).toString("base64") }));
   if (config === undefined) return { serviceCert: node.serviceCert, receipt, chunks };
-  const cose = await coseReceiptOf(receipt as Receipt, await sealedIdentity(join(ws.dir, "node0")));
-  return { serviceCert: node.serviceCert, receipt, chunks, cose: Buffer.from(cose).toString("base64") };
+  return { serviceCert: node.serviceCert, receipt, chunks, cose: served.cose_receipt };
 }
 
 function serve(files: Record<string, [type: string, body: string]>): Promise<Server> {

@@ -1,5 +1,5 @@
 // Node keys on P-256 (`nodeKey.curve`): a one-node service whose receipts — JSON, and the COSE form
-// made with the node's own sealed key — and ledger verify in the CLI, the library and the
+// it serves, signed with its own sealed key — and ledger verify in the CLI, the library and the
 // browser-safe verifiers, and whose restart keeps its key; a P-256 node joining a P-384 service
 // (mutual TLS between the two, secrets sealed to the P-256 key, a ledger signed on both curves
 // once the P-256 node leads); and the join route refusing keys on other curves with its stable code.
@@ -11,12 +11,12 @@ import { test } from "node:test";
 import { verifyLedgerChunks, verifyReceipt } from "../../src/client/index.ts";
 import { createNodeClient } from "../../src/client/node.ts";
 import { COSE_ALG, decodeCoseSign1 } from "../../src/crypto/cose.ts";
-import { verifyCoseReceipt } from "../../src/crypto/cose-receipt.ts";
+import { type ServedCoseReceipt, verifyCoseReceipt } from "../../src/crypto/cose-receipt.ts";
 import { curveOf, publicKeyToPem } from "../../src/crypto/keys.ts";
 import type { Receipt } from "../../src/crypto/receipt.ts";
 import { client, killNode, makeWorkspace, type NodeProcess, runCli, startNodeProcess } from "./harness.ts";
 import { findPrimary, networkOf, startNetwork, waitFor } from "./multi-node-harness.ts";
-import { coseReceiptOf, sealedIdentity } from "./node-cose-receipt.ts";
+import { sealedIdentity } from "./sealed-identity.ts";
 
 const read = (p: string) => readFileSync(p, "utf8");
 const curveOfCert = (pem: string) => new X509Certificate(pem).publicKey.asymmetricKeyDetails?.namedCurve;
@@ -34,6 +34,25 @@ async function committedWrite(node: NodeProcess, userDir: string, id: number): P
     const w = await c.write("/app/log/private", { id, msg: `m${id}` }, { waitForCommit: true });
     assert.equal(w.status, "Committed");
     return w.receipt as Receipt;
+  } finally {
+    await c.close();
+  }
+}
+
+/** The COSE form of `txId`'s receipt, as the node serves it (`?format=cose`). */
+async function servedCoseReceipt(
+  node: NodeProcess,
+  userDir: string,
+  txId: string,
+): Promise<ServedCoseReceipt> {
+  const c = await createNodeClient({
+    url: node.url,
+    serviceCert: node.serviceCert,
+    cert: read(join(userDir, "user0_cert.pem")),
+    key: read(join(userDir, "user0_privk.pem")),
+  });
+  try {
+    return await c.getCoseReceipt(txId);
   } finally {
     await c.close();
   }
@@ -65,12 +84,23 @@ test("a P-256 node: JSON and COSE receipts and its ledger verify everywhere; a r
       code: "COTERIE_ERR_RECEIPT_BAD_SIGNATURE",
     });
 
-    // The sealed identity loads with its P-256 key; the COSE form of the receipt is ES256.
+    // The sealed identity loads with its P-256 key; the COSE form the node serves is ES256.
     const identity = await sealedIdentity(join(ws.dir, "node0"));
     assert.equal(curveOf(identity.node.privateKey), "P-256");
     assert.equal(identity.nodeCert.trim(), receipt.cert.trim());
-    const cose = await coseReceiptOf(receipt, identity);
+    const answer = await servedCoseReceipt(node, ws.dir, receipt.transaction_id);
+    assert.equal(answer.cert.trim(), receipt.cert.trim(), "signed by the node that answered, this one");
+    const cose = Buffer.from(answer.cose_receipt, "base64");
     assert.equal(decodeCoseSign1(cose).alg, COSE_ALG.ES256);
+    writeFileSync(file, JSON.stringify(answer));
+    const coseCli = runCli(["receipt", "verify", file, "--service-cert", servicePem]);
+    assert.equal(coseCli.status, 0, coseCli.stderr);
+    assert.match(coseCli.stdout, /receipt OK \(COSE\): transaction /);
+    const forged = { ...answer.leaf_components, claims_digest: "22".repeat(32) };
+    writeFileSync(file, JSON.stringify({ ...answer, leaf_components: forged }));
+    const coseRefused = runCli(["receipt", "verify", file, "--service-cert", servicePem]);
+    assert.equal(coseRefused.status, 1, coseRefused.stdout);
+    assert.match(coseRefused.stderr, /COTERIE_ERR_RECEIPT_BAD_SIGNATURE/);
     const verified = await verifyCoseReceipt(cose, receipt.leaf_components, receipt.cert, node.serviceCert);
     assert.equal(verified.transactionId, receipt.transaction_id);
     const otherClaims = { ...receipt.leaf_components, claims_digest: "11".repeat(32) };

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ensureIdentityFiles, type IdentityFiles } from "../../src/cli/identity-files.ts";
+import { verifyServedCoseReceipt } from "../../src/crypto/cose-receipt.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
 import { client, killNode, makeWorkspace, runCli, spawnCli, startNodeProcess } from "./harness.ts";
 import { ack, encryptionKey, gov, pass } from "./members-harness.ts";
@@ -168,6 +169,17 @@ test("disaster recovery of one node: 2 of 3 shares bring every private record ba
       const served = await reader.get(`/app/receipt?transaction_id=${transactionId}`);
       assert.equal(served.status, 200, served.body);
       assert.equal((await verifyReceipt(served.json(), recovered.serviceCert)).transactionId, transactionId);
+      // The COSE form is signed by the recovered node, so it verifies against the new certificate
+      // alone, and not against the old one.
+      const cose = await reader.get(`/app/receipt?transaction_id=${transactionId}&format=cose`);
+      assert.equal(cose.status, 200, cose.body);
+      assert.equal(
+        (await verifyServedCoseReceipt(cose.json(), recovered.serviceCert)).transactionId,
+        transactionId,
+      );
+      await assert.rejects(verifyServedCoseReceipt(cose.json(), oldCert), {
+        code: "COTERIE_ERR_RECEIPT_CERT_NOT_ENDORSED",
+      });
     }
     const w = await reader.post("/app/log/private", { id: 100, msg: "after" });
     assert.equal(w.status, 200, w.body);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { verifyServedCoseReceipt } from "../../src/crypto/cose-receipt.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
 import {
   client,
@@ -68,6 +69,15 @@ describe("single node", () => {
     const receipt = await c.get(`/app/receipt?transaction_id=${txId}`);
     assert.equal(receipt.status, 200);
     await verifyReceipt(receipt.json(), node.serviceCert);
+    // Its COSE form (RFC 9942), signed by this node over the same committed root.
+    const cose = await c.get(`/app/receipt?transaction_id=${txId}&format=cose`);
+    assert.equal(cose.status, 200, cose.body);
+    const coseVerified = await verifyServedCoseReceipt(cose.json(), node.serviceCert);
+    assert.equal(coseVerified.transactionId, txId);
+    assert.equal(coseVerified.root, receipt.json().root);
+    const badFormat = await c.get(`/app/receipt?transaction_id=${txId}&format=xml`);
+    assert.equal(badFormat.status, 400);
+    assert.equal(badFormat.json().error.code, "COTERIE_ERR_INVALID_INPUT");
     // A receipt verified against another service's certificate fails.
     const other = await makeWorkspace();
     const otherNode = await startNodeProcess(other);

@@ -165,17 +165,19 @@ export async function checkMatrix(clients: Map<string, Client>, written: Written
         checks++;
       }
       for (const txId of w.txIds) {
-        const r = await c.get(`/app/receipt?transaction_id=${txId}`);
-        if (sees) assert.equal(r.status, 200, `${viewer} gets receipt ${txId}: ${r.body}`);
-        else {
-          const absent = await absentAnswer(c, `/app/receipt?transaction_id=${view}.999999`);
-          assert.deepEqual(
-            { status: r.status, body: r.body },
-            { ...absent, body: absent.body.replaceAll(`${view}.999999`, txId) },
-            `${viewer} receipt ${txId}`,
-          );
+        for (const format of ["", "&format=cose"]) {
+          const r = await c.get(`/app/receipt?transaction_id=${txId}${format}`);
+          if (sees) assert.equal(r.status, 200, `${viewer} gets receipt ${txId}${format}: ${r.body}`);
+          else {
+            const absent = await absentAnswer(c, `/app/receipt?transaction_id=${view}.999999${format}`);
+            assert.deepEqual(
+              { status: r.status, body: r.body },
+              { ...absent, body: absent.body.replaceAll(`${view}.999999`, txId) },
+              `${viewer} receipt ${txId}${format}`,
+            );
+          }
+          checks++;
         }
-        checks++;
       }
     }
   }

@@ -22,6 +22,7 @@ test("coterie/client exports exactly this list", () => {
     "signerFromPem",
     "verifyLedgerChunks",
     "verifyReceipt",
+    "verifyServedCoseReceipt",
   ]);
 });
 
@@ -35,6 +36,7 @@ test("a client has exactly these verbs", () => {
     "call",
     "commit",
     "get",
+    "getCoseReceipt",
     "getReceipt",
     "gov",
     "network",
@@ -42,6 +44,7 @@ test("a client has exactly these verbs", () => {
     "request",
     "txStatus",
     "url",
+    "verifyCoseReceipt",
     "verifyReceipt",
     "waitForCommit",
     "write",

@@ -37,6 +37,7 @@ const expected: Record<string, [object, string[]]> = {
       "encodeCoseReceipt",
       "signCoseRoot",
       "verifyCoseReceipt",
+      "verifyServedCoseReceipt",
     ],
   ],
   "crypto/merkle.ts": [
