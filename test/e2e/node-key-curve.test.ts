@@ -22,8 +22,12 @@ const read = (p: string) => readFileSync(p, "utf8");
 const curveOfCert = (pem: string) => new X509Certificate(pem).publicKey.asymmetricKeyDetails?.namedCurve;
 const signatureBytes = (r: Receipt) => Buffer.from(r.signature, "base64").length;
 
-/** A user write with respond-on-commit; its receipt. */
-async function committedWrite(node: NodeProcess, userDir: string, id: number): Promise<Receipt> {
+/** Runs `fn` with a client of user0 (in `userDir`) on `node`, closed afterwards. */
+async function asUser<T>(
+  node: NodeProcess,
+  userDir: string,
+  fn: (c: Awaited<ReturnType<typeof createNodeClient>>) => Promise<T>,
+): Promise<T> {
   const c = await createNodeClient({
     url: node.url,
     serviceCert: node.serviceCert,
@@ -31,31 +35,24 @@ async function committedWrite(node: NodeProcess, userDir: string, id: number): P
     key: read(join(userDir, "user0_privk.pem")),
   });
   try {
-    const w = await c.write("/app/log/private", { id, msg: `m${id}` }, { waitForCommit: true });
-    assert.equal(w.status, "Committed");
-    return w.receipt as Receipt;
+    return await fn(c);
   } finally {
     await c.close();
   }
 }
 
-/** The COSE form of `txId`'s receipt, as the node serves it (`?format=cose`). */
-async function servedCoseReceipt(
-  node: NodeProcess,
-  userDir: string,
-  txId: string,
-): Promise<ServedCoseReceipt> {
-  const c = await createNodeClient({
-    url: node.url,
-    serviceCert: node.serviceCert,
-    cert: read(join(userDir, "user0_cert.pem")),
-    key: read(join(userDir, "user0_privk.pem")),
+/** A user write with respond-on-commit; its receipt. */
+function committedWrite(node: NodeProcess, userDir: string, id: number): Promise<Receipt> {
+  return asUser(node, userDir, async (c) => {
+    const w = await c.write("/app/log/private", { id, msg: `m${id}` }, { waitForCommit: true });
+    assert.equal(w.status, "Committed");
+    return w.receipt as Receipt;
   });
-  try {
-    return await c.getCoseReceipt(txId);
-  } finally {
-    await c.close();
-  }
+}
+
+/** The COSE form of `txId`'s receipt, as the node serves it (`?format=cose`). */
+function servedCoseReceipt(node: NodeProcess, userDir: string, txId: string): Promise<ServedCoseReceipt> {
+  return asUser(node, userDir, (c) => c.getCoseReceipt(txId));
 }
 
 test("a P-256 node: JSON and COSE receipts and its ledger verify everywhere; a restart keeps the key", async () => {
