@@ -17,13 +17,16 @@ import { curveOf, signP1363Async } from "../crypto/keys.ts";
 import type { Receipt } from "../crypto/receipt.ts";
 import type { Identity } from "./identity.ts";
 
-/** Signed roots kept (one per signature transaction asked about); the oldest is dropped first. */
+/** Signed roots kept (one per signature transaction asked about); the first signed is dropped first. */
 export const COSE_SIGNED_ROOTS_MAX = 256;
 
 export class CoseReceipts {
   private readonly identity: () => Identity;
   private readonly signedRootsMax: number;
-  /** `${tree size}:${root}` → the COSE_Sign1 of that root by this node (a promise while signing). */
+  /**
+   * `${tree size}:${root}:${node id}` → the COSE_Sign1 of that root by this node (a promise while
+   * signing), in the order they were signed: the first is dropped once there are too many.
+   */
   private readonly signedRoots = new Map<string, Promise<Uint8Array>>();
 
   constructor(identity: () => Identity, signedRootsMax: number = COSE_SIGNED_ROOTS_MAX) {
@@ -56,7 +59,9 @@ export class CoseReceipts {
     const signing = signCoseRoot(nodeSigner(identity), Buffer.from(rootHex, "hex"), treeSize);
     this.signedRoots.set(key, signing);
     // A failed signature is not kept: the next request signs again.
-    signing.catch(() => this.signedRoots.delete(key));
+    signing.catch(() => {
+      if (this.signedRoots.get(key) === signing) this.signedRoots.delete(key);
+    });
     if (this.signedRoots.size > this.signedRootsMax) {
       const oldest = this.signedRoots.keys().next().value as string;
       this.signedRoots.delete(oldest);
