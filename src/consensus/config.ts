@@ -5,8 +5,11 @@ import type { NodeId } from "./types.ts";
  * `commit-previous-term`: the leader commits a signature of an earlier term counted on a quorum
  * (Figure 8 of the Raft paper shows why that loses committed entries).
  * `single-quorum`: during a reconfiguration only the newest configuration's quorum is counted.
+ * `persisted-any-term`: a leader counts its own copy on a `persisted()` notice from an earlier
+ * term, whose flush covered other entries at those indexes (or none of this term's).
+ * `unsynced-counts`: a Ready that asked for no sync counts a leader's unsynced entries as durable.
  */
-export type Canary = "commit-previous-term" | "single-quorum";
+export type Canary = "commit-previous-term" | "single-quorum" | "persisted-any-term" | "unsynced-counts";
 
 /** What the caller may set; `validateConfig` fills the rest. */
 export type RaftConfigInput = {

@@ -37,7 +37,11 @@ function fail(message: string): never {
  * - state machine safety: no two nodes apply different entries at one index;
  * - committed prefix never lost: a restarted node's persisted log still holds what it committed;
  * - commit index monotonic (per node, also across restarts for the persisted one);
- * - commits only at signature entries.
+ * - commits only at signature entries;
+ * - durable quorum: when a leader's commit index moves to i, a quorum of every active
+ *   configuration holds entry i on its disk (synced, or under a snapshot). The properties above
+ *   notice a commit counted on an unsynced copy only if a crash then loses it and an election
+ *   overwrites it; this one notices the count itself.
  */
 export class Checker {
   readonly leaders = new Map<number, NodeId>();
@@ -94,6 +98,25 @@ export class Checker {
     this.#lastCommit.set(view.id, view.commit);
     if (view.commit > 0 && !view.isCommitPoint(view.commit)) {
       fail(`signature commit: ${view.id} commit ${view.commit} is not at a signature entry`);
+    }
+  }
+
+  /**
+   * A leader's commit index moved to `view.commit`: `onDisk(id)` says whether node `id` holds that
+   * entry durably, `configurations` are the leader's active ones, each of which needs a quorum.
+   */
+  onLeaderCommit(
+    view: NodeView,
+    configurations: readonly (readonly NodeId[])[],
+    onDisk: (id: NodeId) => boolean,
+  ): void {
+    for (const members of configurations) {
+      const holders = members.filter(onDisk);
+      if (2 * holders.length <= members.length) {
+        fail(
+          `durable quorum: leader ${view.id} of term ${view.term} committed ${view.commit} held on disk by [${holders.join(",")}] of [${members.join(",")}]`,
+        );
+      }
     }
   }
 

@@ -25,17 +25,22 @@ export class SimNode {
   /** Inputs were fed since the last Ready was processed (lost on a crash). */
   dirty = false;
   /**
-   * A leader's appended entries whose sync it did not wait for (`deferLeaderSync`): visible in
-   * storage, lost on a crash, durable once `completeSync` runs or the next Ready that does sync.
+   * A leader's appended entries whose sync it did not wait for (`deferLeaderSync`), in the order
+   * written, each with its write's serial: visible in storage, lost on a crash, durable once the
+   * deferred flush issued after them returns (`completeSync`) or a Ready that does sync runs.
    */
-  unsynced: Entry[] = [];
+  unsynced: Array<{ entry: Entry; serial: number }> = [];
+  /** Serial of the last write (see `unsynced`). */
+  writes = 0;
   /**
-   * The `persisted(index, term)` each deferred sync owes the core, delivered by `completeSync` in
-   * order, whatever happened since: as in the node, where a flush's completion is queued with the
-   * index and term of its Ready, a notice may arrive after a later sync, a rollback, a step-down or
-   * a new term (stale), and the core must ignore what no longer holds.
+   * The deferred flushes in flight, oldest first, each with the `persisted(index, term)` it owes
+   * the core and the serial of the last write it covers. `completeSync` returns the oldest, as the
+   * node's flushes return in order: it makes durable only what was written before it was issued,
+   * and its notice may arrive after a later sync, a rollback, a step-down or a new term (stale),
+   * with entries written since at the indexes it names still unsynced; the core must ignore what
+   * no longer holds.
    */
-  owedPersisted: Array<{ index: number; term: number }> = [];
+  owedPersisted: Array<{ index: number; term: number; serial: number }> = [];
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -82,6 +87,8 @@ export class Cluster {
   groups = new Map<NodeId, number>();
   #proposalCounter = 0;
   #restarts = 0;
+  /** Each leader's term and commit index when last seen, to notice the commits it decides. */
+  #leaderCommit = new Map<NodeId, { term: number; commit: number }>();
 
   constructor(options: ClusterOptions) {
     this.options = options;
@@ -124,10 +131,11 @@ export class Cluster {
     const node = this.nodes.get(id)!;
     node.raw = null;
     node.dirty = false;
+    this.#leaderCommit.delete(id);
     // What was never synced is lost, and the persisted commit never points past the disk's log
     // (the node writes it clamped as `#persistedCommit` does).
     const first = node.unsynced[0];
-    if (first !== undefined) node.storage.truncateAfter(first.index - 1);
+    if (first !== undefined) node.storage.truncateAfter(first.entry.index - 1);
     node.unsynced = [];
     node.owedPersisted = [];
     const hard = node.storage.hardState();
@@ -205,18 +213,24 @@ export class Cluster {
   }
 
   /**
-   * A leader's deferred syncs return: their entries are durable, and the core hears each one's
-   * `persisted(index, term)`, some perhaps stale by now.
+   * A leader's oldest deferred flush returns (all of them with `all`): what was written before it
+   * was issued is durable, and the core hears its `persisted(index, term)`, perhaps stale by now.
    */
-  completeSync(id: NodeId): void {
+  completeSync(id: NodeId, options: { all?: boolean } = {}): void {
     const node = this.nodes.get(id)!;
-    if (node.raw === null) return;
-    if (node.unsynced.length > 0) this.#synced(node);
-    const owed = node.owedPersisted;
-    if (owed.length === 0) return;
-    node.owedPersisted = [];
-    for (const { index, term } of owed) node.raw.persisted(index, term);
-    node.dirty = true;
+    const raw = node.raw;
+    if (raw === null) return;
+    do {
+      const flush = node.owedPersisted.shift();
+      if (flush === undefined) return;
+      const covered = node.unsynced.filter((u) => u.serial <= flush.serial);
+      if (covered.length > 0) {
+        node.unsynced = node.unsynced.slice(covered.length);
+        this.#persist(node, covered);
+      }
+      raw.persisted(flush.index, flush.term);
+      node.dirty = true;
+    } while (options.all === true);
   }
 
   hasUnsynced(id: NodeId): boolean {
@@ -224,8 +238,13 @@ export class Cluster {
   }
 
   #synced(node: SimNode): void {
-    this.checker.onPersist(node.id, node.unsynced, (i) => node.storage.term(i));
+    this.#persist(node, node.unsynced);
     node.unsynced = [];
+  }
+
+  #persist(node: SimNode, written: SimNode["unsynced"]): void {
+    const entries = written.map((u) => u.entry);
+    this.checker.onPersist(node.id, entries, (i) => node.storage.term(i));
   }
 
   /** The last index on the node's disk (not counting a leader's unsynced entries). */
@@ -260,7 +279,42 @@ export class Cluster {
       assert(round < readyRoundsMax, `node ${id} keeps producing Ready`);
       this.#handleReady(node, node.raw, node.raw.ready());
     }
-    if (node.raw !== null) this.checker.onCommitIndex(this.view(node));
+    if (node.raw !== null) {
+      this.checker.onCommitIndex(this.view(node));
+      this.#checkDurableQuorum(node, node.raw);
+    }
+  }
+
+  /**
+   * A leader whose commit moved while it led: the entry it just committed must be on a quorum's
+   * disks. (What a node knew committed when it was elected, restarted or not, was decided before.)
+   */
+  #checkDurableQuorum(node: SimNode, raw: RawNode): void {
+    const status = raw.status();
+    if (status.role !== "leader") {
+      this.#leaderCommit.delete(node.id);
+      return;
+    }
+    const seen = this.#leaderCommit.get(node.id);
+    this.#leaderCommit.set(node.id, { term: status.term, commit: status.commit });
+    if (seen === undefined || seen.term !== status.term || status.commit <= seen.commit) return;
+    const index = status.commit;
+    const entry = index >= raw.firstIndex() ? raw.entries(index, index + 1)[0] : undefined;
+    const want = entry === undefined ? this.checker.committed.get(index) : identity(entry);
+    const onDisk = (id: NodeId): boolean => {
+      const member = this.nodes.get(id);
+      if (member === undefined) return false;
+      if (index < member.storage.firstIndex()) return true;
+      if (index > this.#durableLast(member)) return false;
+      const held = member.storage.entries(index, index + 1, Number.MAX_SAFE_INTEGER)[0];
+      return held !== undefined && identity(held) === want;
+    };
+    // The configurations proposed after the commit point did not take part in deciding it.
+    const later = raw
+      .entries(index + 1, status.lastIndex + 1)
+      .filter((e) => e.kind === "reconfiguration").length;
+    const deciding = status.configurations.slice(0, status.configurations.length - later);
+    this.checker.onLeaderCommit(this.view(node), deciding, onDisk);
   }
 
   processAll(): void {
@@ -283,7 +337,7 @@ export class Cluster {
       this.options.onEvent?.(`${node.id} rolls back to ${rd.rollbackTo}`);
       storage.truncateAfter(rd.rollbackTo);
       const rollbackTo = rd.rollbackTo;
-      node.unsynced = node.unsynced.filter((e) => e.index <= rollbackTo);
+      node.unsynced = node.unsynced.filter((u) => u.entry.index <= rollbackTo);
     }
     const status = raw.basicStatus();
     const before = storage.hardState();
@@ -299,8 +353,8 @@ export class Cluster {
       rd.messages.every((m) => m.type === "MsgApp" || m.type === "MsgHeartbeat" || m.type === "MsgSnap");
     storage.append(rd.entries);
     if (deferred) {
-      node.unsynced.push(...rd.entries);
-      node.owedPersisted.push({ index: rd.entries.at(-1)!.index, term: status.term });
+      for (const entry of rd.entries) node.unsynced.push({ entry, serial: ++node.writes });
+      node.owedPersisted.push({ index: rd.entries.at(-1)!.index, term: status.term, serial: node.writes });
     } else {
       // A sync makes everything written so far durable, earlier deferred entries included. Like
       // the node (raft-replicator.ts), only a Ready that asks for one syncs: a Ready of heartbeats

@@ -259,7 +259,7 @@ export function liveness(cluster: Cluster, downMax = 0): void {
   for (let tick = 0; tick < livenessTicksMax; tick++) {
     cluster.now++;
     for (const id of cluster.nodes.keys()) {
-      cluster.completeSync(id);
+      cluster.completeSync(id, { all: true });
       cluster.tick(id);
     }
     cluster.deliverAllNow(20);

@@ -11,6 +11,7 @@
  * liveness at the end of the file. With COTERIE_REWRITE=1 the expected output is rewritten; review
  * the diff. Commands:
  *   nodes 1 2 3 [pre-vote=false] [check-quorum=false] [election=TICKS] [heartbeat=TICKS] [canary=NAME]
+ *         [defer-sync=true]        a leader does not wait for its flushes (as the node does)
  *   campaign ID | tick ID [N] | tick-all [N]
  *   propose ID data|signature [N] | propose-conf ID 1,2,3 | transfer FROM TO
  *   deliver [from=ID] [to=ID]      deliver queued messages once (what they cause is printed)
@@ -18,6 +19,7 @@
  *   stabilize                      deliver until the network is quiet (bounded)
  *   run N                          N rounds of: tick every node, stabilize; prints only events
  *   partition 1 2 / 3 4 5 | heal | crash ID | restart ID | compact ID
+ *   sync ID                        the node's oldest deferred flush returns (prints its notice)
  *   status [ID...] | log ID | liveness
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -115,6 +117,7 @@ class Driver {
       ids,
       seed: 1,
       signOnElection: false,
+      deferLeaderSync: named.get("defer-sync") === "true",
       config: {
         electionTimeoutTicks: Number(named.get("election") ?? 10),
         heartbeatIntervalTicks: Number(named.get("heartbeat") ?? 1),
@@ -244,6 +247,15 @@ class Driver {
       case "restart":
         c.restart(id);
         break;
+      case "sync": {
+        const flush = c.nodes.get(id)!.owedPersisted[0];
+        if (flush === undefined) this.output.push(`${id} has no flush in flight`);
+        else {
+          this.output.push(`${id} flushed: persisted(${flush.index}, term ${flush.term})`);
+          c.completeSync(id);
+        }
+        break;
+      }
       case "compact":
         this.output.push(
           c.compact(id)
