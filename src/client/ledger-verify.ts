@@ -1,10 +1,13 @@
 /**
  * `verifyLedgerChunks`: the checks of `coterie ledger verify` (src/ledger/verify.ts) in a browser,
  * over chunk files the user picked — framing and CRCs, entry structure, seqno continuity, the
- * Merkle root in every signature transaction, every node signature (WebCrypto ECDSA, P1363), and
- * every node certificate's endorsement by the service certificate (@peculiar/x509). The first
- * failure throws COTERIE_ERR_LEDGER_VERIFY_FAILED with `details` {file, offset, seqno}, exactly as
- * the CLI does; a test checks that the two agree on untouched and tampered ledgers.
+ * Merkle root in every signature transaction, every node signature (WebCrypto ECDSA, P1363), every
+ * node certificate's endorsement by the service certificate (@peculiar/x509), a service identity
+ * replaced by a disaster recovery only with an endorsement of the previous one, and a ledger that
+ * starts after a snapshot from that snapshot (its tree frontier, its service certificate, and its
+ * digest recorded in a signed entry). The first failure throws COTERIE_ERR_LEDGER_VERIFY_FAILED
+ * with `details` {file, offset, seqno}, exactly as the CLI does; tests check that the two agree on
+ * untouched and tampered ledgers, snapshots and recovered services.
  */
 import { X509Certificate } from "@peculiar/x509";
 import { fromHex, leafHash, nodeHash, sha256, toHex } from "../crypto/merkle.ts";
@@ -28,21 +31,32 @@ import {
   type LedgerEntry,
   scanFrame,
 } from "./ledger-format.ts";
+import { decodeSnapshotPublic, type SnapshotPublic } from "./snapshot-format.ts";
 
 export type LedgerChunk = { name: string; bytes: Uint8Array };
-export type LedgerVerifyOptions = { serviceCertPem?: string };
+/**
+ * `snapshot`: the chunks start right after this snapshot file (a node that joined from one); its
+ * digest must be recorded (`snapshot_evidence`) in an entry a signature covers.
+ */
+export type LedgerVerifyOptions = { serviceCertPem?: string; snapshot?: Uint8Array };
 /** Same fields as src/ledger/verify.ts VerifyReport. */
 export type LedgerVerifyReport = {
   entries: number;
   signatures: number;
   lastSignedSeqno: number;
   unsignedTail: number;
-  serviceCertSource: "given" | "ledger";
+  serviceCertSource: "given" | "ledger" | "snapshot";
   chunks: string[];
+  /** The snapshot the ledger started after, and the seqno of its evidence, when one was given. */
+  snapshot: { seqno: number; evidenceSeqno: number } | null;
 };
 
 /** Must equal SERVICE_INFO_MAP of src/tables/service.ts (a test checks; client may not import tables). */
 export const SERVICE_INFO_MAP = "public:coterie.gov.service.info";
+/** Must equal SERVICE_INFO_KEY of src/tables/service.ts (a test checks). */
+export const SERVICE_INFO_KEY = "service";
+/** Must equal the `snapshotEvidence` table's name in src/tables/secrets.ts (a test checks). */
+export const SNAPSHOT_EVIDENCE_MAP = "public:coterie.internal.snapshot_evidence";
 export { SIGNATURES_MAP };
 /** A chunk set larger than this is refused rather than read into memory. */
 export const LEDGER_CHUNKS_MAX = 100_000;
@@ -67,12 +81,11 @@ export async function verifyLedgerChunks(
   options: LedgerVerifyOptions = {},
 ): Promise<LedgerVerifyReport> {
   if (chunks.length > LEDGER_CHUNKS_MAX) throw new RangeError(`more than ${LEDGER_CHUNKS_MAX} chunks`);
-  const v = new BrowserVerifier(options.serviceCertPem);
+  const v = await BrowserVerifier.create(options);
   const named = chunks
     .filter((c) => firstSeqnoOfChunk(c.name) !== null)
     .sort((a, b) => (a.name < b.name ? -1 : 1));
-  let seqno = 0;
-  let view = 1;
+  let { seqno, view } = v.start;
   for (const { name, bytes } of named) {
     const first = firstSeqnoOfChunk(name) as number;
     if (first !== seqno + 1)
@@ -89,7 +102,8 @@ export async function verifyLedgerChunks(
     }
     v.report.chunks.push(name);
   }
-  v.report.unsignedTail = seqno - v.report.lastSignedSeqno;
+  v.finish({ file: named.at(-1)?.name ?? "snapshot", offset: 0, seqno });
+  v.report.unsignedTail = seqno - Math.max(v.report.lastSignedSeqno, v.start.seqno);
   return v.report;
 }
 
@@ -97,6 +111,25 @@ export async function verifyLedgerChunks(
 export class MerklePeaks {
   private readonly peaks: { hash: Uint8Array; leaves: number }[] = [];
   size = 0;
+
+  /**
+   * A tree of `size` leaves known only by its frontier (the subtree roots, largest first), as a
+   * snapshot holds it; refused with the words of src/ledger/merkle-tree.ts when they do not fit.
+   */
+  static fromFrontier(size: number, frontier: readonly Uint8Array[]): MerklePeaks {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`frontier size ${size} is not valid`);
+    const subtrees: number[] = []; // leaves per subtree, largest first (no 32-bit bit operations)
+    for (let k = 0; 2 ** k <= size; k++) if (Math.floor(size / 2 ** k) % 2 === 1) subtrees.unshift(2 ** k);
+    if (frontier.length !== subtrees.length)
+      throw new RangeError(
+        `a frontier of size ${size} has ${subtrees.length} hashes, got ${frontier.length}`,
+      );
+    const tree = new MerklePeaks();
+    for (const [i, leaves] of subtrees.entries())
+      tree.peaks.push({ hash: frontier[i] as Uint8Array, leaves });
+    tree.size = size;
+    return tree;
+  }
 
   async append(leaf: Uint8Array): Promise<void> {
     let node = { hash: leaf, leaves: 1 };
@@ -117,8 +150,11 @@ export class MerklePeaks {
   }
 }
 
+/** The snapshot a ledger starts after: its seqno, digest (hex), view, and where its evidence was seen. */
+type Base = { seqno: number; digest: string; view: number; evidenceSeqno: number };
+
 class BrowserVerifier {
-  readonly tree = new MerklePeaks();
+  readonly tree: MerklePeaks;
   serviceCert: X509Certificate | null;
   readonly report: LedgerVerifyReport;
   private lastSignature: Position | null = null;
@@ -126,17 +162,93 @@ class BrowserVerifier {
     string,
     { cert: X509Certificate; key: CryptoKey; curve: NodeKeyCurve; hash: string }
   >();
+  private readonly base: Base | null;
 
-  constructor(serviceCertPem: string | undefined) {
-    this.serviceCert = serviceCertPem ? new X509Certificate(serviceCertPem) : null;
+  private constructor(
+    tree: MerklePeaks,
+    serviceCert: X509Certificate | null,
+    source: LedgerVerifyReport["serviceCertSource"],
+    base: Base | null,
+  ) {
+    this.tree = tree;
+    this.serviceCert = serviceCert;
+    this.base = base;
     this.report = {
       entries: 0,
       signatures: 0,
       lastSignedSeqno: 0,
       unsignedTail: 0,
-      serviceCertSource: this.serviceCert ? "given" : "ledger",
+      serviceCertSource: source,
       chunks: [],
+      snapshot: null,
     };
+  }
+
+  /** Mirrors the CLI verifier's constructor, check for check and word for word. */
+  static async create(options: LedgerVerifyOptions): Promise<BrowserVerifier> {
+    let serviceCert = options.serviceCertPem ? new X509Certificate(options.serviceCertPem) : null;
+    let source: LedgerVerifyReport["serviceCertSource"] = serviceCert ? "given" : "ledger";
+    if (options.snapshot === undefined)
+      return new BrowserVerifier(new MerklePeaks(), serviceCert, source, null);
+    const bytes = options.snapshot;
+    const at = { file: "snapshot", offset: 0, seqno: 0 };
+    let head: SnapshotPublic;
+    let tree: MerklePeaks;
+    try {
+      head = decodeSnapshotPublic(bytes);
+      tree = MerklePeaks.fromFrontier(head.seqno, head.frontier);
+    } catch (err) {
+      throw fail(at, (err as Error).message);
+    }
+    const view = head.viewStarts.at(-1)?.[0] ?? 1;
+    const base = { seqno: head.seqno, digest: toHex(await sha256(bytes)), view, evidenceSeqno: 0 };
+    if (serviceCert === null) {
+      const service = head.maps.find((m) => m.name === SERVICE_INFO_MAP);
+      const record = service?.entries.find((e) => new TextDecoder().decode(e.key) === SERVICE_INFO_KEY);
+      let info: { cert?: unknown } | null = null;
+      try {
+        if (record !== undefined) info = JSON.parse(new TextDecoder().decode(record.value));
+      } catch {
+        throw fail(at, "the snapshot's service record does not parse");
+      }
+      if (typeof info?.cert !== "string") throw fail(at, "the snapshot holds no service certificate");
+      try {
+        serviceCert = new X509Certificate(info.cert);
+      } catch {
+        throw fail(at, "the snapshot's service certificate does not parse");
+      }
+      source = "snapshot";
+    }
+    return new BrowserVerifier(tree, serviceCert, source, base);
+  }
+
+  /** Seqno of the last entry before the ledger's first, and the view it was in. */
+  get start(): { seqno: number; view: number } {
+    return { seqno: this.base?.seqno ?? 0, view: this.base?.view ?? 1 };
+  }
+
+  /** The snapshot's evidence must be in an entry a signature covers. */
+  finish(at: Position): void {
+    if (this.base === null) return;
+    if (this.base.evidenceSeqno === 0 || this.base.evidenceSeqno > this.report.lastSignedSeqno)
+      throw fail(at, `no signed entry records the evidence of snapshot ${this.base.seqno}`);
+    this.report.snapshot = { seqno: this.base.seqno, evidenceSeqno: this.base.evidenceSeqno };
+  }
+
+  private snapshotEvidence(e: LedgerEntry, at: Position): void {
+    const base = this.base as Base;
+    const m = publicWrites(e, at).find((x) => x.name === SNAPSHOT_EVIDENCE_MAP);
+    const w = m?.writes.find((x) => new TextDecoder().decode(x.key) === String(base.seqno));
+    if (w === undefined || w.value === null) return;
+    let digest: unknown;
+    try {
+      digest = (JSON.parse(new TextDecoder().decode(w.value)) as { digest?: unknown }).digest;
+    } catch {
+      throw fail(at, "snapshot evidence does not parse");
+    }
+    if (digest !== base.digest)
+      throw fail(at, `the evidence of snapshot ${base.seqno} records another digest: not this snapshot`);
+    base.evidenceSeqno = at.seqno;
   }
 
   async entry(bytes: Uint8Array, at: Position, previousView: number): Promise<LedgerEntry> {
@@ -149,22 +261,53 @@ class BrowserVerifier {
     if (e.seqno !== at.seqno) throw fail(at, `header says seqno ${e.seqno}`);
     if (e.view < previousView) throw fail(at, `view ${e.view} goes back from ${previousView}`);
     const leaf = concat(await sha256(e.writeSetBytes), e.commitEvidenceDigest, e.claimsDigest);
-    if (this.serviceCert === null) this.learnServiceCert(e, at);
+    if (this.report.serviceCertSource !== "given") await this.learnServiceCert(e, at);
+    if (this.base !== null && this.base.evidenceSeqno === 0) this.snapshotEvidence(e, at);
     if (e.kind === ENTRY_KIND.signature) await this.signature(e, at);
     await this.tree.append(await leafHash(leaf));
     this.report.entries++;
     return e;
   }
 
-  private learnServiceCert(e: LedgerEntry, at: Position): void {
+  private async learnServiceCert(e: LedgerEntry, at: Position): Promise<void> {
     for (const m of publicWrites(e, at)) {
       if (m.name !== SERVICE_INFO_MAP) continue;
       for (const w of m.writes) {
         if (w.value === null) continue;
-        const info = JSON.parse(new TextDecoder().decode(w.value)) as { cert?: string };
-        if (typeof info.cert === "string") this.serviceCert = new X509Certificate(info.cert);
+        const info = JSON.parse(new TextDecoder().decode(w.value)) as {
+          cert?: string;
+          previous_identities?: unknown;
+        };
+        if (typeof info.cert !== "string") continue;
+        const next = new X509Certificate(info.cert);
+        if (this.serviceCert === null) this.serviceCert = next;
+        else if (!sameBytes(next.rawData, this.serviceCert.rawData))
+          await this.recovered(next, info.previous_identities, at);
       }
     }
+  }
+
+  /**
+   * A disaster recovery gave the service a new identity: accepted only when the record's last
+   * `previous_identities` entry is a certificate of the current service key signed by the new one.
+   * From then on node certificates must be endorsed by the new identity.
+   */
+  private async recovered(next: X509Certificate, previous: unknown, at: Position): Promise<void> {
+    const current = this.serviceCert as X509Certificate;
+    const last = Array.isArray(previous) ? previous.at(-1) : undefined;
+    let endorsed = false;
+    try {
+      const e = new X509Certificate(typeof last === "string" ? last : "");
+      endorsed =
+        sameBytes(e.publicKey.rawData, current.publicKey.rawData) &&
+        (await e.verify({ publicKey: next.publicKey, signatureOnly: true }, globalThis.crypto));
+    } catch {
+      endorsed = false;
+    }
+    if (!endorsed)
+      throw fail(at, "the service certificate changed without an endorsement of the previous one");
+    this.serviceCert = next;
+    this.certs.clear();
   }
 
   private async signature(e: LedgerEntry, at: Position): Promise<void> {
@@ -174,7 +317,7 @@ class BrowserVerifier {
     } catch (err) {
       throw fail(at, (err as Error).message);
     }
-    const from = (this.lastSignature?.seqno ?? 0) + 1;
+    const from = (this.lastSignature?.seqno ?? this.start.seqno) + 1;
     const root = toHex(await this.tree.root());
     if (this.tree.size !== r.tree_size || root !== r.root) {
       throw fail(
@@ -243,6 +386,13 @@ function publicWrites(e: LedgerEntry, at: Position) {
   } catch (err) {
     throw fail(at, (err as Error).message);
   }
+}
+
+function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  return x.every((byte, i) => byte === y[i]);
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

@@ -12,6 +12,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { ledgerOnDisk } from "../../src/cli/ledger-base.ts";
+import { verifyLedgerChunks } from "../../src/client/ledger-verify.ts";
 import { verifyReceipt } from "../../src/crypto/receipt.ts";
 import { firstSeqnoOfChunk } from "../../src/ledger/chunk-format.ts";
 import { committedSnapshots } from "../../src/node/snapshot-files.ts";
@@ -123,6 +125,7 @@ test("recovery from a ledger that starts after a snapshot brings back every priv
   const verified = runCli(["ledger", "verify", joiner.dataDir]);
   assert.equal(verified.status, 0, verified.stdout + verified.stderr);
   assert.match(verified.stdout, new RegExp(`started after snapshot ${fetched.seqno} `));
+  await browserAgrees(joiner.dataDir);
   const tampered = mkdtempSync(join(tmpdir(), "coterie-tampered-"));
   cpSync(joiner.dataDir, tampered, { recursive: true });
   const copy = committedSnapshots(join(tampered, "snapshots"))[0]!;
@@ -132,6 +135,7 @@ test("recovery from a ledger that starts after a snapshot brings back every priv
   const refused = runCli(["ledger", "verify", tampered]);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /another digest/);
+  await browserAgrees(tampered);
   const bare = mkdtempSync(join(tmpdir(), "coterie-bare-ledger-"));
   cpSync(join(joiner.dataDir, "ledger"), bare, { recursive: true });
   const missing = runCli(["ledger", "verify", bare]);
@@ -222,4 +226,31 @@ test("recovery from a ledger that starts after a snapshot brings back every priv
   await killNode(again, "SIGTERM");
   const chain = runCli(["ledger", "verify", join(ws.dir, "recovered")]);
   assert.equal(chain.status, 0, chain.stdout + chain.stderr);
+  // From the snapshot, across the new service identity and its endorsement of the old one.
+  const report = await browserAgrees(join(ws.dir, "recovered"));
+  assert.ok(report.snapshot !== null && report.serviceCertSource === "snapshot", JSON.stringify(report));
 });
+
+/**
+ * The browser verifier (`verifyLedgerChunks`) over the files `coterie ledger verify DIR` reads
+ * (the same chunks and snapshot): the CLI's JSON report, or its refusal word for word.
+ */
+async function browserAgrees(dir: string) {
+  const cli = runCli(["ledger", "verify", dir, "--json"]);
+  const { ledgerDir, snapshot } = ledgerOnDisk(dir);
+  const chunks = readdirSync(ledgerDir)
+    .filter((name) => firstSeqnoOfChunk(name) !== null)
+    .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(ledgerDir, name))) }));
+  const options = snapshot === null ? {} : { snapshot: new Uint8Array(snapshot.bytes) };
+  if (cli.status !== 0) {
+    await assert.rejects(verifyLedgerChunks(chunks, options), (e: Error) => {
+      assert.ok(cli.stderr.includes(e.message), `${e.message} not in: ${cli.stderr}`);
+      return true;
+    });
+    return null as never;
+  }
+  const { ok: _, ...expected } = JSON.parse(cli.stdout);
+  const report = await verifyLedgerChunks(chunks, options);
+  assert.deepEqual(report, expected);
+  return report;
+}

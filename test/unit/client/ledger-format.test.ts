@@ -5,13 +5,25 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { crc32, decodeEntry, decodeWriteSet, scanFrame } from "../../../src/client/ledger-format.ts";
-import { MerklePeaks, SERVICE_INFO_MAP, SIGNATURES_MAP } from "../../../src/client/ledger-verify.ts";
+import {
+  MerklePeaks,
+  SERVICE_INFO_KEY,
+  SERVICE_INFO_MAP,
+  SIGNATURES_MAP,
+  SNAPSHOT_EVIDENCE_MAP,
+} from "../../../src/client/ledger-verify.ts";
 import { leafHash, rootFromLeafHashes, toHex } from "../../../src/crypto/merkle.ts";
 import { frameParts } from "../../../src/ledger/chunk-format.ts";
 import { EntryKind, encodeEntry } from "../../../src/ledger/entry.ts";
+import { leafHashSync, MerkleTree } from "../../../src/ledger/merkle-tree.ts";
 import { SIGNATURES_MAP as LEDGER_SIGNATURES_MAP } from "../../../src/ledger/signature.ts";
+import { treeFrontier } from "../../../src/ledger/snapshot-frontier.ts";
 import { encodeWriteSet } from "../../../src/ledger/write-set-codec.ts";
-import { SERVICE_INFO_MAP as TABLE_SERVICE_INFO_MAP } from "../../../src/tables/service.ts";
+import { snapshotEvidence } from "../../../src/tables/secrets.ts";
+import {
+  SERVICE_INFO_KEY as TABLE_SERVICE_INFO_KEY,
+  SERVICE_INFO_MAP as TABLE_SERVICE_INFO_MAP,
+} from "../../../src/tables/service.ts";
 
 test("CRC-32 matches zlib on the check value and random inputs", () => {
   assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
@@ -33,8 +45,40 @@ test("MerklePeaks gives the RFC 9162 root for every size up to 70", async () => 
   }
 });
 
-test("map names agree with src/tables and src/ledger", () => {
+test("MerklePeaks continued from a snapshot's frontier gives the node tree's roots", async () => {
+  const full = new MerkleTree();
+  for (let size = 0; size <= 70; size++) {
+    if (size > 0) full.append(leafHashSync(new Uint8Array([size])));
+    const peaks = MerklePeaks.fromFrontier(size, treeFrontier(full, size));
+    const tree = MerkleTree.fromFrontier(size, treeFrontier(full, size));
+    assert.equal(toHex(await peaks.root()), full.root(size).toString("hex"), `size ${size}`);
+    for (let k = 1; k <= 9; k++) {
+      const leaf = leafHashSync(new Uint8Array([size, k]));
+      await peaks.append(leaf);
+      tree.append(leaf);
+      assert.equal(toHex(await peaks.root()), tree.root(size + k).toString("hex"), `size ${size} + ${k}`);
+    }
+  }
+  // A frontier that does not fit its size: the node's words.
+  const frontier = treeFrontier(full, 70);
+  for (const [size, hashes] of [
+    [71, frontier],
+    [70, frontier.slice(1)],
+  ] as const) {
+    let node = "";
+    try {
+      MerkleTree.fromFrontier(size, hashes);
+    } catch (e) {
+      node = (e as Error).message;
+    }
+    assert.throws(() => MerklePeaks.fromFrontier(size, hashes), { name: "RangeError", message: node });
+  }
+});
+
+test("map names and keys agree with src/tables and src/ledger", () => {
   assert.equal(SERVICE_INFO_MAP, TABLE_SERVICE_INFO_MAP);
+  assert.equal(SERVICE_INFO_KEY, TABLE_SERVICE_INFO_KEY);
+  assert.equal(SNAPSHOT_EVIDENCE_MAP, snapshotEvidence.name);
   assert.equal(SIGNATURES_MAP, LEDGER_SIGNATURES_MAP);
 });
 

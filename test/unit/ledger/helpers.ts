@@ -1,9 +1,12 @@
 // Builds small real ledgers for tests: entries with public and private writes, and signatures
 // over the Merkle root by a node key endorsed by a service certificate.
+
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { verifyLedgerChunks } from "../../../src/client/ledger-verify.ts";
 import { type Curve, generateKeyPair, type KeyPair, signP1363 } from "../../../src/crypto/keys.ts";
 import { signedRootMessage } from "../../../src/crypto/receipt.ts";
 import { certificateId, createSelfSignedCertificate, endorseCertificate } from "../../../src/crypto/x509.ts";
@@ -15,6 +18,7 @@ import {
 import { EntryKind, encodeEntry, type LedgerSecret, ZERO_DIGEST } from "../../../src/ledger/entry.ts";
 import { Ledger } from "../../../src/ledger/ledger.ts";
 import { signatureWriteSet } from "../../../src/ledger/signature.ts";
+import { type VerifyReport, verifyLedgerDirectory } from "../../../src/ledger/verify.ts";
 import { SERVICE_INFO_KEY, SERVICE_INFO_MAP } from "../../../src/tables/service.ts";
 
 export const enc = (s: string) => new TextEncoder().encode(s);
@@ -129,4 +133,49 @@ export function appendSignature(ledger: Ledger, id: Identity, view: number): num
   );
   ledger.append(entry, seqno, true);
   return seqno;
+}
+
+/**
+ * Both verifiers (`coterie ledger verify` and the browser's) on `dir`, from `snapshot` when given:
+ * the same report, or the same refusal word for word (`serviceCertPem` omitted: learnt as each does).
+ */
+export async function bothVerifiers(
+  dir: string,
+  serviceCertPem?: string,
+  snapshot?: Buffer,
+): Promise<VerifyReport | Error> {
+  const chunks = readdirSync(dir).map((name) => ({
+    name,
+    bytes: new Uint8Array(readFileSync(join(dir, name))),
+  }));
+  const options = {
+    ...(serviceCertPem === undefined ? {} : { serviceCertPem }),
+    ...(snapshot === undefined ? {} : { snapshot }),
+  };
+  let node: VerifyReport | Error;
+  let browser: unknown;
+  try {
+    node = verifyLedgerDirectory(dir, options);
+  } catch (e) {
+    node = e as Error;
+  }
+  try {
+    browser = await verifyLedgerChunks(chunks, {
+      ...options,
+      ...(snapshot === undefined ? {} : { snapshot: new Uint8Array(snapshot) }),
+    });
+  } catch (e) {
+    browser = e;
+  }
+  if (node instanceof Error) {
+    assert.ok(
+      browser instanceof Error,
+      `the browser verifier accepted what the CLI refused: ${node.message}`,
+    );
+    assert.equal(browser.message, node.message);
+    assert.deepEqual((browser as { details?: unknown }).details, (node as { details?: unknown }).details);
+  } else {
+    assert.deepEqual(browser, node);
+  }
+  return node;
 }

@@ -25,7 +25,7 @@ import { ViewHistory } from "../../../src/node/view-history.ts";
 import { serviceTriggers } from "../../../src/tables/governance.ts";
 import { snapshotEvidence } from "../../../src/tables/secrets.ts";
 import { SERVICE_INFO_KEY, serviceInfo } from "../../../src/tables/service.ts";
-import { tempDir } from "./helpers.ts";
+import { bothVerifiers, tempDir } from "./helpers.ts";
 
 const options = { chunkBytesMax: 1 << 16, batchBytesMax: 1 << 20 };
 
@@ -197,6 +197,7 @@ test("damaged, truncated or wrongly keyed snapshots are refused", async () => {
 
 test("a ledger that starts after a snapshot verifies from it; a different or unrecorded snapshot is refused", async () => {
   const { verifyLedgerDirectory } = await import("../../../src/ledger/verify.ts");
+  const { verifyLedgerChunks } = await import("../../../src/client/ledger-verify.ts");
   const { encodeSnapshot, snapshotHead } = await import("../../../src/ledger/snapshot.ts");
   const dir = tempDir();
   const identity = await createIdentity([]);
@@ -233,16 +234,25 @@ test("a ledger that starts after a snapshot verifies from it; a different or unr
   };
   const { d, ledger } = suffixDir(last);
   await ledger.flush();
-  const report = verifyLedgerDirectory(d, { snapshot: bytes });
+  // Every case runs both verifiers (`coterie ledger verify` and the browser's): same report or
+  // same refusal, word for word.
+  const verified = (serviceCertPem?: string, snapshot = bytes) =>
+    bothVerifiers(d, serviceCertPem, snapshot).then((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    });
+  const refused = async (dir: string, snapshot: Buffer | undefined, message: RegExp) => {
+    const r = await bothVerifiers(dir, undefined, snapshot);
+    assert.ok(r instanceof Error, `verified: ${JSON.stringify(r)}`);
+    assert.equal((r as { code?: string }).code, "COTERIE_ERR_LEDGER_VERIFY_FAILED");
+    assert.match(r.message, message);
+  };
+  const report = await verified();
   assert.deepEqual(report.snapshot, { seqno: file.seqno, evidenceSeqno: file.evidenceSeqno });
   assert.equal(report.serviceCertSource, "snapshot");
   assert.equal(report.lastSignedSeqno, engine.ledger.lastSignatureAtOrBefore(last));
-  assert.equal(
-    verifyLedgerDirectory(d, { snapshot: bytes, serviceCertPem: identity.serviceCert }).entries,
-    last - file.seqno,
-  );
-  const failed = { code: "COTERIE_ERR_LEDGER_VERIFY_FAILED" };
-  assert.throws(() => verifyLedgerDirectory(d), { ...failed, message: /chunk starts at/ });
+  assert.equal((await verified(identity.serviceCert)).entries, last - file.seqno);
+  await refused(d, undefined, /chunk starts at/);
   // Another snapshot at the same seqno (fresh nonce: another digest) is not the recorded one.
   const other = encodeSnapshot(
     storeFromSnapshot(bytes, identity.ledgerSecrets).store.snapshotAt(file.seqno),
@@ -250,20 +260,45 @@ test("a ledger that starts after a snapshot verifies from it; a different or unr
     snapshotHead(bytes).viewStarts,
     identity.ledgerSecrets[0]!,
   );
-  assert.throws(() => verifyLedgerDirectory(d, { snapshot: other }), {
-    ...failed,
-    message: /another digest/,
-  });
+  await refused(d, other, /another digest/);
   const flipped = Buffer.from(bytes);
-  flipped[48]! ^= 1; // the first frontier hash
-  assert.throws(() => verifyLedgerDirectory(d, { snapshot: flipped }), failed);
+  flipped[48]! ^= 1; // the first frontier hash: another digest before any root is checked
+  await refused(d, flipped, /another digest/);
+  // Damaged structure: each refused with the same words by both.
+  const setU32 = (offset: number, value: (b: Buffer) => number) => (b: Buffer) => {
+    b.writeUInt32LE(value(b), offset);
+    return b;
+  };
+  const cases: Array<[string, (b: Buffer) => Buffer, RegExp]> = [
+    ["magic", (b) => Buffer.concat([Buffer.from("X"), b.subarray(1)]), /not a snapshot file/],
+    ["version", setU32(8, () => 2), /unknown format version/],
+    ["frontier count", setU32(32, () => 65), /frontier or view history beyond the file/],
+    ["one frontier hash fewer", setU32(32, (b) => b.readUInt32LE(32) - 1), /section lengths do not add up/],
+    ["truncated", (b) => b.subarray(0, b.length - 1), /section lengths do not add up/],
+    [
+      "public section one byte short",
+      (b) => setU32(40, (x) => x.readUInt32LE(40) - 1)(b).subarray(0, b.length - 1),
+      /map section runs past its end/,
+    ],
+  ];
+  for (const [what, damage, message] of cases) {
+    await refused(d, damage(Buffer.from(bytes)), message).catch((e: Error) => {
+      e.message = `${what}: ${e.message}`;
+      throw e;
+    });
+  }
   await ledger.close();
   // A suffix cut before the evidence: the snapshot is bound by nothing signed.
   const short = suffixDir(file.evidenceSeqno - 1);
   await short.ledger.flush();
+  // No chunk at all here: the position names the directory (CLI) or the snapshot (browser).
   assert.throws(() => verifyLedgerDirectory(short.d, { snapshot: bytes }), {
-    ...failed,
-    message: /no signed entry records the evidence/,
+    code: "COTERIE_ERR_LEDGER_VERIFY_FAILED",
+    message: /no signed entry records the evidence of snapshot/,
+  });
+  await assert.rejects(verifyLedgerChunks([], { snapshot: new Uint8Array(bytes) }), {
+    code: "COTERIE_ERR_LEDGER_VERIFY_FAILED",
+    message: `entry ${file.seqno} (snapshot at byte 0): no signed entry records the evidence of snapshot ${file.seqno}`,
   });
   await short.ledger.close();
   await engine.close();

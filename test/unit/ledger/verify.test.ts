@@ -7,12 +7,11 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { crc32 } from "node:zlib";
 import * as x509 from "@peculiar/x509";
-import { verifyLedgerChunks } from "../../../src/client/ledger-verify.ts";
 import { type Curve, generateKeyPair, toCryptoKeyPair } from "../../../src/crypto/keys.ts";
 import { CHUNK_HEADER_BYTES } from "../../../src/ledger/chunk-format.ts";
 import { HEADER_BYTES } from "../../../src/ledger/entry.ts";
-import { type VerifyReport, verifyLedgerDirectory } from "../../../src/ledger/verify.ts";
-import { type Identity, makeIdentity, tempDir, writeLedger } from "./helpers.ts";
+import { verifyLedgerDirectory } from "../../../src/ledger/verify.ts";
+import { bothVerifiers, type Identity, makeIdentity, tempDir, writeLedger } from "./helpers.ts";
 
 const options = { chunkBytesMax: 1 << 20, batchBytesMax: 1 << 20 };
 
@@ -117,37 +116,6 @@ test("a forged signature value is refused", async () => {
     /entry 5 .*(signature|root)/,
   );
 });
-
-/** Both verifiers (`coterie ledger verify` and the browser's) on `dir`: the same report or refusal. */
-async function bothVerifiers(dir: string, serviceCertPem: string): Promise<VerifyReport | Error> {
-  const chunks = readdirSync(dir).map((name) => ({
-    name,
-    bytes: new Uint8Array(readFileSync(join(dir, name))),
-  }));
-  let node: VerifyReport | Error;
-  let browser: unknown;
-  try {
-    node = verifyLedgerDirectory(dir, { serviceCertPem });
-  } catch (e) {
-    node = e as Error;
-  }
-  try {
-    browser = await verifyLedgerChunks(chunks, { serviceCertPem });
-  } catch (e) {
-    browser = e;
-  }
-  if (node instanceof Error) {
-    assert.ok(
-      browser instanceof Error,
-      `the browser verifier accepted what the CLI refused: ${node.message}`,
-    );
-    assert.equal(browser.message, node.message);
-  } else {
-    const { snapshot: _, ...report } = node;
-    assert.deepEqual(browser, report);
-  }
-  return node;
-}
 
 async function p256Ledger(
   signRoot?: (id: Identity) => (message: Uint8Array) => Uint8Array,
