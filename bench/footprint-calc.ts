@@ -82,6 +82,12 @@ export type FootprintResult = {
   groupRssBytes: number | null;
   /** Resident memory after each chunk of the fill: records so far -> bytes. */
   series: { records: number; rssBytes: number | null; elapsedMs: number }[];
+  /**
+   * The same node stopped and started again from its data directory (its snapshot and ledger):
+   * the new process's peak (VmHWM) and resident size once caught up, and the time until it
+   * listened. Null when the restart failed (the problems say why) or was not tried.
+   */
+  restart: { peakRssBytes: number; rssBytes: number; startMs: number } | null;
   growth: GrowthFit | null;
   problems: string[];
 };
@@ -97,9 +103,13 @@ export type CheckRow = {
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const count = (n: number) => n.toLocaleString("en-US");
 
-/** The memory row: judged only when the node really held the target's million records. */
+/**
+ * The memory row: judged only when the node really held the target's million records, on the peak
+ * of the fill and the peak of a restart from its data directory (holding them includes starting
+ * with them); over the limit in either is "not met".
+ */
 export function memoryCheck(f: FootprintResult): CheckRow {
-  const measurement = `resident memory of a single node holding ${count(f.recordsWritten)} small private records (peak VmHWM / VmRSS at the end)`;
+  const measurement = `resident memory of a single node holding ${count(f.recordsWritten)} small private records (peak VmHWM / VmRSS at the end; peak when restarted from its data directory)`;
   const target = `< 1 GiB with ${count(MEMORY_RECORDS_TARGET)} records`;
   if (f.peakRssBytes === null || f.rssBytes === null) {
     return {
@@ -113,13 +123,20 @@ export function memoryCheck(f: FootprintResult): CheckRow {
     f.fillMs > 0
       ? ` (written in ${(f.fillMs / 1000).toFixed(0)} s, ${Math.round((f.recordsWritten * 1000) / f.fillMs)}/s)`
       : "";
-  const value = `${mib(f.peakRssBytes)} / ${mib(f.rssBytes)}${rate}`;
+  const restarted =
+    f.restart === null
+      ? "; restart not measured"
+      : `; restarted: ${mib(f.restart.peakRssBytes)} peak, listening after ${(f.restart.startMs / 1000).toFixed(1)} s`;
+  const value = `${mib(f.peakRssBytes)} / ${mib(f.rssBytes)}${rate}${restarted}`;
+  const peak = Math.max(f.peakRssBytes, f.restart?.peakRssBytes ?? 0);
   let verdict: string;
   // Over the limit with fewer records than the target: the fill to a million passes through here.
-  if (f.peakRssBytes >= MEMORY_BYTES_MAX) verdict = "not met";
+  if (peak >= MEMORY_BYTES_MAX) verdict = "not met";
   else if (f.recordsWritten < MEMORY_RECORDS_TARGET) {
     verdict = `not judged: ${count(f.recordsWritten)} records, not ${count(MEMORY_RECORDS_TARGET)} (no scaling claimed)`;
-  } else verdict = f.peakRssBytes < MEMORY_BYTES_MAX ? "met" : "not met";
+  } else if (f.restart === null) {
+    verdict = `not judged: the restart was not measured${f.problems.length > 0 ? ` (${f.problems.join("; ")})` : ""}`;
+  } else verdict = "met";
   return { measurement, value, target, verdict };
 }
 

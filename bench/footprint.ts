@@ -3,7 +3,8 @@
 // resident memory while the node fills up to the planned number of small private records, written
 // pipelined by the load generator. Nothing is extrapolated: a run that writes fewer records than
 // the target says so, and a fill that runs out of time reports what it reached and how long it took.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseProcStat } from "./cpu.ts";
 import {
   type FootprintResult,
@@ -54,6 +55,8 @@ const SETTLE_MS_MAX = 15_000;
  */
 const RSS_STOP_BYTES = 4 * GIB;
 const GENERATOR_MS_MAX = 10 * 60_000;
+/** A restarted node must listen within this (a million records replay in about 10 s here). */
+const RESTART_MS_MAX = 5 * 60_000;
 
 async function metrics(target: Target): Promise<Map<string, number>> {
   if (target.tls === undefined) throw new Error("footprint needs an https target");
@@ -235,6 +238,11 @@ export async function runFootprint(
   await settled(target).catch((err: Error) => problems.push(`after fill: ${err.message}`));
   // If the node died (e.g. out of heap), its last sample is the figure, and the problems say why.
   const mem = nodeMemory(pid) ?? last;
+  const group = groupRssBytes(pid);
+  const restart = await measureRestart(ctx, target).catch((err: Error) => {
+    problems.push(`restart: ${err.message}`);
+    return null;
+  });
   for (const p of problems) ctx.log(`  footprint problem: ${p}`);
   return {
     recordsPlanned: plan.records,
@@ -242,9 +250,43 @@ export async function runFootprint(
     fillMs,
     rssBytes: mem?.rssBytes ?? null,
     peakRssBytes: mem?.peakRssBytes ?? null,
-    groupRssBytes: groupRssBytes(pid),
+    groupRssBytes: group,
     series,
+    restart,
     growth,
     problems,
   };
+}
+
+/**
+ * Stops the filled node and starts it again from its data directory (`coterie start` on the
+ * sandbox's own node config): it loads its latest snapshot and replays its ledger, which is when a
+ * node holding many records needs the most memory. Reads the new process's peak once it has
+ * listened and caught up.
+ */
+async function measureRestart(ctx: SuiteContext, target: Target): Promise<FootprintResult["restart"]> {
+  const child = target.children[0];
+  const config = target.workspace === undefined ? "" : join(target.workspace, "node0.config.json");
+  if (child === undefined || !existsSync(config))
+    throw new Error("no node0.config.json in the sandbox workspace");
+  await ctx.group.stop(child);
+  const started = performance.now();
+  const again = ctx.group.spawn(`${target.name}-restarted`, process.execPath, [
+    join(ctx.repoRoot, "src/cli/main.ts"),
+    "start",
+    "--config",
+    config,
+  ]);
+  target.children[0] = again;
+  await ctx.group.waitForLine(again, /coterie: listening on /, RESTART_MS_MAX).catch((err: Error) => {
+    throw new Error(`${err.message}; last output: ${again.tail.slice(-5).join(" | ")}`);
+  });
+  const startMs = performance.now() - started;
+  await settled(target);
+  const mem = nodeMemory(again.process.pid);
+  if (mem === null) throw new Error("the restarted node's /proc status is unreadable");
+  ctx.log(
+    `  restart: listening after ${(startMs / 1000).toFixed(1)} s, peak ${(mem.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+  );
+  return { ...mem, startMs };
 }

@@ -21,11 +21,12 @@ export class Ledger {
   /** Over every entry, or (a ledger that starts after a snapshot) from the snapshot's frontier on. */
   readonly tree: MerkleTree;
   /** Seqnos of signature entries, ascending. */
-  readonly signatureSeqnos: number[] = [];
+  readonly signatureSeqnos: number[];
 
-  private constructor(files: LedgerFiles, tree: MerkleTree) {
+  private constructor(files: LedgerFiles, tree: MerkleTree, signatureSeqnos: number[] = []) {
     this.files = files;
     this.tree = tree;
+    this.signatureSeqnos = signatureSeqnos;
   }
 
   /** The first seqno this node's ledger holds: 1, or the seqno after the snapshot it started from. */
@@ -34,7 +35,8 @@ export class Ledger {
   }
 
   /**
-   * Opens `dir`, rebuilding the tree; `onEntry` sees every recovered entry in order. With `base`,
+   * Opens `dir`, rebuilding the tree; `onEntry` sees every recovered entry in order, as its chunk
+   * is read (a corrupt chunk later on throws after it saw the entries before). With `base`,
    * an empty directory starts at `base.seqno + 1`, and files that start there continue the tree
    * from the frontier; files that start at 1 ignore it. Receipts for seqnos up to `base.seqno`
    * then need the older ledger (another node's, or the archive).
@@ -45,29 +47,41 @@ export class Ledger {
     onEntry: (e: ReplayedEntry) => void = () => {},
     base: LedgerBase | null = null,
   ): { ledger: Ledger; recovery: RecoveryReport } {
-    const replayed: ReplayedEntry[] = [];
-    const { files, recovery } = LedgerFiles.open(dir, options, (bytes, seqno) =>
-      replayed.push({ bytes, seqno }),
-    );
-    if (base !== null && replayed.length === 0 && files.lastSeqno === 0) files.startAfter(base.seqno);
-    const first = files.firstHeldSeqno;
+    // Each entry is added to the tree and handed to `onEntry` as its chunk is read, so only one
+    // chunk file's bytes are held at a time (collecting every entry first held the whole ledger:
+    // docs/performance.md, "Starting from a snapshot").
+    let tree: MerkleTree | null = null;
+    const signatureSeqnos: number[] = [];
+    const { files, recovery } = LedgerFiles.open(dir, options, (bytes, seqno) => {
+      tree ??= Ledger.treeStartingAt(seqno, base, signatureSeqnos);
+      const decoded = decodeEntry(bytes);
+      const index = tree.append(leafHashSync(leafOf(decoded)));
+      assert(index === seqno - 1, `leaf index ${index} is seqno - 1 for ${seqno}`);
+      if (decoded.header.kind === EntryKind.signature) signatureSeqnos.push(seqno);
+      onEntry({ bytes, seqno });
+    });
+    if (base !== null && tree === null && files.lastSeqno === 0) files.startAfter(base.seqno);
+    tree ??= Ledger.treeStartingAt(files.firstHeldSeqno, base, signatureSeqnos);
+    return { ledger: new Ledger(files, tree, signatureSeqnos), recovery };
+  }
+
+  /**
+   * The tree of a ledger whose first entry is `first`: empty from seqno 1, or continued from the
+   * frontier of the snapshot it starts after (whose seqno, a signature, goes to `signatureSeqnos`).
+   */
+  private static treeStartingAt(
+    first: number,
+    base: LedgerBase | null,
+    signatureSeqnos: number[],
+  ): MerkleTree {
     if (first > 1 && (base === null || base.seqno !== first - 1))
       throw new CoterieError(
         "COTERIE_ERR_LEDGER_CORRUPT",
         `the ledger starts at seqno ${first} but no snapshot at ${first - 1} was given to start from`,
       );
-    const fromBase = first > 1 && base !== null;
-    const ledger = new Ledger(
-      files,
-      fromBase ? MerkleTree.fromFrontier(base.seqno, base.frontier) : new MerkleTree(),
-    );
-    if (fromBase) ledger.signatureSeqnos.push(base.seqno);
-    for (const e of replayed) {
-      const decoded = decodeEntry(e.bytes);
-      ledger.addLeaf(leafHashSync(leafOf(decoded)), e.seqno, decoded.header.kind === EntryKind.signature);
-      onEntry(e);
-    }
-    return { ledger, recovery };
+    if (first === 1 || base === null) return new MerkleTree();
+    signatureSeqnos.push(base.seqno);
+    return MerkleTree.fromFrontier(base.seqno, base.frontier);
   }
 
   get lastSeqno(): number {

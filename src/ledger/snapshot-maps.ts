@@ -45,6 +45,13 @@ export function encodeSnapshotMaps(maps: Maps): Buffer {
   return out;
 }
 
+/**
+ * The maps of a section, after checking its whole structure: any length that runs past the end, an
+ * impossible entry count or trailing bytes is refused before a single entry is handed out. Each
+ * map's entries are decoded when iterated (as often as wanted), as views into `bytes` (which they
+ * keep alive): restoring a million records from a snapshot then allocates no copy of a key or a
+ * value besides the store's own strings (docs/performance.md, "Starting from a snapshot").
+ */
 export function decodeSnapshotMaps(bytes: Buffer): SnapshotMap[] {
   let at = 0;
   const need = (n: number) => {
@@ -56,32 +63,50 @@ export function decodeSnapshotMaps(bytes: Buffer): SnapshotMap[] {
     at += 4;
     return bytes.readUInt32LE(at - 4);
   };
-  const take = (n: number) => {
+  const skip = (n: number) => {
     need(n);
     at += n;
-    return new Uint8Array(bytes.subarray(at - n, at));
   };
   const maps: SnapshotMap[] = [];
   const mapCount = u32();
   for (let i = 0; i < mapCount; i++) {
     need(2);
     at += 2;
-    const name = Buffer.from(take(bytes.readUInt16LE(at - 2))).toString("utf8");
+    const nameBytes = bytes.readUInt16LE(at - 2);
+    skip(nameBytes);
+    const name = bytes.toString("utf8", at - nameBytes, at);
     const count = u32();
     // Each entry takes at least 16 bytes: bounds the allocation by the input size.
     if (count > (bytes.length - at) / 16)
       throw new CoterieError("COTERIE_ERR_SNAPSHOT_MALFORMED", "snapshot: impossible entry count");
-    const entries: VersionedEntry[] = [];
+    const start = at;
     for (let j = 0; j < count; j++) {
-      const key = take(u32());
-      const value = take(u32());
-      need(8);
-      at += 8;
-      entries.push({ key, value, version: Number(bytes.readBigUInt64LE(at - 8)) });
+      skip(u32());
+      skip(u32());
+      skip(8);
     }
-    maps.push({ name, entries });
+    maps.push({ name, entries: entryViews(bytes, start, count) });
   }
   if (at !== bytes.length)
     throw new CoterieError("COTERIE_ERR_SNAPSHOT_MALFORMED", "snapshot: trailing bytes");
   return maps;
+}
+
+/** `count` entries from `start` of a section `decodeSnapshotMaps` has checked. */
+function entryViews(bytes: Buffer, start: number, count: number): Iterable<VersionedEntry> {
+  return {
+    *[Symbol.iterator]() {
+      let at = start;
+      for (let j = 0; j < count; j++) {
+        const keyBytes = bytes.readUInt32LE(at);
+        const key = new Uint8Array(bytes.buffer, bytes.byteOffset + at + 4, keyBytes);
+        at += 4 + keyBytes;
+        const valueBytes = bytes.readUInt32LE(at);
+        const value = new Uint8Array(bytes.buffer, bytes.byteOffset + at + 4, valueBytes);
+        at += 4 + valueBytes;
+        yield { key, value, version: Number(bytes.readBigUInt64LE(at)) };
+        at += 8;
+      }
+    },
+  };
 }

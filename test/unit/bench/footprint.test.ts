@@ -84,6 +84,7 @@ function footprint(extra: Partial<FootprintResult>): FootprintResult {
     peakRssBytes: 800 * 2 ** 20,
     groupRssBytes: 700 * 2 ** 20,
     series: [],
+    restart: { peakRssBytes: 600 * 2 ** 20, rssBytes: 500 * 2 ** 20, startMs: 9_000 },
     growth: null,
     problems: [],
     ...extra,
@@ -92,8 +93,17 @@ function footprint(extra: Partial<FootprintResult>): FootprintResult {
 
 test("memory verdict: judged on the peak, and only with the target's million records", () => {
   assert.equal(memoryCheck(footprint({})).verdict, "met");
-  assert.match(memoryCheck(footprint({})).value, /^800 MiB \/ 700 MiB \(written in 400 s, 2500\/s\)$/);
+  assert.match(
+    memoryCheck(footprint({})).value,
+    /^800 MiB \/ 700 MiB \(written in 400 s, 2500\/s\); restarted: 600 MiB peak, listening after 9\.0 s$/,
+  );
   assert.equal(memoryCheck(footprint({ peakRssBytes: GIB + 1 })).verdict, "not met");
+  // A restart from the data directory is part of holding the records.
+  const restart = { peakRssBytes: GIB, rssBytes: 700 * 2 ** 20, startMs: 12_000 };
+  assert.equal(memoryCheck(footprint({ restart })).verdict, "not met");
+  const unmeasured = memoryCheck(footprint({ restart: null, problems: ["restart: exited"] }));
+  assert.equal(unmeasured.verdict, "not judged: the restart was not measured (restart: exited)");
+  assert.match(unmeasured.value, /; restart not measured$/);
   const few = memoryCheck(footprint({ recordsWritten: 20_000, peakRssBytes: 10 }));
   assert.match(few.verdict, /^not judged: 20,000 records, not 1,000,000/);
   // Over the limit before the million: missed, since the fill to a million passes through it.

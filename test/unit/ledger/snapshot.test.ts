@@ -325,6 +325,13 @@ test("snapshot maps round-trip byte for byte, versions above 2^32 included", asy
     maps,
   );
   assert.equal(bytes.readBigUInt64LE(bytes.length - 8), BigInt(Number.MAX_SAFE_INTEGER));
+  // Entries are views into the section, decoded anew on each iteration: no copy per key or value.
+  const [first, second] = [[...back[1]!.entries], [...back[1]!.entries]];
+  assert.deepEqual(first, second);
+  for (const e of first) assert.ok(e.key.buffer === bytes.buffer && e.value.buffer === bytes.buffer);
+  // The whole section is checked before any entry is handed out.
+  assert.throws(() => decodeSnapshotMaps(Buffer.concat([bytes, Buffer.alloc(1)])), /trailing bytes/);
+  assert.throws(() => decodeSnapshotMaps(bytes.subarray(0, bytes.length - 1)), /runs past its end/);
 });
 
 test("collecting a large state yields to the event loop and encodes the same state", async () => {
