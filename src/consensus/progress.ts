@@ -25,6 +25,15 @@ export class Progress {
   stalledTicks = 0;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /**
+   * A follower no active configuration holds any more (0 while it is a voter): the commit index
+   * at which it left. The leader keeps replicating to it, outside every quorum, until a heartbeat
+   * has told it a commit at least this high (so the node learns that its removal, and whatever
+   * led to it, committed) or `leavingTicks` reaches the bound; then it forgets it.
+   */
+  leavingCommit = 0;
+  leavingTicks = 0;
+  leavingTold = false;
   readonly inflights: Inflights;
 
   constructor(next: number, inflightMessagesMax: number, inflightBytesMax: number) {

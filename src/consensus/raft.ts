@@ -32,7 +32,10 @@ export class Raft {
   electionElapsedTicks = 0;
   heartbeatElapsedTicks = 0;
   randomizedElectionTimeoutTicks = 0;
-  /** Leader only: replication state of every voter of an active configuration (itself included). */
+  /**
+   * Leader only: replication state of every voter of an active configuration (itself included),
+   * and of followers leaving them (see `syncProgress`).
+   */
   progress = new Map<NodeId, Progress>();
   /** Candidate and pre-candidate only: the answers received so far. */
   votes = new Map<NodeId, boolean>();
@@ -232,11 +235,23 @@ export class Raft {
     bcastAppend(this);
   }
 
-  /** Leader: tracks exactly the voters of the active configurations, plus itself. */
+  /**
+   * Leader: tracks the voters of the active configurations, plus itself, and the followers that
+   * have just left them (`Progress.leavingCommit`): those keep receiving entries and heartbeats,
+   * outside every quorum, until they have heard of the commit that removed them. Without it a
+   * removed follower that lagged when its removal committed never learns that it did.
+   */
   syncProgress(): void {
     const voters = new Set(this.log.configurations.voters());
     voters.add(this.id);
-    for (const id of this.progress.keys()) if (!voters.has(id)) this.progress.delete(id);
+    for (const [id, pr] of this.progress) {
+      if (voters.has(id)) pr.leavingCommit = 0;
+      else if (pr.leavingCommit === 0) {
+        pr.leavingCommit = this.log.committed;
+        pr.leavingTicks = 0;
+        pr.leavingTold = false;
+      }
+    }
     const { inflightMessagesMax, inflightBytesMax } = this.config;
     for (const id of voters) {
       if (this.progress.has(id)) continue;

@@ -71,6 +71,7 @@ export function bcastHeartbeat(r: Raft): void {
     if (to === r.id) continue;
     const commit = Math.min(pr.match, r.log.committed);
     r.send({ type: "MsgHeartbeat", from: r.id, to, term: r.term, commit });
+    if (pr.leavingCommit > 0 && commit >= pr.leavingCommit) pr.leavingTold = true;
   }
 }
 
@@ -135,6 +136,12 @@ export function tickProgress(r: Raft): void {
   const last = r.log.lastIndex();
   for (const [id, pr] of r.progress) {
     if (id === r.id) continue;
+    // A follower that left the configurations is forgotten once told of the commit that removed
+    // it, or after `leavingTicksMax` (it is down, or too far behind to matter).
+    if (pr.leavingCommit > 0 && (pr.leavingTold || ++pr.leavingTicks >= leavingTicksMax(r))) {
+      r.progress.delete(id);
+      continue;
+    }
     if (pr.state === "snapshot" && ++pr.snapshotElapsedTicks >= r.config.snapshotTimeoutTicks)
       pr.becomeProbe();
     if (pr.state !== "replicate" || pr.match >= last) {
@@ -144,6 +151,11 @@ export function tickProgress(r: Raft): void {
       sendAppend(r, id, true);
     }
   }
+}
+
+/** Ticks a leader keeps replicating to a follower that left the configurations (4 election timeouts). */
+function leavingTicksMax(r: Raft): number {
+  return 4 * r.config.electionTimeoutTicks;
 }
 
 /**
@@ -186,7 +198,7 @@ function retire(r: Raft): void {
   bcastAppend(r);
   let best: NodeId | null = null;
   for (const [id, pr] of r.progress) {
-    if (id === r.id || pr.match !== r.log.lastIndex()) continue;
+    if (id === r.id || pr.match !== r.log.lastIndex() || pr.leavingCommit > 0) continue;
     if (best === null || id < best) best = id;
   }
   if (best !== null) sendTimeoutNow(r, best);
