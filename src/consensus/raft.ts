@@ -247,7 +247,7 @@ export class Raft {
     for (const [id, pr] of this.progress) {
       if (voters.has(id)) pr.leavingCommit = 0;
       else if (pr.leavingCommit === 0) {
-        pr.leavingCommit = this.log.committed;
+        pr.leavingCommit = Math.max(this.log.committed, 1); // 0 would read as "a voter"
         pr.leavingTicks = 0;
         pr.leavingTold = false;
       }
