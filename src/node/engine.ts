@@ -88,7 +88,14 @@ export class Engine {
   private readonly options: EngineOptions;
   private committed: number;
   private txsSinceSignature = 0;
-  private readonly waiters = new Map<number, Array<() => void>>();
+  /**
+   * Requests waiting for their transaction to commit, in the order they asked. An array, not a
+   * `Map` by seqno: V8 leaves each table a Map outgrows or shrinks out of pointing at its successor
+   * and at the entries it held, so once one such table was promoted, the young-generation
+   * collector kept every later table and every waiter they held (its id, promise and timer) alive
+   * until the next full collection (docs/performance.md, "Young garbage kept alive").
+   */
+  private readonly waiters: Array<{ seqno: number; wake: () => void }> = [];
   private timer: NodeJS.Timeout | null = null;
   private serviceConfigVersion = -1;
   /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
@@ -541,11 +548,7 @@ export class Engine {
     this.committed = seqno;
     this.store.compact(seqno);
     this.applyServiceConfiguration();
-    for (const [s, list] of this.waiters) {
-      if (s > seqno) continue;
-      this.waiters.delete(s);
-      for (const wake of list) wake();
-    }
+    if (this.waiters.length > 0) this.wakeWaiters(seqno);
     // The round is free: sign what arrived while it was in flight.
     if (seqno >= this.lastSignatureSeqno) this.signSoon();
   }
@@ -555,6 +558,19 @@ export class Engine {
     const actual = this.views.viewOf(id.seqno);
     if (actual !== id.view) return id.view > this.view ? "Unknown" : "Invalid";
     return id.seqno <= this.committed ? "Committed" : "Pending";
+  }
+
+  /** Wakes, in the order they asked, the waiters of every seqno up to `seqno`; keeps the rest. */
+  private wakeWaiters(seqno: number): void {
+    const waiting = this.waiters;
+    let kept = 0;
+    const due: Array<() => void> = [];
+    for (const w of waiting) {
+      if (w.seqno <= seqno) due.push(w.wake);
+      else waiting[kept++] = w;
+    }
+    waiting.length = kept;
+    for (const wake of due) wake();
   }
 
   /** Resolves with the final status once `id` is committed or invalid, or rejects after `timeoutMs`. */
@@ -573,12 +589,13 @@ export class Engine {
           ),
         );
       }, timeoutMs);
-      const list = this.waiters.get(id.seqno) ?? [];
-      list.push(() => {
-        clearTimeout(timer);
-        resolve(this.status(id));
+      this.waiters.push({
+        seqno: id.seqno,
+        wake: () => {
+          clearTimeout(timer);
+          resolve(this.status(id));
+        },
       });
-      this.waiters.set(id.seqno, list);
     });
   }
 

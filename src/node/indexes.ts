@@ -23,6 +23,7 @@ import {
   privateWritesOf,
   publicWritesOf,
 } from "../ledger/entry.ts";
+import { SeqnoQueue } from "../util/seqno-queue.ts";
 import type { Engine } from "./engine.ts";
 
 export const indexPostingsMax = 4_000_000;
@@ -72,12 +73,13 @@ export class HistoryIndex {
   private readonly publicOnly: boolean;
   private timer: NodeJS.Timeout | null = null;
   /**
-   * Write sets the engine announced and the index has not consumed yet, by seqno (only the maps
-   * indexed, and only when there are any): taken from memory instead of reading the entry back
-   * and decrypting it again. A rolled-back seqno is replaced when it is rewritten; only committed
-   * seqnos are consumed.
+   * Write sets the engine announced and the index has not consumed yet, in ascending seqno order
+   * (only the maps indexed, and only when there are any): taken from memory instead of reading the
+   * entry back and decrypting it again. A rolled-back seqno is replaced when it is rewritten; only
+   * committed seqnos are consumed. A queue, not a `Map` by seqno, for the reason the engine's
+   * commit waiters are one (docs/performance.md, "Young garbage kept alive").
    */
-  private readonly announced = new Map<number, WriteSet>();
+  private readonly announced = new SeqnoQueue<WriteSet>();
   /**
    * Every seqno in [announcedFrom, lastAnnounced] was announced since then, so one not in
    * `announced` wrote nothing indexed. Any other seqno not in `announced` (written before the index
@@ -103,14 +105,14 @@ export class HistoryIndex {
     } else if (seqno <= this.lastAnnounced) {
       // Announcements arrive in seqno order except after a rollback, which restarts lower:
       // everything at or above a re-announced seqno is from the discarded suffix.
-      for (const s of this.announced.keys()) if (s >= seqno) this.announced.delete(s);
+      this.announced.dropFrom(seqno);
       if (seqno < this.announcedFrom) this.announcedFrom = seqno;
     }
     this.lastAnnounced = seqno;
     const kept = this.maps === null ? writes : this.keptOf(writes, this.maps);
     if (kept.length === 0) return;
     // Bounded: past the limit the entry is read back from the ledger like a replayed one.
-    if (this.announced.size < announcedWriteSetsMax) this.announced.set(seqno, kept);
+    if (this.announced.size < announcedWriteSetsMax) this.announced.push(seqno, kept);
     else this.announcedFrom = seqno + 1;
   }
 
@@ -152,9 +154,8 @@ export class HistoryIndex {
     const to = Math.min(this.engine.committedSeqno, this.indexedSeqno + entriesMax);
     const secrets = this.engine.identity.ledgerSecrets;
     for (let seqno = this.indexedSeqno + 1; seqno <= to && !this.isFull; seqno++) {
-      const writes = this.announced.get(seqno);
+      const writes = this.announced.take(seqno);
       if (writes !== undefined) {
-        this.announced.delete(seqno);
         for (const m of writes) this.add(m.name, m.writes, seqno);
         this.indexedSeqno = seqno;
         continue;
