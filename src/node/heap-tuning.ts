@@ -15,8 +15,8 @@
  *   load of requests that lasts: objects a request makes there die with the request but stay in
  *   the old generation until the next full collection, and the young objects they point to are
  *   kept alive by them, survive, and are promoted in turn. A three-node primary at three quarters
- *   of its saturation then promoted 17–27 MB/s instead of 3–6 and spent about three times as long
- *   in young-generation pauses, in most runs and until the process restarted
+ *   of its saturation promoted 15–27 MB/s instead of 3–6 in about half of the runs, for as long as
+ *   the process lived, and spent about three times as long in young-generation pauses
  *   (docs/performance.md, "Young garbage kept alive").
  */
 import { setFlagsFromString } from "node:v8";
