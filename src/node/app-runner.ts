@@ -51,7 +51,7 @@ export const TX_ID_HEADER = "x-coterie-transaction-id";
 
 /** True when the client asked to be answered only once its write is committed. */
 function wantsCommit(req: IncomingMessage, url: RequestTarget): boolean {
-  const q = url.searchParams.get("wait_for_commit");
+  const q = url.param("wait_for_commit");
   return q === "true" || q === "1" || req.headers["x-coterie-wait-for-commit"] === "true";
 }
 
@@ -74,15 +74,14 @@ export async function runAppEndpoint(call: EndpointCall): Promise<number> {
     const why = checkSchema(endpoint.requestSchema, json());
     if (why !== null) throw new CoterieError("COTERIE_ERR_INVALID_INPUT", why);
   }
-  const request: AppRequest = {
-    method: endpoint.method as HttpMethod,
-    path: url.pathname,
-    params: call.params,
-    query: url.searchParams,
-    headers: req.headers,
+  const request = new EndpointRequest(
+    endpoint.method as HttpMethod,
+    url,
+    call.params,
+    req.headers,
     body,
     json,
-  };
+  );
   const readerParties = readerPartiesOf(caller);
   const tables = call.mount.app.tables ?? [];
   const claims: ClaimsSlot = { digest: null };
@@ -145,6 +144,41 @@ type ClaimsSlot = { digest: Uint8Array | null };
  * docs/performance.md). Every member is an own data property, so a handler may spread the context
  * or take `setClaimsDigest`, `untrustedTime` or the reader's methods out of it.
  */
+/**
+ * The handler's request. `query` is made on first read (`RequestTarget.searchParams`), so it lives
+ * on the prototype: a spread copy of the request has every other member and no `query`.
+ */
+class EndpointRequest implements AppRequest {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly headers: AppRequest["headers"];
+  readonly body: Uint8Array;
+  readonly json: () => unknown;
+  readonly #target: RequestTarget;
+
+  constructor(
+    method: HttpMethod,
+    target: RequestTarget,
+    params: Readonly<Record<string, string>>,
+    headers: AppRequest["headers"],
+    body: Uint8Array,
+    json: () => unknown,
+  ) {
+    this.method = method;
+    this.path = target.pathname;
+    this.params = params;
+    this.headers = headers;
+    this.body = body;
+    this.json = json;
+    this.#target = target;
+  }
+
+  get query(): URLSearchParams {
+    return this.#target.searchParams;
+  }
+}
+
 export class EndpointContext implements HandlerContext {
   readonly request: AppRequest;
   readonly caller: Caller;

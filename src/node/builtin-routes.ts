@@ -130,7 +130,7 @@ export const builtinRoutes: BuiltinRoute[] = [
     method: "GET",
     path: "/app/tx",
     handle: ({ res, url, deps }) => {
-      const id = parseTxId(url.searchParams.get("transaction_id"));
+      const id = parseTxId(url.param("transaction_id"));
       sendJson(res, 200, { transaction_id: txId(id.view, id.seqno), status: deps.engine.status(id) });
       return 200;
     },
@@ -144,8 +144,8 @@ export const builtinRoutes: BuiltinRoute[] = [
         "member_cert",
         "jwt",
       ]);
-      const id = parseTxId(url.searchParams.get("transaction_id"));
-      const format = url.searchParams.get("format") ?? "json";
+      const id = parseTxId(url.param("transaction_id"));
+      const format = url.param("format") ?? "json";
       if (format !== "json" && format !== "cose") {
         throw new CoterieError("COTERIE_ERR_INVALID_INPUT", 'format must be "json" or "cose"', {
           details: { format },
