@@ -1,10 +1,11 @@
 /** Matches a method and path against endpoints' path templates. */
 import type { Endpoint, HttpMethod } from "./types.ts";
 
-type Compiled = { endpoint: Endpoint; pattern: RegExp; names: string[] };
+type Compiled = { endpoint: Endpoint; pattern: RegExp; names: string[]; route: string };
 
 export type RouteMatch =
-  | { kind: "found"; endpoint: Endpoint; params: Record<string, string> }
+  /** `route` is the prefix and the endpoint's path template, e.g. `/app/log/{id}`. */
+  | { kind: "found"; endpoint: Endpoint; params: Record<string, string>; route: string }
   | { kind: "method-not-allowed"; allowed: HttpMethod[] }
   | { kind: "not-found" };
 
@@ -23,7 +24,7 @@ export class Router {
           return "([^/]+)";
         })
         .join("/");
-      return { endpoint, pattern: new RegExp(`^${source}$`), names };
+      return { endpoint, pattern: new RegExp(`^${source}$`), names, route: prefix + endpoint.path };
     });
   }
 
@@ -37,10 +38,10 @@ export class Router {
         continue;
       }
       const params: Record<string, string> = {};
-      r.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] as string);
-      });
-      return { kind: "found", endpoint: r.endpoint, params };
+      for (let i = 0; i < r.names.length; i++) {
+        params[r.names[i] as string] = decodeURIComponent(m[i + 1] as string);
+      }
+      return { kind: "found", endpoint: r.endpoint, params, route: r.route };
     }
     return allowed.length > 0 ? { kind: "method-not-allowed", allowed } : { kind: "not-found" };
   }

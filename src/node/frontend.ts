@@ -46,12 +46,17 @@ export class Frontend {
   private readonly deps: FrontendDeps;
   /** Routers by app object: a mount whose `app` is swapped (governance `set_app`) gets a new one. */
   private readonly routers = new WeakMap<Mount["app"], Router>();
-  private readonly builtins: Map<string, BuiltinRoute>;
+  /** Built-in routes by method, then path (no key made per request). */
+  private readonly builtins = new Map<string, Map<string, BuiltinRoute>>();
   private inFlight = 0;
 
   constructor(deps: FrontendDeps) {
     this.deps = deps;
-    this.builtins = new Map(builtinRoutes.map((r) => [`${r.method} ${r.path}`, r]));
+    for (const r of builtinRoutes) {
+      let byPath = this.builtins.get(r.method);
+      if (byPath === undefined) this.builtins.set(r.method, (byPath = new Map()));
+      byPath.set(r.path, r);
+    }
     this.server = createServer(
       {
         key: deps.tls.key,
@@ -95,10 +100,16 @@ export class Frontend {
     return router;
   }
 
-  /** A built-in route whose last segment is `{name}` (only under `/node/`: app requests skip this). */
-  private namedBuiltin(req: IncomingMessage, pathname: string): BuiltinRoute | undefined {
-    if (!pathname.startsWith("/node/")) return undefined;
-    return this.builtins.get(`${req.method} ${pathname.slice(0, pathname.lastIndexOf("/"))}/{name}`);
+  /**
+   * The built-in route for a request: its exact path, or under `/node/` one whose last segment is
+   * `{name}` (app requests skip that).
+   */
+  private builtinOf(method: string | undefined, pathname: string): BuiltinRoute | undefined {
+    const byPath = this.builtins.get(method ?? "");
+    if (byPath === undefined) return undefined;
+    const exact = byPath.get(pathname);
+    if (exact !== undefined || !pathname.startsWith("/node/")) return exact;
+    return byPath.get(`${pathname.slice(0, pathname.lastIndexOf("/"))}/{name}`);
   }
 
   /**
@@ -132,14 +143,17 @@ export class Frontend {
     this.deps.metrics.observe(state.route, status, performance.now() - state.started);
   }
 
-  private async route(
+  /**
+   * Not `async`: `serve` awaits what it returns and catches what it throws, and an async function
+   * returning the endpoint's promise would add a promise and its ticks to every request.
+   */
+  private route(
     req: IncomingMessage,
     res: ServerResponse,
     url: RequestTarget,
     state: RequestState,
-  ): Promise<number> {
-    const builtin =
-      this.builtins.get(`${req.method} ${url.pathname}`) ?? this.namedBuiltin(req, url.pathname);
+  ): number | Promise<number> {
+    const builtin = this.builtinOf(req.method, url.pathname);
     if (builtin?.ownLimit === true) {
       // Bounded by its own route (a snapshot transfer): not one of every client's slots.
       state.counted = false;
@@ -166,7 +180,7 @@ export class Frontend {
       const app = mount.app;
       const match = this.routerOf(mount.prefix, app).match(req.method ?? "GET", url.pathname);
       if (match.kind === "found") {
-        state.route = `${mount.prefix}${match.endpoint.path}`;
+        state.route = match.route;
         const { endpoint, params } = match;
         const pinned = { ...mount, app };
         return runAppEndpoint({ req, res, url, certId, deps: this.deps, endpoint, params, mount: pinned });

@@ -18,8 +18,10 @@ test("path templates match, decode parameters, and tell 404 from 405", () => {
   const m = r.match("GET", "/app/orders/a%20b");
   assert.equal(m.kind, "found");
   assert.deepEqual(m.kind === "found" && m.params, { id: "a b" });
+  assert.equal(m.kind === "found" && m.route, "/app/orders/{id}", "the route names the template");
   const two = r.match("GET", "/app/orders/7/lines/2");
   assert.deepEqual(two.kind === "found" && two.params, { id: "7", n: "2" });
+  assert.equal(two.kind === "found" && two.route, "/app/orders/{id}/lines/{n}");
   assert.deepEqual(r.match("DELETE", "/app/orders"), { kind: "method-not-allowed", allowed: ["POST"] });
   assert.deepEqual(r.match("GET", "/app/orders/7/extra"), { kind: "not-found" });
   assert.deepEqual(r.match("GET", "/orders/7"), { kind: "not-found" }, "the prefix is required");
