@@ -1,11 +1,12 @@
 import { assert } from "../util/assert.ts";
 import { CoterieError } from "../util/errors.ts";
 import { ConflictLog } from "./conflict.ts";
+import { checkMapName } from "./names.ts";
 import { type StoreLimits, type StoreOptions, validateStoreOptions } from "./options.ts";
 import { type SnapshotMap, stateFromSnapshot } from "./restore.ts";
 import { Snapshot } from "./snapshot.ts";
 import { emptyState, nextState, type PendingWrites, type State } from "./state.ts";
-import { Tx, type TxOptions } from "./tx.ts";
+import { EMPTY_MAP_TOKEN, Tx, type TxOptions } from "./tx.ts";
 import type { CommitResult, WriteSet } from "./types.ts";
 import { fromWriteSet, toWriteSet } from "./writeset.ts";
 
@@ -61,6 +62,15 @@ export class Store {
 
   private get current(): State {
     return this.states[this.states.length - 1] as State;
+  }
+
+  /**
+   * `beginTx().contentToken(map)` without making a transaction: callers that cache something
+   * decoded from a map (asked on every request) compare tokens first.
+   */
+  contentToken(map: string): object {
+    checkMapName(map);
+    return this.current.maps.get(map) ?? EMPTY_MAP_TOKEN;
   }
 
   /** A transaction reading the latest version. */

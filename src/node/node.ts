@@ -317,10 +317,10 @@ async function serve(
     open: false,
   };
   const serviceOpen = () => {
-    const tx = engine.store.beginTx();
-    const info = tx.contentToken(serviceInfo.name);
-    const recovery = tx.contentToken(recoveryState.name);
+    const info = engine.store.contentToken(serviceInfo.name);
+    const recovery = engine.store.contentToken(recoveryState.name);
     if (info !== openCache.info || recovery !== openCache.recovery) {
+      const tx = engine.store.beginTx();
       openCache = {
         info,
         recovery,
@@ -333,10 +333,9 @@ async function serve(
   // retirement counts once committed here (a retired node's commit index stops just past it).
   let retiredCache: { token: object | null; retiredAt: number | null } = { token: null, retiredAt: null };
   const selfRetired = () => {
-    const tx = engine.store.beginTx();
-    const token = tx.contentToken(nodeInfo.name);
+    const token = engine.store.contentToken(nodeInfo.name);
     if (token !== retiredCache.token) {
-      const nodes = nodeInfo.in(tx);
+      const nodes = nodeInfo.in(engine.store.beginTx());
       const self = identity.nodeId;
       const retired = nodes.get(self)?.status === "Retired";
       retiredCache = { token, retiredAt: retired ? (nodes.versionOf(self) ?? null) : null };

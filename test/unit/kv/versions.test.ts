@@ -271,6 +271,20 @@ test("contentToken: the same while a map is unwritten, new after a write to it, 
   assert.equal(own.contentToken("m"), empty, "a transaction's own writes do not change it");
 });
 
+test("Store.contentToken is the token a transaction begun now reads, without one", () => {
+  const store = new Store();
+  assert.equal(store.contentToken("m"), store.beginTx().contentToken("m"));
+  commitOk(store, (tx) => tx.put("m", b("a"), b("1")));
+  const v1 = store.contentToken("m");
+  assert.equal(v1, store.beginTx().contentToken("m"));
+  assert.notEqual(v1, store.contentToken("other"));
+  commitOk(store, (tx) => tx.put("m", b("a"), b("2")));
+  assert.notEqual(store.contentToken("m"), v1);
+  store.rollback(1);
+  assert.equal(store.contentToken("m"), v1, "after a rollback, that version's token");
+  assert.throws(() => store.contentToken(""), /map name/);
+});
+
 test("versionedEntriesLatin1 is versionedEntries as latin1 strings, and resumes across later commits", () => {
   const store = new Store();
   commitOk(store, (tx) => {
