@@ -32,13 +32,23 @@ export function isChunkHeader(b: Buffer): boolean {
   );
 }
 
-/** Frame prefix and suffix for `entry`; the caller writes prefix ‖ entry ‖ suffix (no copy of the entry). */
-export function frameParts(entry: Uint8Array): [Buffer, Buffer] {
-  const prefix = Buffer.allocUnsafe(4);
-  prefix.writeUInt32LE(entry.length, 0);
-  const suffix = Buffer.allocUnsafe(4);
-  suffix.writeUInt32LE(crc32(entry), 0);
-  return [prefix, suffix];
+/**
+ * The frames of `entries`, one after the other, in one buffer: u32 length ‖ entry ‖ u32 CRC-32 each
+ * (little-endian). One buffer per write: the entries are copied once, and nothing is made per entry.
+ */
+export function frameEntries(entries: readonly Uint8Array[]): Buffer {
+  let bytes = 0;
+  for (const e of entries) bytes += e.length + FRAME_OVERHEAD_BYTES;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const e of entries) {
+    out.writeUInt32LE(e.length, at);
+    out.set(e, at + 4);
+    at += 4 + e.length;
+    out.writeUInt32LE(crc32(e), at);
+    at += 4;
+  }
+  return out;
 }
 
 export type FrameScan =

@@ -35,7 +35,7 @@ import {
   chunkHeader,
   FRAME_OVERHEAD_BYTES,
   firstSeqnoOfChunk,
-  frameParts,
+  frameEntries,
   isChunkHeader,
   scanFrame,
   seqnoOfEntry,
@@ -55,8 +55,8 @@ export const defaultLedgerFilesOptions: LedgerFilesOptions = {
 
 type Chunk = { firstSeqno: number; path: string; bytes: number; handle: FileHandle | null };
 
-/** An appended entry not yet written: its frame's parts, size, and the chunk it goes to. */
-type Pending = { seqno: number; parts: Buffer[]; bytes: number; chunk: number };
+/** An appended entry not yet written: the entry, its frame's size, and the chunk it goes to. */
+type Pending = { seqno: number; entry: Buffer; bytes: number; chunk: number };
 
 /** What recovery found; `truncatedBytes > 0` means a torn tail was cut off. */
 export type RecoveryReport = { lastSeqno: number; truncatedBytes: number; truncatedAt: string | null };
@@ -259,10 +259,9 @@ export class LedgerFiles {
     assert(seqno === seqnoOfEntry(entry), "entry header seqno matches the appended seqno");
     if (this.chunks.length === 0 && this.pending.length === 0) this.firstSeqno = seqno;
     if (this.chunks.length === 0 || this.closeAfterSignature) this.startChunk(seqno);
-    const [prefix, suffix] = frameParts(entry);
     const chunk = this.chunks.length - 1;
     const bytes = entry.length + FRAME_OVERHEAD_BYTES;
-    this.pending.push({ seqno, parts: [prefix, entry, suffix], bytes, chunk });
+    this.pending.push({ seqno, entry, bytes, chunk });
     const c = this.chunks[chunk] as Chunk;
     c.bytes += bytes;
     this.locations.push(chunk, c.bytes - bytes + 4, entry.length);
@@ -319,12 +318,12 @@ export class LedgerFiles {
     assert(batch.length > 0, "entries not yet durable are pending");
     const byChunk = new Map<number, Buffer[]>();
     for (const p of batch) {
-      const list = byChunk.get(p.chunk) ?? [];
-      list.push(...p.parts);
-      byChunk.set(p.chunk, list);
+      const list = byChunk.get(p.chunk);
+      if (list === undefined) byChunk.set(p.chunk, [p.entry]);
+      else list.push(p.entry);
     }
     this.writing = batch;
-    for (const [index, parts] of byChunk) await this.writeToChunk(index, parts);
+    for (const [index, entries] of byChunk) await this.writeToChunk(index, [frameEntries(entries)]);
     this.durable = (batch[batch.length - 1] as Pending).seqno;
     this.writing = [];
   }
@@ -355,7 +354,7 @@ export class LedgerFiles {
     if (loc === undefined) throw new RangeError(`no entry ${seqno} in the ledger`);
     if (seqno > this.durable) {
       const held = this.pending.find((p) => p.seqno === seqno) ?? this.writing.find((p) => p.seqno === seqno);
-      if (held) return held.parts[1] as Buffer;
+      if (held) return held.entry;
     }
     const fd = this.readerOf(loc.chunk);
     const out = Buffer.allocUnsafe(loc.bytes);

@@ -13,7 +13,7 @@ import {
   SNAPSHOT_EVIDENCE_MAP,
 } from "../../../src/client/ledger-verify.ts";
 import { leafHash, rootFromLeafHashes, toHex } from "../../../src/crypto/merkle.ts";
-import { frameParts } from "../../../src/ledger/chunk-format.ts";
+import { frameEntries } from "../../../src/ledger/chunk-format.ts";
 import { EntryKind, encodeEntry } from "../../../src/ledger/entry.ts";
 import { leafHashSync, MerkleTree } from "../../../src/ledger/merkle-tree.ts";
 import { SIGNATURES_MAP as LEDGER_SIGNATURES_MAP } from "../../../src/ledger/signature.ts";
@@ -119,8 +119,7 @@ test("entries and write sets written by src/ledger decode the same in the browse
     },
     null,
   );
-  const [prefix, suffix] = frameParts(entry.bytes);
-  const frame = new Uint8Array(Buffer.concat([prefix, entry.bytes, suffix]));
+  const frame = new Uint8Array(frameEntries([entry.bytes]));
   const scan = scanFrame(frame, 0);
   assert.ok(scan.ok);
   const e = decodeEntry(scan.entry);
