@@ -42,8 +42,11 @@ export class ConfigurationHistory {
 
   add(index: number, members: readonly NodeId[]): void {
     const last = this.#list[this.#list.length - 1];
-    assert(last === undefined || index > last.index, `configuration at ${index} is not after ${last?.index}`);
-    assert(new Set(members).size === members.length, `configuration at ${index} has duplicates`);
+    assert(
+      last === undefined || index > last.index,
+      () => `configuration at ${index} is not after ${last?.index}`,
+    );
+    assert(new Set(members).size === members.length, () => `configuration at ${index} has duplicates`);
     this.#list.push({ index, members: [...members] });
   }
 
@@ -55,7 +58,7 @@ export class ConfigurationHistory {
 
   /** Forgets configurations appended after `index` (the entries carrying them were rolled back). */
   truncateAfter(index: number): void {
-    assert(this.#list[0]!.index <= index, `rollback to ${index} below the committed configuration`);
+    assert(this.#list[0]!.index <= index, () => `rollback to ${index} below the committed configuration`);
     while (this.#list[this.#list.length - 1]!.index > index) this.#list.pop();
   }
 

@@ -33,7 +33,10 @@ export class RaftLog {
     this.committed = Math.max(storage.hardState().commit, base);
     assert(this.committed <= storage.lastIndex(), "persisted commit index beyond the persisted log");
     this.emitted = applied ?? base;
-    assert(this.emitted >= base && this.emitted <= this.committed, `applied index ${applied} out of range`);
+    assert(
+      this.emitted >= base && this.emitted <= this.committed,
+      () => `applied index ${applied} out of range`,
+    );
     this.#scanPersisted(base + 1);
     this.configurations.commit(this.committed);
   }
@@ -92,7 +95,7 @@ export class RaftLog {
 
   /** Entries [lo, hi), cut after `bytesMax` bytes but at least one. Requires firstIndex() <= lo. */
   slice(lo: number, hi: number, bytesMax: number): Entry[] {
-    assert(lo >= this.firstIndex() && hi <= this.lastIndex() + 1, `slice [${lo}, ${hi}) out of range`);
+    assert(lo >= this.firstIndex() && hi <= this.lastIndex() + 1, () => `slice [${lo}, ${hi}) out of range`);
     const out: Entry[] = [];
     const stable = this.stableLast();
     let bytes = 0;
@@ -114,7 +117,7 @@ export class RaftLog {
 
   /** Deletes every entry above `index` (never a committed one), remembering to tell the caller. */
   truncateAfter(index: number): void {
-    assert(index >= this.committed, `rollback to ${index} below commit ${this.committed}`);
+    assert(index >= this.committed, () => `rollback to ${index} below commit ${this.committed}`);
     const stable = this.stableLast();
     if (index < stable) {
       this.rollbackTo = index;
@@ -132,8 +135,8 @@ export class RaftLog {
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const first = entries[0]!.index;
-    assert(first > this.committed, `append at ${first} overwrites commit ${this.committed}`);
-    assert(first <= this.lastIndex() + 1, `append at ${first} leaves a gap after ${this.lastIndex()}`);
+    assert(first > this.committed, () => `append at ${first} overwrites commit ${this.committed}`);
+    assert(first <= this.lastIndex() + 1, () => `append at ${first} leaves a gap after ${this.lastIndex()}`);
     if (first <= this.lastIndex()) this.truncateAfter(first - 1);
     let previous = this.term(first - 1) ?? 0;
     for (const [k, entry] of entries.entries()) {
@@ -159,7 +162,7 @@ export class RaftLog {
     for (const [k, entry] of entries.entries()) {
       assert(entry.index === prevIndex + 1 + k, "leader sent non-contiguous entries");
       if (this.term(entry.index) === entry.term) continue;
-      assert(entry.index > this.committed, `leader conflicts with committed entry ${entry.index}`);
+      assert(entry.index > this.committed, () => `leader conflicts with committed entry ${entry.index}`);
       this.append(entries.slice(k));
       break;
     }
@@ -184,8 +187,8 @@ export class RaftLog {
 
   commitTo(index: number): void {
     if (index <= this.committed) return;
-    assert(index <= this.lastIndex(), `commit ${index} beyond last index ${this.lastIndex()}`);
-    assert(this.#signatures.includes(index), `commit ${index} is not at a signature entry`);
+    assert(index <= this.lastIndex(), () => `commit ${index} beyond last index ${this.lastIndex()}`);
+    assert(this.#signatures.includes(index), () => `commit ${index} is not at a signature entry`);
     this.committed = index;
     while (this.#signatures.length > 0 && this.#signatures[0]! < index) this.#signatures.shift();
     this.configurations.commit(index);

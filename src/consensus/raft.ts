@@ -78,7 +78,7 @@ export class Raft {
   send(message: Message): void {
     assert(
       message.from === this.id && message.to !== this.id,
-      `bad message envelope ${message.from}->${message.to}`,
+      () => `bad message envelope ${message.from}->${message.to}`,
     );
     this.messages.push(message);
   }
@@ -143,7 +143,7 @@ export class Raft {
   }
 
   step(m: Message): void {
-    assert(m.to === this.id, `message for ${m.to} delivered to ${this.id}`);
+    assert(m.to === this.id, () => `message for ${m.to} delivered to ${this.id}`);
     if (m.term > this.term) {
       const isVoteRequest = m.type === "MsgVote" || m.type === "MsgPreVote";
       if (isVoteRequest && !m.force && this.inLease()) return;
@@ -202,7 +202,7 @@ export class Raft {
   }
 
   private stepFromLeader(m: Message & { type: "MsgApp" | "MsgHeartbeat" | "MsgSnap" }): void {
-    assert(this.role !== "leader", `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+    assert(this.role !== "leader", () => `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
     if (this.role !== "follower") this.becomeFollower(this.term, m.from);
     this.leader = m.from;
     this.electionElapsedTicks = 0;

@@ -221,7 +221,7 @@ export class RawNode {
     log.rollbackTo = null;
     const last = ready.entries[ready.entries.length - 1];
     if (last !== undefined) {
-      assert(storage.term(last.index) === last.term, `caller persisted entries up to ${last.index}`);
+      assert(storage.term(last.index) === last.term, () => `caller persisted entries up to ${last.index}`);
       log.unstable = [];
     }
     assert(storage.lastIndex() === log.lastIndex(), "persisted log matches the core's log after advance");

@@ -43,7 +43,7 @@ function sendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
   const snapshot = r.log.storage.snapshot();
   assert(
     snapshot.meta.index > 0,
-    `follower ${to} needs entries before the first index but there is no snapshot`,
+    () => `follower ${to} needs entries before the first index but there is no snapshot`,
   );
   assert(snapshot.meta.index <= r.log.committed, "the caller snapshots only committed state");
   pr.becomeSnapshot(snapshot.meta.index);
@@ -79,7 +79,7 @@ export function handleAppendResponse(r: Raft, m: MsgAppResp): void {
   const pr = r.progress.get(m.from);
   if (pr === undefined) return;
   pr.recentActive = true;
-  assert(m.index <= r.log.lastIndex(), `follower ${m.from} acknowledges ${m.index} beyond our log`);
+  assert(m.index <= r.log.lastIndex(), () => `follower ${m.from} acknowledges ${m.index} beyond our log`);
   if (m.reject) {
     handleReject(r, pr, m);
     return;

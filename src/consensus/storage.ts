@@ -65,7 +65,7 @@ export class MemoryStorage implements Storage {
   entries(lo: number, hi: number, bytesMax: number): Entry[] {
     assert(
       lo >= this.firstIndex() && lo < hi && hi <= this.lastIndex() + 1,
-      `entries [${lo}, ${hi}) out of range`,
+      () => `entries [${lo}, ${hi}) out of range`,
     );
     const base = this.#snapshot.meta.index + 1;
     const out: Entry[] = [];
@@ -97,14 +97,17 @@ export class MemoryStorage implements Storage {
   }
   append(entries: readonly Entry[]): void {
     for (const entry of entries) {
-      assert(entry.index === this.lastIndex() + 1, `append of ${entry.index} after ${this.lastIndex()}`);
+      assert(
+        entry.index === this.lastIndex() + 1,
+        () => `append of ${entry.index} after ${this.lastIndex()}`,
+      );
       this.#log.push(entry);
     }
   }
   /** Replaces the log prefix up to `index` (applied, a signature) with a snapshot. */
   compact(index: number, configuration: readonly NodeId[], payload: Uint8Array): void {
     const term = this.term(index);
-    assert(term !== undefined && index > this.#snapshot.meta.index, `cannot compact at ${index}`);
+    assert(term !== undefined && index > this.#snapshot.meta.index, () => `cannot compact at ${index}`);
     this.#log = this.#log.slice(index - this.#snapshot.meta.index);
     this.#snapshot = { meta: { index, term, configuration: [...configuration] }, payload };
   }

@@ -101,15 +101,15 @@ export class Store {
    * conflicts at commit (an empty log cannot tell), as one older than the window does.
    */
   applyWriteSet(writeSet: WriteSet, version: number): void {
-    assert(version === this.version + 1, `applyWriteSet: version ${version} follows ${this.version}`);
+    assert(version === this.version + 1, () => `applyWriteSet: version ${version} follows ${this.version}`);
     this.apply(fromWriteSet(writeSet), false);
   }
 
   /** Discards every version above `version` (an unsigned suffix a new leader does not have). */
   rollback(version: number): void {
     assert(Number.isSafeInteger(version), "rollback: version is an integer");
-    assert(version >= this.compacted, `rollback: ${version} is below compacted ${this.compacted}`);
-    assert(version <= this.version, `rollback: ${version} is above current ${this.version}`);
+    assert(version >= this.compacted, () => `rollback: ${version} is below compacted ${this.compacted}`);
+    assert(version <= this.version, () => `rollback: ${version} is above current ${this.version}`);
     if (version === this.version) return;
     this.states.length = version - this.compacted + 1;
     this.conflictLog.truncateAbove(version);
@@ -123,8 +123,8 @@ export class Store {
   /** Declares versions at or below `version` final, freeing what rollback would have needed. */
   compact(version: number): void {
     assert(Number.isSafeInteger(version), "compact: version is an integer");
-    assert(version >= this.compacted, `compact: ${version} is below compacted ${this.compacted}`);
-    assert(version <= this.version, `compact: ${version} is above current ${this.version}`);
+    assert(version >= this.compacted, () => `compact: ${version} is below compacted ${this.compacted}`);
+    assert(version <= this.version, () => `compact: ${version} is above current ${this.version}`);
     this.states.splice(0, version - this.compacted);
     this.compacted = version;
   }
@@ -166,7 +166,7 @@ export class Store {
     const retained = this.states.length - 1;
     assert(
       retained < this.limits.versionsRetainedMax,
-      `versionsRetainedMax (${this.limits.versionsRetainedMax}) reached: compact() committed versions`,
+      () => `versionsRetainedMax (${this.limits.versionsRetainedMax}) reached: compact() committed versions`,
     );
     const state = nextState(this.current, writes);
     this.states.push(state);

@@ -255,7 +255,7 @@ export class LedgerFiles {
 
   /** Queues `entry` (seqno must be lastSeqno + 1). Durable once a later `flush()` resolves. */
   append(entry: Buffer, seqno: number, isSignature: boolean): void {
-    assert(seqno === this.lastSeqno + 1, `append seqno ${seqno} follows ${this.lastSeqno}`);
+    assert(seqno === this.lastSeqno + 1, () => `append seqno ${seqno} follows ${this.lastSeqno}`);
     assert(seqno === seqnoOfEntry(entry), "entry header seqno matches the appended seqno");
     if (this.chunks.length === 0 && this.pending.length === 0) this.firstSeqno = seqno;
     if (this.chunks.length === 0 || this.closeAfterSignature) this.startChunk(seqno);

@@ -56,7 +56,7 @@ export class Ledger {
       tree ??= Ledger.treeStartingAt(seqno, base, signatureSeqnos);
       const decoded = decodeEntry(bytes);
       const index = tree.append(leafHashSync(leafOf(decoded)));
-      assert(index === seqno - 1, `leaf index ${index} is seqno - 1 for ${seqno}`);
+      assert(index === seqno - 1, () => `leaf index ${index} is seqno - 1 for ${seqno}`);
       if (decoded.header.kind === EntryKind.signature) signatureSeqnos.push(seqno);
       onEntry({ bytes, seqno });
     });
@@ -90,7 +90,7 @@ export class Ledger {
 
   private addLeaf(leafHash: Uint8Array, seqno: number, isSignature: boolean): void {
     const index = this.tree.append(leafHash);
-    assert(index === seqno - 1, `leaf index ${index} is seqno - 1 for ${seqno}`);
+    assert(index === seqno - 1, () => `leaf index ${index} is seqno - 1 for ${seqno}`);
     if (isSignature) this.signatureSeqnos.push(seqno);
   }
 

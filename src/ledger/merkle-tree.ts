@@ -80,7 +80,7 @@ class HashArray {
 
   get(index: number): Buffer {
     if (index < this.base) throw new RangeError(PRE_FRONTIER_MESSAGE);
-    assert(index >= 0 && index < this.length, `hash index ${index} outside 0..${this.length}`);
+    assert(index >= 0 && index < this.length, () => `hash index ${index} outside 0..${this.length}`);
     const at = index - this.base;
     const chunk = this.chunks[Math.floor(at / CHUNK_HASHES)]!;
     const offset = (at % CHUNK_HASHES) * HASH_BYTES;
@@ -338,10 +338,10 @@ export class MerkleTree {
    * are folded right to left (O(log n) hashes) and kept in `edges`.
    */
   private rangeHash(lo: number, hi: number): Uint8Array {
-    assert(lo < hi && hi <= this.size, `range ${lo}..${hi} inside 0..${this.size}`);
+    assert(lo < hi && hi <= this.size, () => `range ${lo}..${hi} inside 0..${this.size}`);
     const level = floorLog2(hi - lo);
     const width = 2 ** level;
-    assert(lo % width === 0, `subtree at ${lo} of width ${width} is aligned`);
+    assert(lo % width === 0, () => `subtree at ${lo} of width ${width} is aligned`);
     const first = this.levels[level]!.get(lo / width);
     if (width === hi - lo) return first;
     const known = this.edges.get(hi)?.get(lo);

@@ -380,7 +380,7 @@ export class Engine {
   /** The ledger secret of `version` (the one an entry names in its header). */
   secretFor(version: number): LedgerSecret {
     const secret = this.identity.ledgerSecrets.find((s) => s.version === version);
-    assert(secret !== undefined, `this node holds ledger secret version ${version}`);
+    assert(secret !== undefined, () => `this node holds ledger secret version ${version}`);
     return secret;
   }
 
@@ -529,7 +529,7 @@ export class Engine {
    * the tree, the store and the view history. Never below the commit seqno.
    */
   async rollback(seqno: number): Promise<void> {
-    assert(seqno >= this.committed, `rollback to ${seqno} below the commit seqno ${this.committed}`);
+    assert(seqno >= this.committed, () => `rollback to ${seqno} below the commit seqno ${this.committed}`);
     if (seqno >= this.ledger.lastSeqno) return;
     this.epoch++;
     await this.ledger.truncate(seqno);

@@ -156,7 +156,7 @@ export class RaftReplicator implements Replicator {
 
   replicate(seqno: number, isSignature: boolean, bytes?: Buffer): void {
     assert(bytes !== undefined, "the engine hands the entry bytes to the replicator");
-    assert(this.primary, `entry ${seqno} appended by a node that is not primary`);
+    assert(this.primary, () => `entry ${seqno} appended by a node that is not primary`);
     this.held.push({ kind: "propose", seqno, isSignature, bytes });
     this.heldBytes += bytes.length;
     if (!isSignature && this.heldBytes < (this.o.holdBytesMax ?? 0)) return;
@@ -247,15 +247,15 @@ export class RaftReplicator implements Replicator {
     if (!result.ok) {
       // Only a node that has just lost leadership gets here (the engine's limits are below the
       // core's); the entries from this seqno on were never replicated: discard them.
-      assert(result.reason === "not-leader", `proposal refused: ${result.reason}`);
+      assert(result.reason === "not-leader", () => `proposal refused: ${result.reason}`);
       this.primary = false;
       this.o.log.info("lost leadership; discarding unreplicated entries", { from: input.seqno });
       return input.seqno - 1;
     }
-    assert(result.index === input.seqno, `proposal index ${result.index} is the seqno ${input.seqno}`);
+    assert(result.index === input.seqno, () => `proposal index ${result.index} is the seqno ${input.seqno}`);
     assert(
       result.term === this.engineOf().view,
-      `proposal term ${result.term} is the view ${this.engineOf().view}`,
+      () => `proposal term ${result.term} is the view ${this.engineOf().view}`,
     );
     return null;
   }
@@ -325,7 +325,7 @@ export class RaftReplicator implements Replicator {
     const appended: DecodedEntry[] = [];
     for (const e of entries) {
       if (e.index <= engine.ledger.lastSeqno) {
-        assert(engine.views.viewOf(e.index) === e.term, `own entry ${e.index} has term ${e.term}`);
+        assert(engine.views.viewOf(e.index) === e.term, () => `own entry ${e.index} has term ${e.term}`);
         continue;
       }
       appended.push(this.appendReplicated(e));
@@ -346,10 +346,10 @@ export class RaftReplicator implements Replicator {
     const h = decoded.header;
     assert(
       h.seqno === e.index && h.view === e.term,
-      `entry ${h.view}.${h.seqno} matches ${e.term}.${e.index}`,
+      () => `entry ${h.view}.${h.seqno} matches ${e.term}.${e.index}`,
     );
     const isSignature = h.kind === EntryKind.signature;
-    assert(isSignature === (e.kind === "signature"), `entry ${e.index} kind agrees with its header`);
+    assert(isSignature === (e.kind === "signature"), () => `entry ${e.index} kind agrees with its header`);
     const leaf = leafOf(decoded);
     engine.ledger.append(
       { bytes, writeSetDigest: leaf.subarray(0, DIGEST_BYTES), leaf },

@@ -40,7 +40,7 @@ const CONFIGURATION_MAP_BYTES = Buffer.from(configurationTable.name, "utf8");
 /** Consensus kind and configuration of a ledger entry, read from its bytes. */
 export function entryOfLedgerBytes(index: number, term: number, bytes: Buffer): Entry {
   const decoded = decodeEntry(bytes);
-  assert(decoded.header.seqno === index, `ledger entry ${decoded.header.seqno} at index ${index}`);
+  assert(decoded.header.seqno === index, () => `ledger entry ${decoded.header.seqno} at index ${index}`);
   let kind: EntryKind = decoded.header.kind === LedgerKind.signature ? "signature" : "data";
   const entry: Entry = { index, term, kind, payload: bytes };
   if (kind === "data" && decoded.publicSection.indexOf(CONFIGURATION_MAP_BYTES) >= 0) {
@@ -157,7 +157,7 @@ export class LedgerStorage implements Storage {
   entries(lo: number, hi: number, bytesMax: number): Entry[] {
     assert(
       lo >= this.firstIndex() && lo < hi && hi <= this.stable + 1,
-      `entries [${lo}, ${hi}) out of range`,
+      () => `entries [${lo}, ${hi}) out of range`,
     );
     const out: Entry[] = [];
     let bytes = 0;
@@ -220,7 +220,7 @@ export class LedgerStorage implements Storage {
   /** Step 8: entries up to `entries.at(-1)` are durable in the ledger and now visible to the core. */
   persisted(entries: readonly Entry[]): void {
     for (const e of entries) {
-      assert(e.index === this.stable + 1, `persisted ${e.index} after ${this.stable}`);
+      assert(e.index === this.stable + 1, () => `persisted ${e.index} after ${this.stable}`);
       this.stable = e.index;
       this.cache.set(e.index, e);
       this.cacheBytes += entryBytes(e);

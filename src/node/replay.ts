@@ -117,7 +117,7 @@ export class Replayer {
     const secret = publicOnly ? undefined : this.identity.ledgerSecrets.find((s) => s.version === version);
     assert(
       entry.header.privateBytes === 0 || secret !== undefined || publicOnly,
-      `ledger secret ${version} is held`,
+      () => `ledger secret ${version} is held`,
     );
     if (entry.header.privateBytes > 0 && secret === undefined) this.privateSkipped++;
     const publicWrites = publicWritesOf(entry);
