@@ -78,6 +78,19 @@ export type EngineOptions = {
 
 export type ExecuteResult<T> = { result: T; txId: TxId | null };
 
+/** A request waiting for its transaction to commit (`Engine.waitForCommit`). */
+type CommitWaiter = {
+  id: TxId;
+  timeoutMs: number;
+  /** `performance.now()` time after which it is rejected. */
+  deadline: number;
+  resolve: (status: TxStatus) => void;
+  reject: (error: Error) => void;
+};
+
+/** Least time between two sweeps of the waiters' deadlines (each walks every waiter). */
+const WAIT_SWEEP_MS_MIN = 10;
+
 export class Engine {
   readonly store: Store;
   readonly ledger: Ledger;
@@ -93,9 +106,13 @@ export class Engine {
    * `Map` by seqno: V8 leaves each table a Map outgrows or shrinks out of pointing at its successor
    * and at the entries it held, so once one such table was promoted, the young-generation
    * collector kept every later table and every waiter they held (its id, promise and timer) alive
-   * until the next full collection (docs/performance.md, "Young garbage kept alive").
+   * until the next full collection (docs/performance.md, "Young garbage kept alive"). Their
+   * timeouts share one timer (`waitTimer`), set for the earliest deadline.
    */
-  private readonly waiters: Array<{ seqno: number; wake: () => void }> = [];
+  private readonly waiters: CommitWaiter[] = [];
+  private waitTimer: NodeJS.Timeout | null = null;
+  /** When `waitTimer` fires (`performance.now()` time); Infinity when it is not set. */
+  private waitTimerAt = Number.POSITIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
   private serviceConfigVersion = -1;
   /** Told of every write set appended (primary) or applied (backup), in seqno order, before commit. */
@@ -564,39 +581,68 @@ export class Engine {
   private wakeWaiters(seqno: number): void {
     const waiting = this.waiters;
     let kept = 0;
-    const due: Array<() => void> = [];
+    const due: CommitWaiter[] = [];
     for (const w of waiting) {
-      if (w.seqno <= seqno) due.push(w.wake);
+      if (w.id.seqno <= seqno) due.push(w);
       else waiting[kept++] = w;
     }
     waiting.length = kept;
-    for (const wake of due) wake();
+    if (kept === 0) this.setWaitTimer(Number.POSITIVE_INFINITY);
+    for (const w of due) w.resolve(this.status(w.id));
   }
 
-  /** Resolves with the final status once `id` is committed or invalid, or rejects after `timeoutMs`. */
+  /**
+   * Resolves with the final status once `id` is committed or invalid, or rejects after `timeoutMs`
+   * (never before; at most `WAIT_SWEEP_MS_MIN` after, when many deadlines fall close together).
+   * No timer per waiter: one for the earliest deadline, which almost never moves (every client
+   * request waits `http.commitWaitMsMax`, so deadlines come in the order of the waits).
+   */
   waitForCommit(id: TxId, timeoutMs: number): Promise<TxStatus> {
     const now = this.status(id);
     if (now !== "Pending") return Promise.resolve(now);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new CoterieError(
-            "COTERIE_ERR_TIMEOUT",
-            `transaction ${id.view}.${id.seqno} not committed within ${timeoutMs} ms`,
-            {
-              details: { transaction_id: `${id.view}.${id.seqno}` },
-            },
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.push({
-        seqno: id.seqno,
-        wake: () => {
-          clearTimeout(timer);
-          resolve(this.status(id));
-        },
-      });
-    });
+    const { promise, resolve, reject } = Promise.withResolvers<TxStatus>();
+    const deadline = performance.now() + timeoutMs;
+    this.waiters.push({ id, timeoutMs, deadline, resolve, reject });
+    if (deadline < this.waitTimerAt) this.setWaitTimer(deadline);
+    return promise;
+  }
+
+  /** Sets (or, with Infinity, clears) the one timer of the waiters' deadlines. */
+  private setWaitTimer(at: number): void {
+    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
+    this.waitTimerAt = at;
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.waitTimer = setTimeout(() => this.expireWaiters(), Math.max(0, at - performance.now()));
+  }
+
+  /** Rejects the waiters whose deadline passed; sets the timer for the earliest one left. */
+  private expireWaiters(): void {
+    this.waitTimer = null;
+    this.waitTimerAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    const waiting = this.waiters;
+    let kept = 0;
+    let next = Number.POSITIVE_INFINITY;
+    const expired: CommitWaiter[] = [];
+    for (const w of waiting) {
+      if (w.deadline <= now) expired.push(w);
+      else {
+        waiting[kept++] = w;
+        if (w.deadline < next) next = w.deadline;
+      }
+    }
+    waiting.length = kept;
+    // A sweep walks every waiter: deadlines close together share one, WAIT_SWEEP_MS_MIN apart.
+    if (kept > 0) this.setWaitTimer(Math.max(next, now + WAIT_SWEEP_MS_MIN));
+    for (const w of expired) {
+      const id = `${w.id.view}.${w.id.seqno}`;
+      w.reject(
+        new CoterieError("COTERIE_ERR_TIMEOUT", `transaction ${id} not committed within ${w.timeoutMs} ms`, {
+          details: { transaction_id: id },
+        }),
+      );
+    }
   }
 
   /** The receipt of a committed transaction; null while it is not committed. */

@@ -166,6 +166,35 @@ test("waitForCommit rejects with COTERIE_ERR_TIMEOUT when no signature commits t
   await engine.close();
 });
 
+test("waiters with different timeouts each time out at their own deadline; a commit wakes the rest and leaves no timer", async () => {
+  const engine = await makeEngineWith({ signatureIntervalTxs: 1000, signatureIntervalMs: 60_000 });
+  engine.start();
+  const { txId: id } = await engine.execute((tx) => counter(tx).put("k", "v"), { reservedWrites: false });
+  assert.ok(id !== null);
+  const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const idle = timeouts();
+  const started = performance.now();
+  const settledAt = (p: Promise<unknown>) =>
+    p.then(
+      (status) => ({ status, ms: performance.now() - started }),
+      (error: CoterieError) => ({ status: error.code, ms: performance.now() - started }),
+    );
+  const late = settledAt(engine.waitForCommit(id, 120));
+  const early = settledAt(engine.waitForCommit(id, 40));
+  const kept = settledAt(engine.waitForCommit(id, 5000));
+  assert.equal(timeouts(), idle + 1, "one timer for every waiter");
+  const first = await early;
+  assert.equal(first.status, "COTERIE_ERR_TIMEOUT");
+  assert.ok(first.ms >= 39, `not before its timeout (${first.ms} ms)`);
+  const second = await late;
+  assert.equal(second.status, "COTERIE_ERR_TIMEOUT");
+  assert.ok(second.ms >= 119, `not before its timeout (${second.ms} ms)`);
+  engine.appendSignature();
+  assert.equal((await kept).status, "Committed");
+  assert.equal(timeouts(), idle, "no timer once nobody waits");
+  await engine.close();
+});
+
 /** `txId` commits, and its receipt names signature `signatureTxId` and verifies. */
 async function expectSignedBy(
   engine: Engine,
