@@ -23,6 +23,7 @@ import { defineTable, json, utf8 } from "../kv/index.ts";
 import { decodeEntry, EntryKind as LedgerKind, publicWritesOf } from "../ledger/entry.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { assert } from "../util/assert.ts";
+import { SeqnoQueue } from "../util/seqno-queue.ts";
 import type { ViewHistory } from "./view-history.ts";
 
 /**
@@ -101,7 +102,11 @@ export function writePersistedState(dir: string, state: PersistedState, sync: bo
  */
 const COMMIT_WRITE_MS = 1000;
 
-/** Entries kept decoded in memory for sending to followers; older ones are re-read from the files. */
+/**
+ * Entries kept decoded in memory for sending to followers; older ones are re-read from the files.
+ * A window of consecutive indexes, evicted from the oldest (a `SeqnoQueue`, not a `Map` walked from
+ * its start on every eviction: that walk skipped every deleted entry still in the Map's table).
+ */
 const CACHE_ENTRIES_MAX = 50_000;
 const CACHE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -111,7 +116,7 @@ export class LedgerStorage implements Storage {
   private readonly dir: string;
   private state: PersistedState;
   private stable: number;
-  private readonly cache = new Map<number, Entry>();
+  private readonly cache = new SeqnoQueue<Entry>();
   private cacheBytes = 0;
   private commitWrittenAt = 0;
 
@@ -189,7 +194,11 @@ export class LedgerStorage implements Storage {
 
   /** Step 2: entries after `index` are gone. */
   truncate(index: number): void {
-    for (let i = this.stable; i > index; i--) this.uncache(i);
+    for (let i = this.stable; i > index; i--) {
+      const e = this.cache.get(i);
+      if (e !== undefined) this.cacheBytes -= entryBytes(e);
+    }
+    this.cache.dropFrom(index + 1);
     this.stable = Math.min(this.stable, index);
   }
 
@@ -222,20 +231,13 @@ export class LedgerStorage implements Storage {
     for (const e of entries) {
       assert(e.index === this.stable + 1, () => `persisted ${e.index} after ${this.stable}`);
       this.stable = e.index;
-      this.cache.set(e.index, e);
+      this.cache.push(e.index, e);
       this.cacheBytes += entryBytes(e);
     }
-    // Oldest first (insertion order); followers that far behind read from the files.
-    for (const index of this.cache.keys()) {
-      if (this.cache.size <= CACHE_ENTRIES_MAX && this.cacheBytes <= CACHE_BYTES_MAX) break;
-      this.uncache(index);
+    // Oldest first; followers that far behind read from the files.
+    while (this.cache.size > CACHE_ENTRIES_MAX || this.cacheBytes > CACHE_BYTES_MAX) {
+      const e = this.cache.take(this.cache.firstSeqno as number) as Entry;
+      this.cacheBytes -= entryBytes(e);
     }
-  }
-
-  private uncache(index: number): void {
-    const e = this.cache.get(index);
-    if (e === undefined) return;
-    this.cacheBytes -= entryBytes(e);
-    this.cache.delete(index);
   }
 }

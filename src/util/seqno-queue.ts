@@ -1,13 +1,16 @@
 /**
- * Values keyed by ascending seqno, consumed from the oldest: an array and a head index.
+ * Values keyed by ascending seqno, consumed from the oldest: an array and a head index. Looked up
+ * by seqno in O(1) when the seqnos held are consecutive (else by binary search).
  *
- * For short-lived values on a hot path this replaces a `Map` by seqno. V8 leaves each table a Map
- * outgrows or shrinks out of pointing at its successor and still holding the entries it had. Once
- * one such table has been promoted to the old generation, the young-generation collector keeps
- * every later table alive, with the entries they held, until the next full collection: values
- * meant to die within milliseconds are copied and promoted instead (docs/performance.md, "Young
- * garbage kept alive"). Here a consumed slot is cleared at once and nothing points from old storage
- * to new.
+ * This replaces a `Map` by seqno used as a queue. A `Map` consumed from its oldest key and walked
+ * from its start (`keys()`) skips every deleted entry still in its table on each walk (0.35–1.9 µs
+ * per entry for a window of 50,000, ad hoc). And for short-lived values on a hot path, V8 leaves
+ * each table a Map outgrows or shrinks out of pointing at its successor and still holding the
+ * entries it had. Once one such table has been promoted to the old generation, the
+ * young-generation collector keeps every later table alive, with the entries they held, until the
+ * next full collection: values meant to die within milliseconds are copied and promoted instead
+ * (docs/performance.md, "Young garbage kept alive"). Here a consumed slot is cleared at once and
+ * nothing points from old storage to new.
  */
 export class SeqnoQueue<T> {
   private seqnos: number[] = [];
@@ -17,6 +20,30 @@ export class SeqnoQueue<T> {
   /** How many values are held. */
   get size(): number {
     return this.seqnos.length - this.head;
+  }
+
+  /** The lowest seqno held; undefined when empty. */
+  get firstSeqno(): number | undefined {
+    return this.head < this.seqnos.length ? this.seqnos[this.head] : undefined;
+  }
+
+  /** The value at `seqno`, if held; it stays held. */
+  get(seqno: number): T | undefined {
+    const seqnos = this.seqnos;
+    let lo = this.head;
+    let hi = seqnos.length;
+    if (lo === hi) return undefined;
+    // Consecutive seqnos (the usual case): the slot is at the seqno's offset from the first.
+    const at = lo + (seqno - (seqnos[lo] as number));
+    if (at >= lo && at < hi && seqnos[at] === seqno) return this.values[at];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = seqnos[mid] as number;
+      if (s === seqno) return this.values[mid];
+      if (s < seqno) lo = mid + 1;
+      else hi = mid;
+    }
+    return undefined;
   }
 
   /** Appends `value` at `seqno`, which must be above every seqno held. */

@@ -97,6 +97,15 @@ test("LedgerStorage shows only persisted entries, with terms from the views, and
   storage.truncate(3);
   assert.equal(storage.lastIndex(), 3);
   assert.throws(() => storage.persisted([entryOfLedgerBytes(5, 2, made[4]!.bytes)]), /persisted 5 after 3/);
+  // What replaces the truncated suffix is what the core reads back, not the entries it replaced.
+  storage.persisted([
+    entryOfLedgerBytes(4, 3, data(3, 4).bytes),
+    entryOfLedgerBytes(5, 3, signature(3, 5).bytes),
+  ]);
+  assert.deepEqual(
+    storage.entries(3, 6, Number.MAX_SAFE_INTEGER).map((e) => `${e.index}/${e.term}/${e.kind}`),
+    ["3/2/data", "4/3/data", "5/3/signature"],
+  );
 });
 
 /** A ledger holding seqnos 1..`durable` on disk, then `pending` more not flushed yet. */

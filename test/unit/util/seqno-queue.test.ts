@@ -17,6 +17,34 @@ test("values come out by seqno; a taken seqno drops every older one", () => {
   assert.equal(q.take(10), undefined);
 });
 
+test("get finds a held value by seqno without removing it, consecutive or not", () => {
+  const q = new SeqnoQueue<string>();
+  assert.equal(q.get(1), undefined);
+  assert.equal(q.firstSeqno, undefined);
+  for (let s = 10; s <= 20; s++) q.push(s, `v${s}`);
+  assert.equal(q.firstSeqno, 10);
+  for (let s = 10; s <= 20; s++) assert.equal(q.get(s), `v${s}`);
+  for (const s of [9, 21, 15.5, -1]) assert.equal(q.get(s), undefined);
+  assert.equal(q.size, 11, "get removes nothing");
+  q.take(13);
+  assert.equal(q.firstSeqno, 14);
+  assert.equal(q.get(12), undefined, "dropped on the way to 13");
+  assert.equal(q.get(14), "v14");
+  q.push(25, "v25");
+  q.push(40, "v40");
+  for (const [s, v] of [
+    [14, "v14"],
+    [20, "v20"],
+    [25, "v25"],
+    [40, "v40"],
+  ] as const)
+    assert.equal(q.get(s), v);
+  for (const s of [21, 24, 26, 39, 41]) assert.equal(q.get(s), undefined, `a gap: ${s}`);
+  q.dropFrom(20);
+  assert.equal(q.get(25), undefined);
+  assert.equal(q.get(19), "v19");
+});
+
 test("seqnos must ascend", () => {
   const q = new SeqnoQueue<number>();
   q.push(5, 5);
